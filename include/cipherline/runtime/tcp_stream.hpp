@@ -1,0 +1,173 @@
+// TcpStream: a connected TCP socket with pull-style buffered reads.
+//
+//   auto stream = (co_await TcpStream::connect(addr)).value();
+//   co_await stream.write(as_bytes(request));
+//   while (true) {
+//     auto bytes = co_await stream.read();
+//     if (!bytes) break;                 // end_of_stream, reset, cancelled...
+//     parser.feed(*bytes);
+//   }
+//
+// Contract:
+// - Ownership: the stream owns its libuv handle and read buffer. Moving
+//   transfers them; destroying or `close()`ing closes the socket. The handle
+//   and buffer live until libuv's close callback, so pending operations of a
+//   destroyed stream complete safely.
+// - Reads: the socket is read in the background into a buffer of
+//   `kReadBufferSize` bytes once the first `read()` is awaited, and reading
+//   pauses while the buffer is full (backpressure reaches the peer through
+//   TCP). `read()` yields every buffered byte not yet returned, waiting for
+//   at least one; the view stays valid until the next `read()` or `close()`.
+//   One read at a time (errc::read_in_progress otherwise). The peer's
+//   orderly shutdown yields errc::end_of_stream once; reading again yields
+//   errc::read_after_end_of_stream. Cancelling a read loses no data.
+// - Writes: `write` tries a direct non-blocking write first and queues the
+//   rest with libuv; it completes when everything was handed to the kernel.
+//   Concurrent writes are written in call order. The bytes must stay valid
+//   until the write completes (the co_await ends). Cancelling a pending
+//   write, or destroying its frame, closes the stream: a partly written
+//   message would leave the peer's framing undefined.
+// - Operations on a closed stream complete with errc::stream_closed.
+// - TCP_NODELAY is on: tokens are small and latency matters.
+// - Thread affinity: the loop that created it.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include <uv.h>
+
+#include "cipherline/runtime/internal/operation.hpp"
+#include "cipherline/runtime/socket_address.hpp"
+
+namespace cipherline {
+
+using ConstBuffer = std::span<const std::byte>;
+
+inline ConstBuffer as_bytes(std::string_view s) noexcept {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+inline std::string_view as_string(ConstBuffer b) noexcept {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+namespace internal {
+struct TcpState;
+struct ListenerState;
+}
+
+class TcpConnect;
+class TcpRead;
+class TcpWrite;
+class TcpShutdown;
+
+class TcpStream {
+ public:
+  static constexpr std::size_t kReadBufferSize = 64 * 1024;
+
+  TcpStream() noexcept = default;
+  TcpStream(TcpStream&& other) noexcept;
+  TcpStream& operator=(TcpStream&& other) noexcept;
+  TcpStream(const TcpStream&) = delete;
+  TcpStream& operator=(const TcpStream&) = delete;
+  ~TcpStream();
+
+  // connect completes with the connected stream or the connect error
+  // (errc::operation_cancelled if stopped; the half-open socket is closed).
+  static TcpConnect connect(const SocketAddress& peer);
+
+  TcpRead read() noexcept;
+  TcpWrite write(ConstBuffer bytes);
+  // write(buffers) writes several buffers as one vectored write.
+  TcpWrite write(std::span<const ConstBuffer> buffers);
+  // shutdown sends FIN after queued writes; reading stays possible.
+  TcpShutdown shutdown() noexcept;
+  void close() noexcept;
+
+  bool is_open() const noexcept { return state_ != nullptr; }
+  SocketAddress local_address() const;
+  SocketAddress peer_address() const;
+
+  // For tests and tools that need socket options the runtime does not wrap.
+  int native_fd() const;
+
+ private:
+  friend class TcpConnect;
+  friend struct internal::ListenerState;
+  explicit TcpStream(internal::TcpState* state) noexcept : state_(state) {}
+
+  internal::TcpState* state_ = nullptr;
+};
+
+class TcpConnect : public internal::Operation<TcpConnect, TcpStream> {
+ public:
+  explicit TcpConnect(const SocketAddress& peer) noexcept : peer_(peer) {}
+  ~TcpConnect();
+
+ private:
+  friend class internal::Operation<TcpConnect, TcpStream>;
+  bool start();
+  bool cancel() noexcept;
+  void detach() noexcept;
+  static void on_connect(uv_connect_t* req, int status);
+
+  SocketAddress peer_;
+  internal::TcpState* state_ = nullptr;
+};
+
+class TcpRead : public internal::Operation<TcpRead, std::span<const std::byte>> {
+ public:
+  explicit TcpRead(internal::TcpState* state) noexcept : state_(state) {}
+  ~TcpRead();
+
+ private:
+  friend class internal::Operation<TcpRead, std::span<const std::byte>>;
+  friend struct internal::TcpState;
+  bool start();
+  bool cancel() noexcept;
+
+  internal::TcpState* state_;
+};
+
+class TcpWrite : public internal::Operation<TcpWrite, void> {
+ public:
+  TcpWrite(internal::TcpState* state, std::span<const ConstBuffer> buffers);
+  ~TcpWrite();
+
+ private:
+  friend class internal::Operation<TcpWrite, void>;
+  struct Request;
+  bool start();
+  bool cancel() noexcept;
+  void detach_and_close() noexcept;
+
+  static constexpr std::size_t kInlineBuffers = 4;
+
+  internal::TcpState* state_;
+  uv_buf_t inline_[kInlineBuffers];
+  std::vector<uv_buf_t> spilled_;
+  uv_buf_t* buffers_;
+  unsigned count_;
+  Request* request_ = nullptr;
+};
+
+class TcpShutdown : public internal::Operation<TcpShutdown, void> {
+ public:
+  explicit TcpShutdown(internal::TcpState* state) noexcept : state_(state) {}
+  ~TcpShutdown();
+
+ private:
+  friend class internal::Operation<TcpShutdown, void>;
+  struct Request;
+  bool start();
+  bool cancel() noexcept;
+  void detach_and_close() noexcept;
+
+  internal::TcpState* state_;
+  Request* request_ = nullptr;
+};
+
+}  // namespace cipherline

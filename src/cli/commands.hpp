@@ -1,0 +1,13 @@
+// Entry points of the `cipherline` subcommands. Each takes the arguments after
+// its command words and returns the process exit status: 0 on success, 1 when
+// the work failed, 2 on a usage error (UsageError, printed by main).
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace cipherline::cli {
+
+int bench_echo(std::span<const std::string_view> args);
+
+}  // namespace cipherline::cli

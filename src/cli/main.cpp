@@ -1,0 +1,76 @@
+// cipherline: command-line entry point. Thin: picks the subcommand and hands
+// it the remaining arguments.
+#include <cstdio>
+#include <exception>
+#include <string_view>
+#include <vector>
+
+#include "commands.hpp"
+#include "flags.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: cipherline <command> [flags]\n"
+    "\n"
+    "Attested, end-to-end encrypted LLM inference: client, reference backend and\n"
+    "benchmarks on one C++20 coroutine runtime.\n"
+    "\n"
+    "commands:\n"
+    "  bench echo      TCP echo over loopback on the runtime, printing throughput\n"
+    "\n"
+    "  --version       print the version\n"
+    "  --help          show this text; `cipherline <command> --help` for a command's flags\n";
+
+struct Command {
+  std::vector<std::string_view> words;
+  int (*run)(std::span<const std::string_view>);
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {{"bench", "echo"}, &cipherline::cli::bench_echo},
+  };
+  return list;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage.data(), args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::printf("cipherline %s\n", CIPHERLINE_VERSION);
+    return 0;
+  }
+  for (const Command& c : commands()) {
+    if (args.size() < c.words.size() ||
+        !std::equal(c.words.begin(), c.words.end(), args.begin())) {
+      continue;
+    }
+    const std::span<const std::string_view> rest(args.data() + c.words.size(),
+                                                 args.size() - c.words.size());
+    try {
+      return c.run(rest);
+    } catch (const cipherline::cli::UsageError& e) {
+      std::fprintf(stderr, "cipherline: %s\n(see cipherline", e.what());
+      for (auto w : c.words) std::fprintf(stderr, " %.*s", static_cast<int>(w.size()), w.data());
+      std::fputs(" --help)\n", stderr);
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cipherline: %s\n", e.what());
+      return 1;
+    }
+  }
+  std::string command;
+  for (auto a : args) {
+    if (a.starts_with("-")) break;
+    command += (command.empty() ? "" : " ") + std::string(a);
+  }
+  std::fprintf(stderr, "cipherline: unknown command '%s' (see cipherline --help)\n",
+               command.empty() ? std::string(args[0]).c_str() : command.c_str());
+  return 2;
+}

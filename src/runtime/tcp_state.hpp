@@ -1,0 +1,64 @@
+// TcpState: the heap part of a TcpStream that libuv may touch (private).
+//
+// It holds the uv_tcp_t, the read buffer and the pending reader, and is
+// deleted only by libuv's close callback, after every pending write and
+// shutdown request has been called back.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <memory>
+
+#include "cipherline/runtime/tcp_stream.hpp"
+
+namespace cipherline::internal {
+
+struct TcpState {
+  explicit TcpState(Loop& loop);
+
+  // Reading -------------------------------------------------------------
+  // Bytes [begin, end) of `buffer` are received and not yet returned by
+  // read(); bytes before `begin` may still be viewed by the last reader.
+  std::unique_ptr<std::byte[]> buffer;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  bool reading = false;     // uv_read_start is active
+  bool eof = false;         // the peer shut down its side
+  bool eof_reported = false;
+  int read_error = 0;       // sticky libuv error from reading
+  TcpRead* reader = nullptr;
+
+  // start_reading begins (or resumes) background reads; returns a libuv
+  // status.
+  int start_reading() noexcept;
+  // take returns every buffered byte not yet returned.
+  std::span<const std::byte> take() noexcept;
+
+  // Lifetime --------------------------------------------------------------
+  // The state is deleted by whichever comes last: libuv's close callback or
+  // the owner (a TcpStream, or the Connect operation producing one) letting
+  // go of it through `release`.
+  bool owned = true;
+  bool closing = false;
+  bool handle_closed = false;
+  // close stops reading, fails a pending reader with errc::stream_closed and
+  // closes the handle. Idempotent.
+  void close() noexcept;
+  // release: the owner lets go; closes the handle if still open.
+  void release() noexcept;
+
+  uv_tcp_t handle{};
+  uv_connect_t connect_request{};
+
+ private:
+  static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void on_close(uv_handle_t* handle);
+};
+
+inline uv_stream_t* as_stream(TcpState* s) noexcept {
+  return reinterpret_cast<uv_stream_t*>(&s->handle);
+}
+
+}  // namespace cipherline::internal

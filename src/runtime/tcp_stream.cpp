@@ -1,0 +1,390 @@
+#include "cipherline/runtime/tcp_stream.hpp"
+
+#include <cstring>
+#include <utility>
+
+#include "tcp_state.hpp"
+
+namespace cipherline {
+namespace internal {
+
+TcpState::TcpState(Loop& loop) {
+  uv_tcp_init(loop.native(), &handle);
+  handle.data = this;
+}
+
+int TcpState::start_reading() noexcept {
+  if (!buffer) buffer = std::make_unique_for_overwrite<std::byte[]>(TcpStream::kReadBufferSize);
+  const int status = uv_read_start(as_stream(this), &TcpState::on_alloc, &TcpState::on_read);
+  reading = status == 0;
+  return status;
+}
+
+std::span<const std::byte> TcpState::take() noexcept {
+  std::span<const std::byte> bytes(buffer.get() + begin, end - begin);
+  begin = end;
+  return bytes;
+}
+
+void TcpState::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+  auto* s = static_cast<TcpState*>(handle->data);
+  buf->base = reinterpret_cast<char*>(s->buffer.get() + s->end);
+  buf->len = TcpStream::kReadBufferSize - s->end;
+}
+
+void TcpState::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
+  auto* s = static_cast<TcpState*>(stream->data);
+  if (nread == 0) return;  // EAGAIN
+  if (nread > 0) {
+    s->end += static_cast<std::size_t>(nread);
+    if (s->end == TcpStream::kReadBufferSize) {
+      uv_read_stop(stream);  // full: backpressure until the reader catches up
+      s->reading = false;
+    }
+    if (auto* reader = std::exchange(s->reader, nullptr)) reader->complete(s->take());
+    return;
+  }
+  uv_read_stop(stream);
+  s->reading = false;
+  if (nread == UV_EOF) {
+    s->eof = true;
+  } else {
+    s->read_error = static_cast<int>(nread);
+  }
+  if (auto* reader = std::exchange(s->reader, nullptr)) {
+    if (s->eof) {
+      s->eof_reported = true;
+      reader->complete(errc::end_of_stream);
+    } else {
+      reader->complete(uv_error(s->read_error));
+    }
+  }
+}
+
+void TcpState::close() noexcept {
+  if (closing) return;
+  closing = true;
+  if (reading) uv_read_stop(as_stream(this));
+  reading = false;
+  if (auto* r = std::exchange(reader, nullptr)) r->complete_later(errc::stream_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle), &TcpState::on_close);
+}
+
+void TcpState::on_close(uv_handle_t* handle) {
+  auto* s = static_cast<TcpState*>(handle->data);
+  s->handle_closed = true;
+  if (!s->owned) delete s;
+}
+
+void TcpState::release() noexcept {
+  owned = false;
+  if (handle_closed) {
+    delete this;
+  } else {
+    close();
+  }
+}
+
+}  // namespace internal
+
+// TcpStream ------------------------------------------------------------------
+
+TcpStream::TcpStream(TcpStream&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+
+TcpStream& TcpStream::operator=(TcpStream&& other) noexcept {
+  if (this != &other) {
+    close();
+    state_ = std::exchange(other.state_, nullptr);
+  }
+  return *this;
+}
+
+TcpStream::~TcpStream() { close(); }
+
+void TcpStream::close() noexcept {
+  if (auto* s = std::exchange(state_, nullptr)) s->release();
+}
+
+TcpConnect TcpStream::connect(const SocketAddress& peer) { return TcpConnect(peer); }
+
+TcpRead TcpStream::read() noexcept { return TcpRead(state_); }
+
+TcpWrite TcpStream::write(ConstBuffer bytes) {
+  return TcpWrite(state_, std::span<const ConstBuffer>(&bytes, 1));
+}
+
+TcpWrite TcpStream::write(std::span<const ConstBuffer> buffers) {
+  return TcpWrite(state_, buffers);
+}
+
+TcpShutdown TcpStream::shutdown() noexcept { return TcpShutdown(state_); }
+
+namespace {
+
+SocketAddress address_of(const internal::TcpState* s, bool peer) {
+  if (s == nullptr || s->closing) throw std::system_error(errc::stream_closed);
+  sockaddr_storage storage{};
+  int size = sizeof storage;
+  auto* native = reinterpret_cast<sockaddr*>(&storage);
+  const int status = peer ? uv_tcp_getpeername(&s->handle, native, &size)
+                          : uv_tcp_getsockname(&s->handle, native, &size);
+  if (status < 0) throw_uv_error(status, peer ? "getpeername" : "getsockname");
+  auto address = SocketAddress::from_native(native);
+  if (!address) throw std::system_error(std::make_error_code(std::errc::address_family_not_supported));
+  return *address;
+}
+
+}  // namespace
+
+SocketAddress TcpStream::local_address() const { return address_of(state_, false); }
+SocketAddress TcpStream::peer_address() const { return address_of(state_, true); }
+
+int TcpStream::native_fd() const {
+  if (state_ == nullptr || state_->closing) throw std::system_error(errc::stream_closed);
+  uv_os_fd_t fd;
+  const int status = uv_fileno(reinterpret_cast<const uv_handle_t*>(&state_->handle), &fd);
+  if (status < 0) throw_uv_error(status, "uv_fileno");
+  return fd;
+}
+
+// Connect --------------------------------------------------------------------
+
+TcpConnect::~TcpConnect() {
+  if (pending()) detach();
+}
+
+bool TcpConnect::start() {
+  state_ = new internal::TcpState(Loop::current());
+  state_->connect_request.data = this;
+  const int status =
+      uv_tcp_connect(&state_->connect_request, &state_->handle, peer_.native(), &TcpConnect::on_connect);
+  if (status < 0) {
+    detach();
+    set_result(uv_error(status));
+    return false;
+  }
+  return true;
+}
+
+bool TcpConnect::cancel() noexcept {
+  detach();
+  return true;
+}
+
+void TcpConnect::detach() noexcept {
+  if (state_ == nullptr) return;
+  state_->connect_request.data = nullptr;
+  std::exchange(state_, nullptr)->release();
+}
+
+void TcpConnect::on_connect(uv_connect_t* req, int status) {
+  auto* op = static_cast<TcpConnect*>(req->data);
+  if (op == nullptr) return;  // cancelled; the state is being closed
+  if (status < 0) {
+    op->detach();
+    op->complete(uv_error(status));
+    return;
+  }
+  uv_tcp_nodelay(&op->state_->handle, 1);
+  op->state_->connect_request.data = nullptr;
+  op->complete(TcpStream(std::exchange(op->state_, nullptr)));
+}
+
+// Read -----------------------------------------------------------------------
+
+TcpRead::~TcpRead() {
+  if (pending() && state_->reader == this) state_->reader = nullptr;
+}
+
+bool TcpRead::start() {
+  auto* s = state_;
+  if (s == nullptr || s->closing) {
+    set_result(errc::stream_closed);
+    return false;
+  }
+  if (s->reader != nullptr) {
+    set_result(errc::read_in_progress);
+    return false;
+  }
+  // The previous view is released: reclaim its space.
+  if (s->begin == s->end) {
+    s->begin = s->end = 0;
+  } else if (s->begin > 0) {
+    std::memmove(s->buffer.get(), s->buffer.get() + s->begin, s->end - s->begin);
+    s->end -= s->begin;
+    s->begin = 0;
+  }
+  if (s->begin < s->end) {
+    set_result(s->take());
+  } else if (s->eof) {
+    set_result(std::exchange(s->eof_reported, true) ? errc::read_after_end_of_stream
+                                                     : errc::end_of_stream);
+  } else if (s->read_error != 0) {
+    set_result(uv_error(s->read_error));
+  } else {
+    if (!s->reading) {
+      if (const int status = s->start_reading(); status < 0) {
+        set_result(uv_error(status));
+        return false;
+      }
+    }
+    s->reader = this;
+    return true;
+  }
+  // Data was already buffered; make sure reading continues behind it.
+  if (!s->reading && !s->eof && s->read_error == 0 && s->end < TcpStream::kReadBufferSize) {
+    if (s->buffer) s->start_reading();
+  }
+  return false;
+}
+
+bool TcpRead::cancel() noexcept {
+  state_->reader = nullptr;
+  return true;
+}
+
+// Write ----------------------------------------------------------------------
+
+struct TcpWrite::Request {
+  uv_write_t req;
+  TcpWrite* owner;
+};
+
+TcpWrite::TcpWrite(internal::TcpState* state, std::span<const ConstBuffer> buffers)
+    : state_(state), count_(static_cast<unsigned>(buffers.size())) {
+  if (buffers.size() <= kInlineBuffers) {
+    buffers_ = inline_;
+  } else {
+    spilled_.resize(buffers.size());
+    buffers_ = spilled_.data();
+  }
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    buffers_[i] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(buffers[i].data())),
+                              static_cast<unsigned>(buffers[i].size()));
+  }
+}
+
+TcpWrite::~TcpWrite() {
+  if (pending()) detach_and_close();
+}
+
+bool TcpWrite::start() {
+  if (state_ == nullptr || state_->closing) {
+    set_result(errc::stream_closed);
+    return false;
+  }
+  uv_buf_t* bufs = buffers_;
+  unsigned count = count_;
+  while (count > 0 && bufs->len == 0) ++bufs, --count;
+  if (count == 0) {
+    set_result();
+    return false;
+  }
+  int written = uv_try_write(internal::as_stream(state_), bufs, count);
+  if (written < 0 && written != UV_EAGAIN) {
+    set_result(uv_error(written));
+    return false;
+  }
+  // Skip what the direct write took.
+  for (std::size_t n = written < 0 ? 0 : static_cast<std::size_t>(written); n > 0 && count > 0;) {
+    if (n >= bufs->len) {
+      n -= bufs->len;
+      ++bufs, --count;
+    } else {
+      bufs->base += n;
+      bufs->len -= static_cast<decltype(bufs->len)>(n);
+      n = 0;
+    }
+  }
+  while (count > 0 && bufs->len == 0) ++bufs, --count;
+  if (count == 0) {
+    set_result();
+    return false;
+  }
+  request_ = new Request{{}, this};
+  request_->req.data = request_;
+  const int status =
+      uv_write(&request_->req, internal::as_stream(state_), bufs, count, [](uv_write_t* req, int st) {
+        auto* r = static_cast<Request*>(req->data);
+        TcpWrite* owner = r->owner;
+        delete r;
+        if (owner == nullptr) return;
+        owner->request_ = nullptr;
+        if (st == UV_ECANCELED) {
+          owner->complete(errc::stream_closed);
+        } else if (st < 0) {
+          owner->complete(uv_error(st));
+        } else {
+          owner->complete();
+        }
+      });
+  if (status < 0) {
+    delete std::exchange(request_, nullptr);
+    set_result(uv_error(status));
+    return false;
+  }
+  return true;
+}
+
+bool TcpWrite::cancel() noexcept {
+  detach_and_close();
+  return true;
+}
+
+void TcpWrite::detach_and_close() noexcept {
+  if (request_ != nullptr) std::exchange(request_, nullptr)->owner = nullptr;
+  state_->close();
+}
+
+// Shutdown -------------------------------------------------------------------
+
+struct TcpShutdown::Request {
+  uv_shutdown_t req;
+  TcpShutdown* owner;
+};
+
+TcpShutdown::~TcpShutdown() {
+  if (pending()) detach_and_close();
+}
+
+bool TcpShutdown::start() {
+  if (state_ == nullptr || state_->closing) {
+    set_result(errc::stream_closed);
+    return false;
+  }
+  request_ = new Request{{}, this};
+  request_->req.data = request_;
+  const int status =
+      uv_shutdown(&request_->req, internal::as_stream(state_), [](uv_shutdown_t* req, int st) {
+        auto* r = static_cast<Request*>(req->data);
+        TcpShutdown* owner = r->owner;
+        delete r;
+        if (owner == nullptr) return;
+        owner->request_ = nullptr;
+        if (st == UV_ECANCELED) {
+          owner->complete(errc::stream_closed);
+        } else if (st < 0) {
+          owner->complete(uv_error(st));
+        } else {
+          owner->complete();
+        }
+      });
+  if (status < 0) {
+    delete std::exchange(request_, nullptr);
+    set_result(uv_error(status));
+    return false;
+  }
+  return true;
+}
+
+bool TcpShutdown::cancel() noexcept {
+  detach_and_close();
+  return true;
+}
+
+void TcpShutdown::detach_and_close() noexcept {
+  if (request_ != nullptr) std::exchange(request_, nullptr)->owner = nullptr;
+  state_->close();
+}
+
+}  // namespace cipherline
