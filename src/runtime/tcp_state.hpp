@@ -21,8 +21,10 @@ struct TcpState {
   // Bytes [begin, end) of `buffer` are received and not yet returned by
   // read(); bytes before `begin` may still be viewed by the last reader.
   std::unique_ptr<std::byte[]> buffer;
+  std::size_t capacity = 0;
   std::size_t begin = 0;
   std::size_t end = 0;
+  bool filled = false;      // the last read filled the buffer: grow it
   bool reading = false;     // uv_read_start is active
   bool eof = false;         // the peer shut down its side
   bool eof_reported = false;
@@ -34,6 +36,9 @@ struct TcpState {
   int start_reading() noexcept;
   // take returns every buffered byte not yet returned.
   std::span<const std::byte> take() noexcept;
+  // reclaim frees the space of bytes already returned, growing the buffer if
+  // the last read filled it. Only when no returned view is in use any more.
+  void reclaim();
 
   // Lifetime --------------------------------------------------------------
   // The state is deleted by whichever comes last: libuv's close callback or

@@ -14,7 +14,10 @@ TcpState::TcpState(Loop& loop) {
 }
 
 int TcpState::start_reading() noexcept {
-  if (!buffer) buffer = std::make_unique_for_overwrite<std::byte[]>(TcpStream::kReadBufferSize);
+  if (!buffer) {
+    capacity = TcpStream::kInitialReadBuffer;
+    buffer = std::make_unique_for_overwrite<std::byte[]>(capacity);
+  }
   const int status = uv_read_start(as_stream(this), &TcpState::on_alloc, &TcpState::on_read);
   reading = status == 0;
   return status;
@@ -26,10 +29,25 @@ std::span<const std::byte> TcpState::take() noexcept {
   return bytes;
 }
 
+void TcpState::reclaim() {
+  const std::size_t unreturned = end - begin;
+  if (filled && capacity < TcpStream::kMaxReadBuffer) {
+    auto bigger = std::make_unique_for_overwrite<std::byte[]>(capacity * 2);
+    std::memcpy(bigger.get(), buffer.get() + begin, unreturned);
+    buffer = std::move(bigger);
+    capacity *= 2;
+  } else if (begin > 0 && unreturned > 0) {
+    std::memmove(buffer.get(), buffer.get() + begin, unreturned);
+  }
+  filled = false;
+  begin = 0;
+  end = unreturned;
+}
+
 void TcpState::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
   auto* s = static_cast<TcpState*>(handle->data);
   buf->base = reinterpret_cast<char*>(s->buffer.get() + s->end);
-  buf->len = TcpStream::kReadBufferSize - s->end;
+  buf->len = s->capacity - s->end;
 }
 
 void TcpState::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
@@ -37,9 +55,10 @@ void TcpState::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   if (nread == 0) return;  // EAGAIN
   if (nread > 0) {
     s->end += static_cast<std::size_t>(nread);
-    if (s->end == TcpStream::kReadBufferSize) {
+    if (s->end == s->capacity) {
       uv_read_stop(stream);  // full: backpressure until the reader catches up
       s->reading = false;
+      s->filled = true;
     }
     if (auto* reader = std::exchange(s->reader, nullptr)) reader->complete(s->take());
     return;
@@ -206,14 +225,7 @@ bool TcpRead::start() {
     set_result(errc::read_in_progress);
     return false;
   }
-  // The previous view is released: reclaim its space.
-  if (s->begin == s->end) {
-    s->begin = s->end = 0;
-  } else if (s->begin > 0) {
-    std::memmove(s->buffer.get(), s->buffer.get() + s->begin, s->end - s->begin);
-    s->end -= s->begin;
-    s->begin = 0;
-  }
+  if (s->buffer) s->reclaim();  // the previous view is released
   if (s->begin < s->end) {
     set_result(s->take());
   } else if (s->eof) {
@@ -232,9 +244,7 @@ bool TcpRead::start() {
     return true;
   }
   // Data was already buffered; make sure reading continues behind it.
-  if (!s->reading && !s->eof && s->read_error == 0 && s->end < TcpStream::kReadBufferSize) {
-    if (s->buffer) s->start_reading();
-  }
+  if (!s->reading && !s->eof && s->read_error == 0 && s->end < s->capacity) s->start_reading();
   return false;
 }
 
@@ -252,14 +262,10 @@ struct TcpWrite::Request {
 
 TcpWrite::TcpWrite(internal::TcpState* state, std::span<const ConstBuffer> buffers)
     : state_(state), count_(static_cast<unsigned>(buffers.size())) {
-  if (buffers.size() <= kInlineBuffers) {
-    buffers_ = inline_;
-  } else {
-    spilled_.resize(buffers.size());
-    buffers_ = spilled_.data();
-  }
+  if (buffers.size() > kInlineBuffers) spilled_.resize(buffers.size());
+  uv_buf_t* out = spilled_.empty() ? inline_ : spilled_.data();
   for (std::size_t i = 0; i < buffers.size(); ++i) {
-    buffers_[i] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(buffers[i].data())),
+    out[i] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(buffers[i].data())),
                               static_cast<unsigned>(buffers[i].size()));
   }
 }
@@ -273,7 +279,7 @@ bool TcpWrite::start() {
     set_result(errc::stream_closed);
     return false;
   }
-  uv_buf_t* bufs = buffers_;
+  uv_buf_t* bufs = spilled_.empty() ? inline_ : spilled_.data();
   unsigned count = count_;
   while (count > 0 && bufs->len == 0) ++bufs, --count;
   if (count == 0) {

@@ -49,6 +49,7 @@ class Channel {
   class [[nodiscard]] Send : public internal::Operation<Send, void> {
    public:
     Send(Channel& channel, T value) : channel_(channel), value_(std::move(value)) {}
+    Send(Send&&) noexcept(std::is_nothrow_move_constructible_v<T>) = default;
     ~Send() {
       if (this->pending()) channel_.senders_.remove(this);
     }
@@ -91,6 +92,7 @@ class Channel {
   class [[nodiscard]] Receive : public internal::Operation<Receive, T> {
    public:
     explicit Receive(Channel& channel) noexcept : channel_(channel) {}
+    Receive(Receive&&) noexcept = default;
     ~Receive() {
       if (this->pending()) channel_.receivers_.remove(this);
     }

@@ -24,6 +24,7 @@ namespace cipherline {
 class [[nodiscard]] Resolve : public internal::Operation<Resolve, std::vector<SocketAddress>> {
  public:
   Resolve(std::string_view host, std::uint16_t port) : host_(host), port_(port) {}
+  Resolve(Resolve&&) noexcept = default;
   ~Resolve();
 
  private:

@@ -1,6 +1,6 @@
 // wait_for_signal: suspend until one of a set of signals arrives.
 //
-//   int sig = (co_await wait_for_signal({SIGINT, SIGTERM})).value();
+//   int sig = (co_await wait_for_signal(SIGINT, SIGTERM)).value();
 //   server.request_stop();
 //
 // Completes with the number of the first signal of the set delivered to the
@@ -12,7 +12,7 @@
 
 #include <uv.h>
 
-#include <initializer_list>
+#include <type_traits>
 #include <vector>
 
 #include "cipherline/runtime/internal/operation.hpp"
@@ -21,7 +21,7 @@ namespace cipherline {
 
 class [[nodiscard]] WaitForSignal : public internal::Operation<WaitForSignal, int> {
  public:
-  explicit WaitForSignal(std::initializer_list<int> signals) : signals_(signals) {}
+  explicit WaitForSignal(std::vector<int> signals) : signals_(std::move(signals)) {}
   ~WaitForSignal();
 
  private:
@@ -35,8 +35,10 @@ class [[nodiscard]] WaitForSignal : public internal::Operation<WaitForSignal, in
   std::vector<Watcher*> watchers_;
 };
 
-inline WaitForSignal wait_for_signal(std::initializer_list<int> signals) {
-  return WaitForSignal(signals);
+template <class... Signals>
+  requires(std::is_convertible_v<Signals, int> && ...)
+WaitForSignal wait_for_signal(Signals... signals) {
+  return WaitForSignal(std::vector<int>{static_cast<int>(signals)...});
 }
 
 }  // namespace cipherline

@@ -21,6 +21,7 @@ namespace cipherline {
 class [[nodiscard]] SleepFor : public internal::Operation<SleepFor, void> {
  public:
   explicit SleepFor(std::chrono::nanoseconds duration) noexcept;
+  SleepFor(SleepFor&&) noexcept = default;
   ~SleepFor();
 
  private:

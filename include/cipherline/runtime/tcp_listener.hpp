@@ -65,6 +65,7 @@ class TcpListener {
 class TcpAccept : public internal::Operation<TcpAccept, TcpStream> {
  public:
   explicit TcpAccept(internal::ListenerState* state) noexcept : state_(state) {}
+  TcpAccept(TcpAccept&&) noexcept = default;
   ~TcpAccept();
 
  private:

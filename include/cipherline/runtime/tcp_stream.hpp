@@ -13,10 +13,11 @@
 //   transfers them; destroying or `close()`ing closes the socket. The handle
 //   and buffer live until libuv's close callback, so pending operations of a
 //   destroyed stream complete safely.
-// - Reads: the socket is read in the background into a buffer of
-//   `kReadBufferSize` bytes once the first `read()` is awaited, and reading
-//   pauses while the buffer is full (backpressure reaches the peer through
-//   TCP). `read()` yields every buffered byte not yet returned, waiting for
+// - Reads: once the first `read()` is awaited, the socket is read in the
+//   background into a buffer that starts at `kInitialReadBuffer` bytes and
+//   doubles, up to `kMaxReadBuffer`, whenever a read fills it; reading pauses
+//   while it is full (backpressure reaches the peer through TCP). Idle
+//   connections stay cheap; bulk transfers get large reads. `read()` yields every buffered byte not yet returned, waiting for
 //   at least one; the view stays valid until the next `read()` or `close()`.
 //   One read at a time (errc::read_in_progress otherwise). The peer's
 //   orderly shutdown yields errc::end_of_stream once; reading again yields
@@ -66,7 +67,8 @@ class TcpShutdown;
 
 class TcpStream {
  public:
-  static constexpr std::size_t kReadBufferSize = 64 * 1024;
+  static constexpr std::size_t kInitialReadBuffer = 4 * 1024;
+  static constexpr std::size_t kMaxReadBuffer = 64 * 1024;
 
   TcpStream() noexcept = default;
   TcpStream(TcpStream&& other) noexcept;
@@ -105,6 +107,7 @@ class TcpStream {
 class TcpConnect : public internal::Operation<TcpConnect, TcpStream> {
  public:
   explicit TcpConnect(const SocketAddress& peer) noexcept : peer_(peer) {}
+  TcpConnect(TcpConnect&&) noexcept = default;
   ~TcpConnect();
 
  private:
@@ -121,6 +124,7 @@ class TcpConnect : public internal::Operation<TcpConnect, TcpStream> {
 class TcpRead : public internal::Operation<TcpRead, std::span<const std::byte>> {
  public:
   explicit TcpRead(internal::TcpState* state) noexcept : state_(state) {}
+  TcpRead(TcpRead&&) noexcept = default;
   ~TcpRead();
 
  private:
@@ -135,6 +139,7 @@ class TcpRead : public internal::Operation<TcpRead, std::span<const std::byte>> 
 class TcpWrite : public internal::Operation<TcpWrite, void> {
  public:
   TcpWrite(internal::TcpState* state, std::span<const ConstBuffer> buffers);
+  TcpWrite(TcpWrite&&) noexcept = default;
   ~TcpWrite();
 
  private:
@@ -149,7 +154,6 @@ class TcpWrite : public internal::Operation<TcpWrite, void> {
   internal::TcpState* state_;
   uv_buf_t inline_[kInlineBuffers];
   std::vector<uv_buf_t> spilled_;
-  uv_buf_t* buffers_;
   unsigned count_;
   Request* request_ = nullptr;
 };
@@ -157,6 +161,7 @@ class TcpWrite : public internal::Operation<TcpWrite, void> {
 class TcpShutdown : public internal::Operation<TcpShutdown, void> {
  public:
   explicit TcpShutdown(internal::TcpState* state) noexcept : state_(state) {}
+  TcpShutdown(TcpShutdown&&) noexcept = default;
   ~TcpShutdown();
 
  private:

@@ -38,8 +38,12 @@ template <class Derived, class T>
 class Operation {
  public:
   Operation() = default;
+  // An operation may be moved before it is awaited (so that it can be handed
+  // to with_timeout, for example), never after: nothing is carried over.
+  Operation(Operation&&) noexcept {}
   Operation(const Operation&) = delete;
   Operation& operator=(const Operation&) = delete;
+  Operation& operator=(Operation&&) = delete;
 
   bool await_ready() const noexcept { return false; }
 
