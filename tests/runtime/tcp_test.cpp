@@ -79,7 +79,9 @@ TEST(Tcp, LargeTransferWithBackpressure) {
   std::vector<std::byte> data(kTotal);
   for (std::size_t i = 0; i < kTotal; ++i) data[i] = static_cast<std::byte>((i * 131) >> 7);
   auto body = [&]() -> Task<std::size_t> {
-    auto [client, server] = co_await loopback_pair(listener);
+    auto pair = co_await loopback_pair(listener);
+    TcpStream& client = pair.client;
+    TcpStream& server = pair.server;
     auto writer = [&]() -> Task<void> {
       for (std::size_t off = 0; off < kTotal; off += 1 << 20) {
         (co_await client.write(ConstBuffer(data).subspan(off, 1 << 20))).value();

@@ -67,19 +67,11 @@ class GroupState {
     bool await_ready() const noexcept { return false; }
 
     template <class P>
-    bool await_suspend(std::coroutine_handle<P> awaiter) {
-      state_.continuation_ = awaiter;
-      const std::stop_token& parent = stop_token_of(awaiter);
-      if (parent.stop_possible()) link_.emplace(parent, StopChildren{&state_});
-      for (auto& runner : runners_) start(runner);
-      return state_.release() != awaiter;
-    }
+    bool await_suspend(std::coroutine_handle<P> awaiter);
 
     void await_resume() noexcept { link_.reset(); }
 
    private:
-    static void start(GroupRunner& runner);
-
     struct StopChildren {
       GroupState* state;
       void operator()() const noexcept { state->stop_.request_stop(); }
@@ -144,7 +136,14 @@ class GroupRunner {
   std::coroutine_handle<promise_type> handle_;
 };
 
-inline void GroupState::Start::start(GroupRunner& runner) { runner.handle().resume(); }
+template <class P>
+bool GroupState::Start::await_suspend(std::coroutine_handle<P> awaiter) {
+  state_.continuation_ = awaiter;
+  const std::stop_token& parent = stop_token_of(awaiter);
+  if (parent.stop_possible()) link_.emplace(parent, StopChildren{&state_});
+  for (auto& runner : runners_) runner.handle().resume();
+  return state_.release() != awaiter;
+}
 
 template <class T>
 GroupRunner run_group_child(GroupState& state, Task<T> task, std::optional<Stored<T>>& slot,
