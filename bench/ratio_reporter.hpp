@@ -3,11 +3,13 @@
 // Benchmarks measured against a baseline in the same run (a coroutine echo
 // against a callback echo, a field cipher against the raw AEAD) are printed
 // as ratios of items per second at the end, so that the numbers compared come
-// from the same machine state.
+// from the same machine state. With --benchmark_repetitions=N the median of
+// the repetitions is used, which a noisy shared machine needs.
 #pragma once
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -31,25 +33,33 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const Run& run : runs) {
       if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
       const auto it = run.counters.find("items_per_second");
-      if (it != run.counters.end()) rates_[run.benchmark_name()] = it->second.value;
+      if (it != run.counters.end()) rates_[run.benchmark_name()].push_back(it->second.value);
     }
   }
 
   void Finalize() override {
     ConsoleReporter::Finalize();
-    std::printf("\n%-44s %14s %14s %8s\n", "ratio (items/s)", "measured", "baseline", "ratio");
+    std::printf("\n%-44s %14s %14s %8s\n", "ratio (median items/s)", "measured", "baseline",
+                "ratio");
     for (const auto& p : pairs_) {
-      const auto m = rates_.find(p.measured);
-      const auto b = rates_.find(p.baseline);
-      if (m == rates_.end() || b == rates_.end() || b->second == 0) continue;
-      std::printf("%-44s %14.0f %14.0f %8.3f\n", p.label.c_str(), m->second, b->second,
-                  m->second / b->second);
+      const double m = median(p.measured);
+      const double b = median(p.baseline);
+      if (m == 0 || b == 0) continue;
+      std::printf("%-44s %14.0f %14.0f %8.3f\n", p.label.c_str(), m, b, m / b);
     }
   }
 
  private:
+  double median(const std::string& name) const {
+    const auto it = rates_.find(name);
+    if (it == rates_.end() || it->second.empty()) return 0;
+    std::vector<double> v = it->second;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  }
+
   std::vector<RatioPair> pairs_;
-  std::map<std::string, double> rates_;
+  std::map<std::string, std::vector<double>> rates_;
 };
 
 // run_with_ratios is a benchmark main: it parses Google Benchmark's flags,

@@ -81,11 +81,6 @@ void Loop::run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
-bool Loop::run_once() {
-  CurrentScope scope(this);
-  return uv_run(&loop_, UV_RUN_ONCE) != 0;
-}
-
 void Loop::acquire_keep_alive() noexcept {
   if (keep_alive_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&async_));
 }

@@ -90,16 +90,19 @@ socklen_t SocketAddress::native_size() const noexcept {
 
 std::string SocketAddress::to_string() const {
   char text[INET6_ADDRSTRLEN] = {};
+  std::string out;
   if (family() == AF_INET) {
     inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text, sizeof text);
-    return std::string(text) + ":" + std::to_string(port());
-  }
-  if (family() == AF_INET6) {
+    out.append(text);
+  } else if (family() == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,
               sizeof text);
-    return "[" + std::string(text) + "]:" + std::to_string(port());
+    out.append("[").append(text).append("]");
+  } else {
+    return "(unspecified)";
   }
-  return "(unspecified)";
+  out.append(":").append(std::to_string(port()));
+  return out;
 }
 
 bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {

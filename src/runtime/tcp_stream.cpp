@@ -128,9 +128,7 @@ TcpConnect TcpStream::connect(const SocketAddress& peer) { return TcpConnect(pee
 
 TcpRead TcpStream::read() noexcept { return TcpRead(state_); }
 
-TcpWrite TcpStream::write(ConstBuffer bytes) {
-  return TcpWrite(state_, std::span<const ConstBuffer>(&bytes, 1));
-}
+TcpWrite TcpStream::write(ConstBuffer bytes) { return TcpWrite(state_, bytes); }
 
 TcpWrite TcpStream::write(std::span<const ConstBuffer> buffers) {
   return TcpWrite(state_, buffers);
@@ -260,14 +258,25 @@ struct TcpWrite::Request {
   TcpWrite* owner;
 };
 
+namespace {
+
+uv_buf_t to_uv_buf(ConstBuffer b) noexcept {
+  return uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(b.data())),
+                     static_cast<unsigned>(b.size()));
+}
+
+}  // namespace
+
+TcpWrite::TcpWrite(internal::TcpState* state, ConstBuffer bytes) noexcept
+    : state_(state), count_(1) {
+  inline_[0] = to_uv_buf(bytes);
+}
+
 TcpWrite::TcpWrite(internal::TcpState* state, std::span<const ConstBuffer> buffers)
     : state_(state), count_(static_cast<unsigned>(buffers.size())) {
   if (buffers.size() > kInlineBuffers) spilled_.resize(buffers.size());
   uv_buf_t* out = spilled_.empty() ? inline_ : spilled_.data();
-  for (std::size_t i = 0; i < buffers.size(); ++i) {
-    out[i] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(buffers[i].data())),
-                              static_cast<unsigned>(buffers[i].size()));
-  }
+  for (std::size_t i = 0; i < buffers.size(); ++i) out[i] = to_uv_buf(buffers[i]);
 }
 
 TcpWrite::~TcpWrite() {

@@ -66,12 +66,10 @@ class Loop {
 
   uv_loop_t* native() noexcept { return &loop_; }
 
-  // run() runs until no active handle or request is left. Work posted from
-  // other threads does not keep it running; see `keep_alive`.
+  // run() runs until no active handle or request is left, or until uv_stop.
+  // Work posted from other threads does not keep it running; see
+  // `acquire_keep_alive`.
   void run();
-  // run_once() runs one iteration, blocking for I/O if there is nothing
-  // ready; returns false when nothing is left that could make progress.
-  bool run_once();
 
   // While at least one keep-alive is held, the loop waits for posted work
   // even when it has nothing else to do (a task may have moved to another

@@ -138,6 +138,7 @@ class TcpRead : public internal::Operation<TcpRead, std::span<const std::byte>> 
 
 class TcpWrite : public internal::Operation<TcpWrite, void> {
  public:
+  TcpWrite(internal::TcpState* state, ConstBuffer bytes) noexcept;
   TcpWrite(internal::TcpState* state, std::span<const ConstBuffer> buffers);
   TcpWrite(TcpWrite&&) noexcept = default;
   ~TcpWrite();
