@@ -165,7 +165,8 @@ struct CallbackEcho {
     auto* w = new PendingWrite{{}, std::vector<char>(data + done, data + n)};
     buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
     w->req.data = w;
-    uv_write(&w->req, s, &buf, 1, [](uv_write_t* req, int) { delete static_cast<PendingWrite*>(req->data); });
+    uv_write(&w->req, s, &buf, 1,
+             [](uv_write_t* req, int) { delete static_cast<PendingWrite*>(req->data); });
   }
 
   static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {

@@ -109,8 +109,8 @@ int bench_echo(std::span<const std::string_view> args) {
 
   Loop loop;
   const auto started = std::chrono::steady_clock::now();
-  const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::duration<double>(seconds));
+  const auto duration =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds));
   const ClientStats total = sync_wait(loop, run_echo(*address, connections, size, duration));
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -121,10 +121,9 @@ int bench_echo(std::span<const std::string_view> args) {
   std::printf("  round trips   %12llu  (%.0f/s, %.1f us each per connection)\n",
               static_cast<unsigned long long>(total.round_trips),
               static_cast<double>(total.round_trips) / elapsed,
-              total.round_trips == 0
-                  ? 0.0
-                  : elapsed * 1e6 * static_cast<double>(connections) /
-                        static_cast<double>(total.round_trips));
+              total.round_trips == 0 ? 0.0
+                                     : elapsed * 1e6 * static_cast<double>(connections) /
+                                           static_cast<double>(total.round_trips));
   std::printf("  echoed        %12.1f MiB  (%.1f MiB/s each way)\n", mib, mib / elapsed);
   return total.round_trips > 0 ? 0 : 1;
 }

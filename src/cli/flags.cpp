@@ -64,7 +64,8 @@ bool Flags::parse(std::span<const std::string_view> args) {
     }
     if (!value) {
       if (i + 1 >= args.size()) {
-        throw UsageError("--" + std::string(name) + " needs a value (" + it->second.value_name + ")");
+        throw UsageError("--" + std::string(name) + " needs a value (" + it->second.value_name +
+                         ")");
       }
       value = args[++i];
     }
@@ -112,7 +113,8 @@ std::uint64_t Flags::unsigned_integer(std::string_view name, std::uint64_t min,
     throw UsageError("--" + std::string(name) + " expects a whole number, got '" + v + "'");
   }
   if (n < min || n > max) {
-    throw UsageError("--" + std::string(name) + " must be in " + range_text(min, max) + ", got " + v);
+    throw UsageError("--" + std::string(name) + " must be in " + range_text(min, max) + ", got " +
+                     v);
   }
   return n;
 }
@@ -151,8 +153,8 @@ double Flags::seconds(std::string_view name, double min, double max) const {
     throw UsageError("--" + std::string(name) + " expects a number of seconds, got '" + v + "'");
   }
   if (s < min || s > max) {
-    throw UsageError("--" + std::string(name) + " must be between " + std::to_string(min) + " and " +
-                     std::to_string(max) + " seconds, got " + v);
+    throw UsageError("--" + std::string(name) + " must be between " + std::to_string(min) +
+                     " and " + std::to_string(max) + " seconds, got " + v);
   }
   return s;
 }

@@ -47,8 +47,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const Command& c : commands()) {
-    if (args.size() < c.words.size() ||
-        !std::equal(c.words.begin(), c.words.end(), args.begin())) {
+    if (args.size() < c.words.size() || !std::equal(c.words.begin(), c.words.end(), args.begin())) {
       continue;
     }
     const std::span<const std::string_view> rest(args.data() + c.words.size(),

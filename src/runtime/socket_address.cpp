@@ -60,8 +60,9 @@ std::optional<SocketAddress> SocketAddress::try_parse(std::string_view host_port
 
 SocketAddress SocketAddress::parse(std::string_view host_port) {
   if (auto a = try_parse(host_port)) return *a;
-  throw std::invalid_argument("not a numeric IP address with port (like 127.0.0.1:8080 or [::1]:8080): '" +
-                              std::string(host_port) + "'");
+  throw std::invalid_argument(
+      "not a numeric IP address with port (like 127.0.0.1:8080 or [::1]:8080): '" +
+      std::string(host_port) + "'");
 }
 
 std::optional<SocketAddress> SocketAddress::from_native(const sockaddr* address) noexcept {
@@ -78,7 +79,8 @@ std::optional<SocketAddress> SocketAddress::from_native(const sockaddr* address)
 
 std::uint16_t SocketAddress::port() const noexcept {
   if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
-  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  if (family() == AF_INET6)
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
   return 0;
 }
 
@@ -92,7 +94,8 @@ std::string SocketAddress::to_string() const {
   char text[INET6_ADDRSTRLEN] = {};
   std::string out;
   if (family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text, sizeof text);
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
+              sizeof text);
     out.append(text);
   } else if (family() == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,

@@ -75,8 +75,8 @@ TcpListener TcpListener::bind(const SocketAddress& address, Options options) {
   auto* s = new internal::ListenerState;
   TcpListener listener(s);  // closes the handle if anything below throws
   const std::string where = address.to_string();
-  int status = uv_tcp_init_ex(Loop::current().native(), &s->handle,
-                              static_cast<unsigned>(address.family()));
+  int status =
+      uv_tcp_init_ex(Loop::current().native(), &s->handle, static_cast<unsigned>(address.family()));
   if (status < 0) {
     listener.state_ = nullptr;
     delete s;

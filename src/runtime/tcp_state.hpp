@@ -24,11 +24,11 @@ struct TcpState {
   std::size_t capacity = 0;
   std::size_t begin = 0;
   std::size_t end = 0;
-  bool filled = false;      // the last read filled the buffer: grow it
-  bool reading = false;     // uv_read_start is active
-  bool eof = false;         // the peer shut down its side
+  bool filled = false;   // the last read filled the buffer: grow it
+  bool reading = false;  // uv_read_start is active
+  bool eof = false;      // the peer shut down its side
   bool eof_reported = false;
-  int read_error = 0;       // sticky libuv error from reading
+  int read_error = 0;  // sticky libuv error from reading
   TcpRead* reader = nullptr;
 
   // start_reading begins (or resumes) background reads; returns a libuv

@@ -147,7 +147,8 @@ SocketAddress address_of(const internal::TcpState* s, bool peer) {
                           : uv_tcp_getsockname(&s->handle, native, &size);
   if (status < 0) throw_uv_error(status, peer ? "getpeername" : "getsockname");
   auto address = SocketAddress::from_native(native);
-  if (!address) throw std::system_error(std::make_error_code(std::errc::address_family_not_supported));
+  if (!address)
+    throw std::system_error(std::make_error_code(std::errc::address_family_not_supported));
   return *address;
 }
 
@@ -173,8 +174,8 @@ TcpConnect::~TcpConnect() {
 bool TcpConnect::start() {
   state_ = new internal::TcpState(Loop::current());
   state_->connect_request.data = this;
-  const int status =
-      uv_tcp_connect(&state_->connect_request, &state_->handle, peer_.native(), &TcpConnect::on_connect);
+  const int status = uv_tcp_connect(&state_->connect_request, &state_->handle, peer_.native(),
+                                    &TcpConnect::on_connect);
   if (status < 0) {
     detach();
     set_result(uv_error(status));
@@ -228,7 +229,7 @@ bool TcpRead::start() {
     set_result(s->take());
   } else if (s->eof) {
     set_result(std::exchange(s->eof_reported, true) ? errc::read_after_end_of_stream
-                                                     : errc::end_of_stream);
+                                                    : errc::end_of_stream);
   } else if (s->read_error != 0) {
     set_result(uv_error(s->read_error));
   } else {
@@ -251,12 +252,68 @@ bool TcpRead::cancel() noexcept {
   return true;
 }
 
-// Write ----------------------------------------------------------------------
+// Write and shutdown ---------------------------------------------------------
 
-struct TcpWrite::Request {
-  uv_write_t req;
-  TcpWrite* owner;
+namespace internal {
+
+template <class Derived, class UvRequest>
+struct TcpRequest<Derived, UvRequest>::Request {
+  UvRequest req;
+  Derived* owner;
 };
+
+template <class Derived, class UvRequest>
+TcpRequest<Derived, UvRequest>::~TcpRequest() {
+  if (this->pending()) cancel();
+}
+
+template <class Derived, class UvRequest>
+bool TcpRequest<Derived, UvRequest>::open() {
+  if (state_ != nullptr && !state_->closing) return true;
+  this->set_result(errc::stream_closed);
+  return false;
+}
+
+template <class Derived, class UvRequest>
+bool TcpRequest<Derived, UvRequest>::submit() {
+  request_ = new Request{{}, static_cast<Derived*>(this)};
+  request_->req.data = request_;
+  const int status = static_cast<Derived*>(this)->issue(&request_->req);
+  if (status < 0) {
+    delete std::exchange(request_, nullptr);
+    this->set_result(uv_error(status));
+    return false;
+  }
+  return true;
+}
+
+template <class Derived, class UvRequest>
+bool TcpRequest<Derived, UvRequest>::cancel() noexcept {
+  if (request_ != nullptr) std::exchange(request_, nullptr)->owner = nullptr;
+  state_->close();
+  return true;
+}
+
+template <class Derived, class UvRequest>
+void TcpRequest<Derived, UvRequest>::on_done(UvRequest* req, int status) {
+  auto* r = static_cast<Request*>(req->data);
+  Derived* owner = r->owner;
+  delete r;
+  if (owner == nullptr) return;  // orphaned by cancellation
+  owner->request_ = nullptr;
+  if (status == UV_ECANCELED) {
+    owner->complete(errc::stream_closed);  // the stream was closed under it
+  } else if (status < 0) {
+    owner->complete(uv_error(status));
+  } else {
+    owner->complete();
+  }
+}
+
+template class TcpRequest<TcpWrite, uv_write_t>;
+template class TcpRequest<TcpShutdown, uv_shutdown_t>;
+
+}  // namespace internal
 
 namespace {
 
@@ -268,138 +325,62 @@ uv_buf_t to_uv_buf(ConstBuffer b) noexcept {
 }  // namespace
 
 TcpWrite::TcpWrite(internal::TcpState* state, ConstBuffer bytes) noexcept
-    : state_(state), count_(1) {
+    : TcpRequest(state), count_(1) {
   inline_[0] = to_uv_buf(bytes);
 }
 
 TcpWrite::TcpWrite(internal::TcpState* state, std::span<const ConstBuffer> buffers)
-    : state_(state), count_(static_cast<unsigned>(buffers.size())) {
+    : TcpRequest(state), count_(static_cast<unsigned>(buffers.size())) {
   if (buffers.size() > kInlineBuffers) spilled_.resize(buffers.size());
   uv_buf_t* out = spilled_.empty() ? inline_ : spilled_.data();
   for (std::size_t i = 0; i < buffers.size(); ++i) out[i] = to_uv_buf(buffers[i]);
 }
 
-TcpWrite::~TcpWrite() {
-  if (pending()) detach_and_close();
-}
-
 bool TcpWrite::start() {
-  if (state_ == nullptr || state_->closing) {
-    set_result(errc::stream_closed);
-    return false;
-  }
+  if (!open()) return false;
   uv_buf_t* bufs = spilled_.empty() ? inline_ : spilled_.data();
-  unsigned count = count_;
-  while (count > 0 && bufs->len == 0) ++bufs, --count;
-  if (count == 0) {
+  auto skip_empty = [&] {
+    while (first_ < count_ && bufs[first_].len == 0) ++first_;
+  };
+  skip_empty();
+  if (first_ == count_) {
     set_result();
     return false;
   }
-  int written = uv_try_write(internal::as_stream(state_), bufs, count);
+  const int written = uv_try_write(internal::as_stream(state_), bufs + first_, count_ - first_);
   if (written < 0 && written != UV_EAGAIN) {
     set_result(uv_error(written));
     return false;
   }
   // Skip what the direct write took.
-  for (std::size_t n = written < 0 ? 0 : static_cast<std::size_t>(written); n > 0 && count > 0;) {
-    if (n >= bufs->len) {
-      n -= bufs->len;
-      ++bufs, --count;
+  for (std::size_t n = written < 0 ? 0 : static_cast<std::size_t>(written); n > 0;) {
+    uv_buf_t& b = bufs[first_];
+    if (n >= b.len) {
+      n -= b.len;
+      ++first_;
     } else {
-      bufs->base += n;
-      bufs->len -= static_cast<decltype(bufs->len)>(n);
+      b.base += n;
+      b.len -= static_cast<decltype(b.len)>(n);
       n = 0;
     }
   }
-  while (count > 0 && bufs->len == 0) ++bufs, --count;
-  if (count == 0) {
+  skip_empty();
+  if (first_ == count_) {
     set_result();
     return false;
   }
-  request_ = new Request{{}, this};
-  request_->req.data = request_;
-  const int status =
-      uv_write(&request_->req, internal::as_stream(state_), bufs, count, [](uv_write_t* req, int st) {
-        auto* r = static_cast<Request*>(req->data);
-        TcpWrite* owner = r->owner;
-        delete r;
-        if (owner == nullptr) return;
-        owner->request_ = nullptr;
-        if (st == UV_ECANCELED) {
-          owner->complete(errc::stream_closed);
-        } else if (st < 0) {
-          owner->complete(uv_error(st));
-        } else {
-          owner->complete();
-        }
-      });
-  if (status < 0) {
-    delete std::exchange(request_, nullptr);
-    set_result(uv_error(status));
-    return false;
-  }
-  return true;
+  return submit();
 }
 
-bool TcpWrite::cancel() noexcept {
-  detach_and_close();
-  return true;
+int TcpWrite::issue(uv_write_t* req) {
+  uv_buf_t* bufs = spilled_.empty() ? inline_ : spilled_.data();
+  return uv_write(req, internal::as_stream(state_), bufs + first_, count_ - first_, &on_done);
 }
 
-void TcpWrite::detach_and_close() noexcept {
-  if (request_ != nullptr) std::exchange(request_, nullptr)->owner = nullptr;
-  state_->close();
-}
+bool TcpShutdown::start() { return open() && submit(); }
 
-// Shutdown -------------------------------------------------------------------
-
-struct TcpShutdown::Request {
-  uv_shutdown_t req;
-  TcpShutdown* owner;
-};
-
-TcpShutdown::~TcpShutdown() {
-  if (pending()) detach_and_close();
-}
-
-bool TcpShutdown::start() {
-  if (state_ == nullptr || state_->closing) {
-    set_result(errc::stream_closed);
-    return false;
-  }
-  request_ = new Request{{}, this};
-  request_->req.data = request_;
-  const int status =
-      uv_shutdown(&request_->req, internal::as_stream(state_), [](uv_shutdown_t* req, int st) {
-        auto* r = static_cast<Request*>(req->data);
-        TcpShutdown* owner = r->owner;
-        delete r;
-        if (owner == nullptr) return;
-        owner->request_ = nullptr;
-        if (st == UV_ECANCELED) {
-          owner->complete(errc::stream_closed);
-        } else if (st < 0) {
-          owner->complete(uv_error(st));
-        } else {
-          owner->complete();
-        }
-      });
-  if (status < 0) {
-    delete std::exchange(request_, nullptr);
-    set_result(uv_error(status));
-    return false;
-  }
-  return true;
-}
-
-bool TcpShutdown::cancel() noexcept {
-  detach_and_close();
-  return true;
-}
-
-void TcpShutdown::detach_and_close() noexcept {
-  if (request_ != nullptr) std::exchange(request_, nullptr)->owner = nullptr;
-  state_->close();
+int TcpShutdown::issue(uv_shutdown_t* req) {
+  return uv_shutdown(req, internal::as_stream(state_), &on_done);
 }
 
 }  // namespace cipherline

@@ -11,6 +11,7 @@
 #include "cipherline/runtime/sync_wait.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 #include "cipherline/runtime/when_all.hpp"
+#include "stop_while_pending.hpp"
 
 namespace cipherline {
 namespace {
@@ -139,27 +140,11 @@ TEST(Channel, CancelledReceiveAndSendLeaveTheChannelConsistent) {
   Loop loop;
   Channel<int> ch(1);
   auto body = [&]() -> Task<void> {
-    {
-      TaskScope scope;
-      Result<int> r = 0;
-      scope.spawn([](Channel<int>& ch, Result<int>& out) -> Task<void> {
-        out = co_await ch.receive();
-      }(ch, r));
-      scope.request_stop();
-      co_await scope.join();
-      EXPECT_EQ(r.error(), errc::operation_cancelled);
-    }
+    EXPECT_EQ((co_await testing::stop_while_pending(ch.receive())).error(),
+              errc::operation_cancelled);
     (co_await ch.send(10)).value();  // fills the buffer
-    {
-      TaskScope scope;
-      Result<void> s;
-      scope.spawn([](Channel<int>& ch, Result<void>& out) -> Task<void> {
-        out = co_await ch.send(11);
-      }(ch, s));
-      scope.request_stop();
-      co_await scope.join();
-      EXPECT_EQ(s.error(), errc::operation_cancelled);
-    }
+    EXPECT_EQ((co_await testing::stop_while_pending(ch.send(11))).error(),
+              errc::operation_cancelled);
     // The cancelled send did not enqueue; the buffered value is intact.
     EXPECT_EQ((co_await ch.receive()).value(), 10);
     EXPECT_EQ(ch.size(), 0u);
@@ -182,7 +167,8 @@ TEST(Channel, PingPong) {
       co_return v;
     };
     auto b = [&]() -> Task<void> {
-      for (int i = 0; i < 10'000; ++i) (co_await pong.send((co_await ping.receive()).value() + 1)).value();
+      for (int i = 0; i < 10'000; ++i)
+        (co_await pong.send((co_await ping.receive()).value() + 1)).value();
     };
     auto [v, unused] = co_await when_all(a(), b());
     (void)unused;

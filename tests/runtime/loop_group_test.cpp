@@ -59,7 +59,8 @@ TEST(LoopGroup, TwoLoopsServeOnePort) {
       listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"), {.reuse_port = true});
       port_promise.set_value(listener.local_address().port());
     } else {
-      listener = TcpListener::bind(*SocketAddress::from_ip("127.0.0.1", port.get()), {.reuse_port = true});
+      listener =
+          TcpListener::bind(*SocketAddress::from_ip("127.0.0.1", port.get()), {.reuse_port = true});
       loop1_listening.set_value();
     }
     if (i != 0) {
@@ -73,7 +74,8 @@ TEST(LoopGroup, TwoLoopsServeOnePort) {
       std::vector<Task<std::string>> conns;
       for (int c = 0; c < kConnections; ++c) {
         conns.push_back([](std::uint16_t port) -> Task<std::string> {
-          auto s = (co_await TcpStream::connect(*SocketAddress::from_ip("127.0.0.1", port))).value();
+          auto s =
+              (co_await TcpStream::connect(*SocketAddress::from_ip("127.0.0.1", port))).value();
           co_return (co_await testing::read_exactly(s, 1)).value();
         }(port.get()));
       }

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -82,7 +82,8 @@ TEST(Offload, CancellingAQueuedJobRemovesIt) {
   auto body = [&]() -> Task<Result<int>> {
     TaskScope blockers;
     for (int i = 0; i < pool; ++i) {
-      blockers.spawn([](Gate& g) -> Task<void> { (co_await offload([&g] { g.wait(); })).value(); }(gate));
+      blockers.spawn(
+          [](Gate& g) -> Task<void> { (co_await offload([&g] { g.wait(); })).value(); }(gate));
     }
     // Every pool thread is now blocked, or about to be: the next job queues.
     Result<int> cancelled = 0;

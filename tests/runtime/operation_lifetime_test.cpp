@@ -29,7 +29,8 @@ using namespace std::chrono_literals;
 template <class T>
 class Started {
  public:
-  Started(Task<T> task, const std::stop_token& token) : handle_(internal::TaskAccess::release(task)) {
+  Started(Task<T> task, const std::stop_token& token)
+      : handle_(internal::TaskAccess::release(task)) {
     handle_.promise().set_stop_token(token);
     handle_.resume();
   }
@@ -78,7 +79,8 @@ TEST_P(OperationLifetime, Read) {
   Started s([](TcpStream& s) -> Task<void> { (void)co_await s.read(); }(pair.server), token());
   end(s);
   // Data arriving after the frame died must not reach it.
-  sync_wait(loop_, [&]() -> Task<void> { (co_await pair.client.write(as_bytes("late"))).value(); }());
+  sync_wait(loop_,
+            [&]() -> Task<void> { (co_await pair.client.write(as_bytes("late"))).value(); }());
   EXPECT_EQ(sync_wait(loop_, testing::read_exactly(pair.server, 4)).value(), "late");
   pair = {};
   listener.close();
@@ -91,7 +93,7 @@ TEST_P(OperationLifetime, Write) {
   {
     std::vector<std::byte> big(32 * 1024 * 1024, std::byte{7});
     Started s([](TcpStream& s, ConstBuffer b) -> Task<void> { (void)co_await s.write(b); }(
-                  pair.client, big),
+                                                  pair.client, big),
               token());
     end(s);
   }  // the write buffer is freed here, while libuv still holds the request
@@ -104,7 +106,7 @@ TEST_P(OperationLifetime, Connect) {
   testing::FullBacklogListener blackhole;
   sync_wait(loop_, blackhole.fill());
   Started s([](SocketAddress a) -> Task<void> { (void)co_await TcpStream::connect(a); }(
-                blackhole.address()),
+                                    blackhole.address()),
             token());
   end(s);
   blackhole.release_held();
@@ -119,7 +121,8 @@ TEST_P(OperationLifetime, Accept) {
   auto client = sync_wait(loop_, [&]() -> Task<TcpStream> {
     co_return (co_await TcpStream::connect(listener.local_address())).value();
   }());
-  auto server = sync_wait(loop_, [&]() -> Task<TcpStream> { co_return (co_await listener.accept()).value(); }());
+  auto server = sync_wait(
+      loop_, [&]() -> Task<TcpStream> { co_return (co_await listener.accept()).value(); }());
   EXPECT_TRUE(server.is_open());
   client.close();
   server.close();
@@ -132,15 +135,17 @@ TEST_P(OperationLifetime, OffloadRunning) {
   std::condition_variable cv;
   bool started = false;
   bool release = false;
-  Started s([](std::mutex& m, std::condition_variable& cv, bool& started, bool& release) -> Task<void> {
-    (void)co_await offload([&m, &cv, &started, &release] {
-      std::unique_lock lock(m);
-      started = true;
-      cv.notify_all();
-      cv.wait(lock, [&] { return release; });
-      return std::vector<int>(1000, 1);  // a result that must be freed
-    });
-  }(m, cv, started, release), token());
+  Started s(
+      [](std::mutex& m, std::condition_variable& cv, bool& started, bool& release) -> Task<void> {
+        (void)co_await offload([&m, &cv, &started, &release] {
+          std::unique_lock lock(m);
+          started = true;
+          cv.notify_all();
+          cv.wait(lock, [&] { return release; });
+          return std::vector<int>(1000, 1);  // a result that must be freed
+        });
+      }(m, cv, started, release),
+      token());
   {
     std::unique_lock lock(m);
     cv.wait(lock, [&] { return started; });
@@ -170,9 +175,11 @@ TEST_P(OperationLifetime, ChannelReceiveAndSend) {
   Channel<int> empty(0);
   Channel<std::vector<int>> full(0);
   Started r([](Channel<int>& c) -> Task<void> { (void)co_await c.receive(); }(empty), token());
-  Started s([](Channel<std::vector<int>>& c) -> Task<void> {
-    (void)co_await c.send(std::vector<int>(10, 1));
-  }(full), token());
+  Started s(
+      [](Channel<std::vector<int>>& c) -> Task<void> {
+        (void)co_await c.send(std::vector<int>(10, 1));
+      }(full),
+      token());
   end(r);
   end(s);
   // The channels forgot the dead waiters.

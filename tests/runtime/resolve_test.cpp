@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "cipherline/runtime/sync_wait.hpp"
-#include "cipherline/runtime/task_scope.hpp"
+#include "stop_while_pending.hpp"
 
 namespace cipherline {
 namespace {
@@ -53,17 +53,8 @@ TEST(Resolve, CancellationCompletesAtOnce) {
 
 TEST(Resolve, CancelledWhileLookingUp) {
   Loop loop;
-  auto body = []() -> Task<Result<std::vector<SocketAddress>>> {
-    TaskScope scope;
-    Result<std::vector<SocketAddress>> out = errc::timed_out;
-    scope.spawn([](Result<std::vector<SocketAddress>>& out) -> Task<void> {
-      out = co_await resolve("localhost", 80);
-    }(out));
-    scope.request_stop();
-    co_await scope.join();
-    co_return out;
-  };
-  EXPECT_EQ(sync_wait(loop, body()).error(), errc::operation_cancelled);
+  const auto r = sync_wait(loop, testing::stop_while_pending(resolve("localhost", 80)));
+  EXPECT_EQ(r.error(), errc::operation_cancelled);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "cipherline/runtime/sync_wait.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 #include "cipherline/runtime/when_all.hpp"
+#include "stop_while_pending.hpp"
 
 namespace cipherline {
 namespace {
@@ -15,7 +16,9 @@ namespace {
 TEST(Signal, CompletesWithTheSignalReceived) {
   Loop loop;
   auto body = []() -> Task<int> {
-    auto waiter = []() -> Task<Result<int>> { co_return co_await wait_for_signal(SIGUSR1, SIGUSR2); };
+    auto waiter = []() -> Task<Result<int>> {
+      co_return co_await wait_for_signal(SIGUSR1, SIGUSR2);
+    };
     auto raiser = []() -> Task<void> {
       // The waiter is suspended with its handlers installed by now.
       std::raise(SIGUSR2);
@@ -31,12 +34,8 @@ TEST(Signal, CompletesWithTheSignalReceived) {
 TEST(Signal, Cancellation) {
   Loop loop;
   auto body = []() -> Task<Result<int>> {
-    TaskScope scope;
-    Result<int> out = 0;
-    scope.spawn([](Result<int>& out) -> Task<void> { out = co_await wait_for_signal(SIGUSR1); }(out));
-    scope.request_stop();
-    co_await scope.join();
-    co_return out;
+    co_return co_await testing::stop_while_pending(
+        []() -> Task<Result<int>> { co_return co_await wait_for_signal(SIGUSR1); }());
   };
   EXPECT_EQ(sync_wait(loop, body()).error(), errc::operation_cancelled);
 }

@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "cipherline/runtime/sync_wait.hpp"
-#include "cipherline/runtime/task_scope.hpp"
+#include "stop_while_pending.hpp"
 
 namespace cipherline {
 namespace {
@@ -24,18 +24,8 @@ TEST(Sleep, WaitsAtLeastTheDuration) {
 
 TEST(Sleep, CancelledMidSleep) {
   Loop loop;
-  std::stop_source source;
-  auto body = [&]() -> Task<Result<void>> {
-    TaskScope scope;
-    Result<void> slept;
-    scope.spawn([](Result<void>& out) -> Task<void> { out = co_await sleep_for(1h); }(slept));
-    // Stop once the sleeper is suspended in its timer.
-    scope.request_stop();
-    co_await scope.join();
-    co_return slept;
-  };
   const auto start = Clock::now();
-  const Result<void> r = sync_wait(loop, body(), source.get_token());
+  const Result<void> r = sync_wait(loop, testing::stop_while_pending(sleep_for(1h)));
   EXPECT_EQ(r.error(), errc::operation_cancelled);
   EXPECT_LT(Clock::now() - start, 30min);
 }
@@ -44,8 +34,8 @@ TEST(Sleep, AlreadyStoppedTokenCompletesWithoutWaiting) {
   Loop loop;
   std::stop_source source;
   source.request_stop();
-  auto r = sync_wait(loop, []() -> Task<Result<void>> { co_return co_await sleep_for(1h); }(),
-                     source.get_token());
+  auto r = sync_wait(
+      loop, []() -> Task<Result<void>> { co_return co_await sleep_for(1h); }(), source.get_token());
   EXPECT_EQ(r.error(), errc::operation_cancelled);
 }
 

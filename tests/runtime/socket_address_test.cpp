@@ -22,8 +22,8 @@ TEST(SocketAddress, ParsesIpv6InBrackets) {
 
 TEST(SocketAddress, RejectsMalformedInput) {
   for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:65536", "127.0.0.1:-1",
-                          "127.0.0.1:80x", "localhost:80", "::1:80", "[::1]80", "[::1]:",
-                          "[127.0.0.1]:80", "300.0.0.1:80", "[::1:80"}) {
+                          "127.0.0.1:80x", "localhost:80", "::1:80", "[::1]80",
+                          "[::1]:", "[127.0.0.1]:80", "300.0.0.1:80", "[::1:80"}) {
     EXPECT_FALSE(SocketAddress::try_parse(bad).has_value()) << bad;
   }
 }

@@ -8,6 +8,7 @@
 #include "cipherline/runtime/task_scope.hpp"
 #include "cipherline/runtime/with_timeout.hpp"
 #include "loopback.hpp"
+#include "stop_while_pending.hpp"
 
 namespace cipherline {
 namespace {
@@ -15,6 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::loopback_pair;
 using testing::read_exactly;
+using testing::stop_while_pending;
 
 SocketAddress any_loopback_port() { return SocketAddress::parse("127.0.0.1:0"); }
 
@@ -23,16 +25,7 @@ TEST(TcpCancellation, MidReadLosesNoData) {
   auto listener = TcpListener::bind(any_loopback_port());
   auto body = [&]() -> Task<void> {
     auto [client, server] = co_await loopback_pair(listener);
-    {
-      TaskScope scope;
-      Result<std::span<const std::byte>> r = errc::timed_out;
-      scope.spawn([](TcpStream& s, Result<std::span<const std::byte>>& out) -> Task<void> {
-        out = co_await s.read();
-      }(server, r));
-      scope.request_stop();
-      co_await scope.join();
-      EXPECT_EQ(r.error(), errc::operation_cancelled);
-    }
+    EXPECT_EQ((co_await stop_while_pending(server.read())).error(), errc::operation_cancelled);
     // The stream is still usable and the bytes sent afterwards all arrive.
     (co_await client.write(as_bytes("after cancel"))).value();
     EXPECT_EQ((co_await read_exactly(server, 12)).value(), "after cancel");
@@ -44,16 +37,7 @@ TEST(TcpCancellation, MidAccept) {
   Loop loop;
   auto listener = TcpListener::bind(any_loopback_port());
   auto body = [&]() -> Task<void> {
-    {
-      TaskScope scope;
-      Result<TcpStream> r = errc::timed_out;
-      scope.spawn([](TcpListener& l, Result<TcpStream>& out) -> Task<void> {
-        out = co_await l.accept();
-      }(listener, r));
-      scope.request_stop();
-      co_await scope.join();
-      EXPECT_EQ(r.error(), errc::operation_cancelled);
-    }
+    EXPECT_EQ((co_await stop_while_pending(listener.accept())).error(), errc::operation_cancelled);
     // The listener still accepts.
     auto [client, server] = co_await loopback_pair(listener);
     EXPECT_TRUE(server.is_open());
@@ -79,14 +63,7 @@ TEST(TcpCancellation, MidConnectByStopRequest) {
   testing::FullBacklogListener blackhole;
   auto body = [&]() -> Task<Result<TcpStream>> {
     co_await blackhole.fill();
-    TaskScope scope;
-    Result<TcpStream> out = errc::timed_out;
-    scope.spawn([](SocketAddress a, Result<TcpStream>& out) -> Task<void> {
-      out = co_await TcpStream::connect(a);
-    }(blackhole.address(), out));
-    scope.request_stop();
-    co_await scope.join();
-    co_return out;
+    co_return co_await stop_while_pending(TcpStream::connect(blackhole.address()));
   };
   EXPECT_EQ(sync_wait(loop, body()).error(), errc::operation_cancelled);
 }
@@ -100,7 +77,7 @@ TEST(TcpCancellation, MidWriteClosesTheStream) {
     auto [client, server] = co_await loopback_pair(listener);
     auto w = co_await with_timeout(
         [](TcpStream& s, ConstBuffer b) -> Task<Result<void>> { co_return co_await s.write(b); }(
-            client, big),
+                                            client, big),
         20ms);
     EXPECT_EQ(w.error(), errc::timed_out);
     EXPECT_EQ((co_await client.write(as_bytes("more"))).error(), errc::stream_closed);

@@ -78,7 +78,7 @@ TEST(TcpConcurrency, TenThousandConcurrentRoundTrips) {
     const std::string message = "task " + std::to_string(i);
     if (!co_await conn->write(as_bytes(message))) co_return false;
     auto echoed = co_await testing::read_exactly(*conn, message.size());
-    co_return echoed && *echoed == message;
+    co_return echoed&&* echoed == message;
   };
   std::vector<Task<bool>> tasks;
   tasks.reserve(kTasks);

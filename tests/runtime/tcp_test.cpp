@@ -242,7 +242,8 @@ TEST(Tcp, ClosedListenerRejectsAccept) {
   Loop loop;
   auto listener = TcpListener::bind(any_loopback_port());
   listener.close();
-  auto r = sync_wait(loop, [&]() -> Task<Result<TcpStream>> { co_return co_await listener.accept(); }());
+  auto r =
+      sync_wait(loop, [&]() -> Task<Result<TcpStream>> { co_return co_await listener.accept(); }());
   EXPECT_EQ(r.error(), errc::stream_closed);
 }
 

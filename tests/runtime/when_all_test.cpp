@@ -93,7 +93,9 @@ TEST(WhenAll, FirstFailureCancelsTheOthersAndIsRethrown) {
 TEST(WhenAll, AnErrorResultAlsoCancelsTheOthers) {
   Loop loop;
   auto sleeper = []() -> Task<Result<void>> { co_return co_await sleep_for(1h); };
-  auto refuser = []() -> Task<Result<void>> { co_return std::make_error_code(std::errc::connection_refused); };
+  auto refuser = []() -> Task<Result<void>> {
+    co_return std::make_error_code(std::errc::connection_refused);
+  };
   const auto [slept, refused] = sync_wait(loop, when_all(sleeper(), refuser()));
   EXPECT_EQ(slept.error(), errc::operation_cancelled);
   EXPECT_EQ(refused.error(), std::errc::connection_refused);

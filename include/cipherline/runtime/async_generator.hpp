@@ -49,8 +49,8 @@ class [[nodiscard]] AsyncGenerator {
     ToConsumer final_suspend() const noexcept { return {}; }
 
     template <class U = T>
-      requires std::is_constructible_v<T, U&&>
-    ToConsumer yield_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    requires std::is_constructible_v<T, U&&> ToConsumer yield_value(U&& value)
+    noexcept(std::is_nothrow_constructible_v<T, U&&>) {
       value_.emplace(std::forward<U>(value));
       return {};
     }

@@ -42,9 +42,7 @@ inline std::error_code make_error_code(errc e) noexcept {
 }
 
 // uv_error turns a negative libuv status into an error_code of `uv_category()`.
-inline std::error_code uv_error(int status) noexcept {
-  return {status, uv_category()};
-}
+inline std::error_code uv_error(int status) noexcept { return {status, uv_category()}; }
 
 // throw_uv_error throws std::system_error for a failed libuv call, with `what`
 // naming the operation and its target ("bind 127.0.0.1:8080").

@@ -30,8 +30,7 @@
 namespace cipherline {
 
 template <class F>
-class [[nodiscard]] Offload
-    : public internal::Operation<Offload<F>, std::invoke_result_t<F&>> {
+class [[nodiscard]] Offload : public internal::Operation<Offload<F>, std::invoke_result_t<F&>> {
   using R = std::invoke_result_t<F&>;
   using Stored = std::conditional_t<std::is_void_v<R>, bool, R>;
 

@@ -32,17 +32,17 @@ class [[nodiscard]] Result {
   using value_type = T;
 
   template <class U = T>
-    requires std::is_constructible_v<T, U&&> &&
-             (!std::is_same_v<std::remove_cvref_t<U>, Result>) &&
-             (!std::is_same_v<std::remove_cvref_t<U>, std::error_code>) &&
-             (!std::is_error_code_enum_v<std::remove_cvref_t<U>>)
-  Result(U&& value) : storage_(std::in_place_index<0>, std::forward<U>(value)) {}
+  requires std::is_constructible_v<T, U&&> &&(!std::is_same_v<std::remove_cvref_t<U>, Result>)&&(
+      !std::is_same_v<std::remove_cvref_t<U>,
+                      std::error_code>)&&(!std::is_error_code_enum_v<std::remove_cvref_t<U>>)
+      Result(U&& value)
+      : storage_(std::in_place_index<0>, std::forward<U>(value)) {}
 
   Result(std::error_code error) : storage_(std::in_place_index<1>, error) {}
 
   template <class E>
-    requires std::is_error_code_enum_v<E>
-  Result(E error) : storage_(std::in_place_index<1>, make_error_code(error)) {}
+  requires std::is_error_code_enum_v<E> Result(E error)
+      : storage_(std::in_place_index<1>, make_error_code(error)) {}
 
   bool has_value() const noexcept { return storage_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
@@ -90,8 +90,8 @@ class [[nodiscard]] Result<void> {
   Result() noexcept = default;
   Result(std::error_code error) noexcept : error_(error) {}
   template <class E>
-    requires std::is_error_code_enum_v<E>
-  Result(E error) noexcept : error_(make_error_code(error)) {}
+  requires std::is_error_code_enum_v<E> Result(E error)
+  noexcept : error_(make_error_code(error)) {}
 
   bool has_value() const noexcept { return !error_; }
   explicit operator bool() const noexcept { return has_value(); }

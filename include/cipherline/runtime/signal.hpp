@@ -36,8 +36,8 @@ class [[nodiscard]] WaitForSignal : public internal::Operation<WaitForSignal, in
 };
 
 template <class... Signals>
-  requires(std::is_convertible_v<Signals, int> && ...)
-WaitForSignal wait_for_signal(Signals... signals) {
+requires(std::is_convertible_v<Signals, int>&&...) WaitForSignal
+    wait_for_signal(Signals... signals) {
   return WaitForSignal(std::vector<int>{static_cast<int>(signals)...});
 }
 

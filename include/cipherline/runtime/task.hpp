@@ -114,7 +114,7 @@ class TaskPromise final : public TaskPromiseBase {
   Task<T> get_return_object() noexcept;
 
   template <class U = T>
-    requires std::is_convertible_v<U&&, T>
+  requires std::is_convertible_v<U&&, T>
   void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
     value_.emplace(std::forward<U>(value));
   }
@@ -174,7 +174,8 @@ class [[nodiscard]] Task {
     }
 
     bool await_ready() const {
-      if (!handle_) throw std::logic_error("co_await on an empty Task (moved-from or already awaited)");
+      if (!handle_)
+        throw std::logic_error("co_await on an empty Task (moved-from or already awaited)");
       return false;
     }
 

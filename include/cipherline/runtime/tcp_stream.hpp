@@ -17,11 +17,11 @@
 //   background into a buffer that starts at `kInitialReadBuffer` bytes and
 //   doubles, up to `kMaxReadBuffer`, whenever a read fills it; reading pauses
 //   while it is full (backpressure reaches the peer through TCP). Idle
-//   connections stay cheap; bulk transfers get large reads. `read()` yields every buffered byte not yet returned, waiting for
-//   at least one; the view stays valid until the next `read()` or `close()`.
-//   One read at a time (errc::read_in_progress otherwise). The peer's
-//   orderly shutdown yields errc::end_of_stream once; reading again yields
-//   errc::read_after_end_of_stream. Cancelling a read loses no data.
+//   connections stay cheap; bulk transfers get large reads. `read()` yields every buffered byte not
+//   yet returned, waiting for at least one; the view stays valid until the next `read()` or
+//   `close()`. One read at a time (errc::read_in_progress otherwise). The peer's orderly shutdown
+//   yields errc::end_of_stream once; reading again yields errc::read_after_end_of_stream.
+//   Cancelling a read loses no data.
 // - Writes: `write` tries a direct non-blocking write first and queues the
 //   rest with libuv; it completes when everything was handed to the kernel.
 //   Concurrent writes are written in call order. The bytes must stay valid
@@ -58,7 +58,7 @@ inline std::string_view as_string(ConstBuffer b) noexcept {
 namespace internal {
 struct TcpState;
 struct ListenerState;
-}
+}  // namespace internal
 
 class TcpConnect;
 class TcpRead;
@@ -136,44 +136,69 @@ class TcpRead : public internal::Operation<TcpRead, std::span<const std::byte>> 
   internal::TcpState* state_;
 };
 
-class TcpWrite : public internal::Operation<TcpWrite, void> {
+namespace internal {
+
+// TcpRequest: the shared part of writes and shutdowns. The libuv request
+// lives in a heap block that outlives the awaiting frame; cancelling the
+// operation (or destroying its frame) orphans the block and closes the
+// stream, and libuv's callback frees the block.
+template <class Derived, class UvRequest>
+class TcpRequest : public Operation<Derived, void> {
+ public:
+  TcpRequest(TcpRequest&&) noexcept = default;
+  ~TcpRequest();
+
+ protected:
+  explicit TcpRequest(TcpState* state) noexcept : state_(state) {}
+
+  // open returns false, with the result set to errc::stream_closed, when
+  // the stream is closed.
+  bool open();
+  // submit allocates the request and has `Derived::issue(UvRequest*)` hand
+  // it to libuv; returns what `start` returns.
+  bool submit();
+  bool cancel() noexcept;
+  static void on_done(UvRequest* req, int status);
+
+  TcpState* state_;
+
+ private:
+  struct Request;
+  Request* request_ = nullptr;
+};
+
+}  // namespace internal
+
+class TcpWrite : public internal::TcpRequest<TcpWrite, uv_write_t> {
  public:
   TcpWrite(internal::TcpState* state, ConstBuffer bytes) noexcept;
   TcpWrite(internal::TcpState* state, std::span<const ConstBuffer> buffers);
   TcpWrite(TcpWrite&&) noexcept = default;
-  ~TcpWrite();
 
  private:
   friend class internal::Operation<TcpWrite, void>;
-  struct Request;
+  friend class internal::TcpRequest<TcpWrite, uv_write_t>;
   bool start();
-  bool cancel() noexcept;
-  void detach_and_close() noexcept;
+  int issue(uv_write_t* req);
 
   static constexpr std::size_t kInlineBuffers = 4;
 
-  internal::TcpState* state_;
   uv_buf_t inline_[kInlineBuffers];
   std::vector<uv_buf_t> spilled_;
+  unsigned first_ = 0;  // buffers before `first_` went out in the direct write
   unsigned count_;
-  Request* request_ = nullptr;
 };
 
-class TcpShutdown : public internal::Operation<TcpShutdown, void> {
+class TcpShutdown : public internal::TcpRequest<TcpShutdown, uv_shutdown_t> {
  public:
-  explicit TcpShutdown(internal::TcpState* state) noexcept : state_(state) {}
+  explicit TcpShutdown(internal::TcpState* state) noexcept : TcpRequest(state) {}
   TcpShutdown(TcpShutdown&&) noexcept = default;
-  ~TcpShutdown();
 
  private:
   friend class internal::Operation<TcpShutdown, void>;
-  struct Request;
+  friend class internal::TcpRequest<TcpShutdown, uv_shutdown_t>;
   bool start();
-  bool cancel() noexcept;
-  void detach_and_close() noexcept;
-
-  internal::TcpState* state_;
-  Request* request_ = nullptr;
+  int issue(uv_shutdown_t* req);
 };
 
 }  // namespace cipherline

@@ -30,12 +30,7 @@ template <class... Ts>
 Task<std::tuple<internal::Stored<Ts>...>> when_all(Task<Ts>... tasks) {
   internal::GroupState state(sizeof...(Ts), internal::GroupPolicy::stop_on_failure);
   std::tuple<std::optional<internal::Stored<Ts>>...> slots;
-  std::vector<internal::GroupRunner> runners;
-  runners.reserve(sizeof...(Ts));
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (runners.push_back(internal::run_group_child(state, std::move(tasks), std::get<I>(slots), I)),
-     ...);
-  }(std::index_sequence_for<Ts...>{});
+  auto runners = internal::make_runners(state, slots, tasks...);
   co_await internal::GroupState::Start(state, runners);
 
   state.rethrow_if_failed();
@@ -49,11 +44,7 @@ Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> when_all(
     std::vector<Task<T>> tasks) {
   internal::GroupState state(tasks.size(), internal::GroupPolicy::stop_on_failure);
   std::vector<std::optional<internal::Stored<T>>> slots(tasks.size());
-  std::vector<internal::GroupRunner> runners;
-  runners.reserve(tasks.size());
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    runners.push_back(internal::run_group_child(state, std::move(tasks[i]), slots[i], i));
-  }
+  auto runners = internal::make_runners(state, slots, tasks);
   co_await internal::GroupState::Start(state, runners);
 
   state.rethrow_if_failed();

@@ -36,12 +36,7 @@ Task<std::variant<internal::Stored<Ts>...>> when_any(Task<Ts>... tasks) {
   static_assert(sizeof...(Ts) > 0, "when_any needs at least one task");
   internal::GroupState state(sizeof...(Ts), internal::GroupPolicy::stop_on_first_completion);
   std::tuple<std::optional<internal::Stored<Ts>>...> slots;
-  std::vector<internal::GroupRunner> runners;
-  runners.reserve(sizeof...(Ts));
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (runners.push_back(internal::run_group_child(state, std::move(tasks), std::get<I>(slots), I)),
-     ...);
-  }(std::index_sequence_for<Ts...>{});
+  auto runners = internal::make_runners(state, slots, tasks...);
   co_await internal::GroupState::Start(state, runners);
 
   state.rethrow_if_failed();
@@ -51,7 +46,8 @@ Task<std::variant<internal::Stored<Ts>...>> when_any(Task<Ts>... tasks) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     ((I == winner ? (out.emplace(std::in_place_index<I>, std::move(*std::get<I>(slots))), 0) : 0),
      ...);
-  }(std::index_sequence_for<Ts...>{});
+  }
+  (std::index_sequence_for<Ts...>{});
   co_return std::move(*out);
 }
 
@@ -60,11 +56,7 @@ Task<WhenAnyResult<T>> when_any(std::vector<Task<T>> tasks) {
   if (tasks.empty()) throw std::invalid_argument("when_any needs at least one task");
   internal::GroupState state(tasks.size(), internal::GroupPolicy::stop_on_first_completion);
   std::vector<std::optional<internal::Stored<T>>> slots(tasks.size());
-  std::vector<internal::GroupRunner> runners;
-  runners.reserve(tasks.size());
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    runners.push_back(internal::run_group_child(state, std::move(tasks[i]), slots[i], i));
-  }
+  auto runners = internal::make_runners(state, slots, tasks);
   co_await internal::GroupState::Start(state, runners);
 
   state.rethrow_if_failed();

@@ -3,8 +3,8 @@
 //   Result<TcpStream> s = co_await with_timeout(TcpStream::connect(addr), 5s);
 //   if (s.error() == errc::timed_out) ...
 //
-// Runs `task` (or an operation such as a connect or a read) with a stop token linked to the caller's. If it has not
-// finished after `timeout`, it is stopped and awaited, and the result is
+// Runs `task` (or an operation such as a connect or a read) with a stop token linked to the
+// caller's. If it has not finished after `timeout`, it is stopped and awaited, and the result is
 // errc::timed_out. If the caller is stopped first, the result is
 // errc::operation_cancelled. Otherwise the task's own outcome: its value (a
 // Result<T> is passed through as is) or its exception, rethrown.
@@ -56,8 +56,8 @@ Task<TimeoutResult<T>> with_timeout(Task<T> task, std::chrono::nanoseconds timeo
 // with_timeout also takes a runtime operation that has not been awaited yet:
 // `co_await with_timeout(TcpStream::connect(addr), 5s)`.
 template <class A>
-  requires(!internal::is_task<std::remove_cvref_t<A>>::value)
-auto with_timeout(A&& operation, std::chrono::nanoseconds timeout) {
+requires(!internal::is_task<std::remove_cvref_t<A>>::value) auto with_timeout(
+    A&& operation, std::chrono::nanoseconds timeout) {
   return with_timeout(internal::await_in_task(std::forward<A>(operation)), timeout);
 }
 

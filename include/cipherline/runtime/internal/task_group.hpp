@@ -14,6 +14,7 @@
 #include <exception>
 #include <optional>
 #include <stop_token>
+#include <tuple>
 #include <type_traits>
 #include <variant>
 #include <vector>
@@ -107,7 +108,8 @@ class GroupRunner {
     auto final_suspend() const noexcept {
       struct Release {
         bool await_ready() const noexcept { return false; }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) const noexcept {
+        std::coroutine_handle<> await_suspend(
+            std::coroutine_handle<promise_type> h) const noexcept {
           return h.promise().state->release();
         }
         void await_resume() const noexcept {}
@@ -163,6 +165,33 @@ GroupRunner run_group_child(GroupState& state, Task<T> task, std::optional<Store
     error = std::current_exception();
   }
   state.child_finished(index, failed, std::move(error));
+}
+
+// make_runners creates one (unstarted) runner per task, each storing into
+// its slot: the variadic form for a tuple of slots, the other for a vector.
+template <class... Ts>
+std::vector<GroupRunner> make_runners(GroupState& state,
+                                      std::tuple<std::optional<Stored<Ts>>...>& slots,
+                                      Task<Ts>&... tasks) {
+  std::vector<GroupRunner> runners;
+  runners.reserve(sizeof...(Ts));
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (runners.push_back(run_group_child(state, std::move(tasks), std::get<I>(slots), I)), ...);
+  }
+  (std::index_sequence_for<Ts...>{});
+  return runners;
+}
+
+template <class T>
+std::vector<GroupRunner> make_runners(GroupState& state,
+                                      std::vector<std::optional<Stored<T>>>& slots,
+                                      std::vector<Task<T>>& tasks) {
+  std::vector<GroupRunner> runners;
+  runners.reserve(tasks.size());
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    runners.push_back(run_group_child(state, std::move(tasks[i]), slots[i], i));
+  }
+  return runners;
 }
 
 }  // namespace cipherline::internal
