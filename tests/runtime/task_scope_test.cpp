@@ -55,11 +55,11 @@ TEST(TaskScope, ChildExceptionIsReportedByJoin) {
   auto body = []() -> Task<std::size_t> {
     TaskScope scope;
     scope.spawn([]() -> Task<void> {
-      (void)co_await sleep_for(1ms);
-      throw std::runtime_error("first");
+      throw std::runtime_error("first");  // before its first suspension
+      co_return;
     }());
     scope.spawn([]() -> Task<void> {
-      (void)co_await sleep_for(2ms);
+      (void)co_await sleep_for(0ms);
       throw std::runtime_error("second");
     }());
     scope.spawn([]() -> Task<void> { co_return; }());
