@@ -12,6 +12,7 @@
 #include "cipherline/runtime/when_all.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
+#include "latency_histogram.hpp"
 
 namespace cipherline::cli {
 namespace {
@@ -39,11 +40,12 @@ Task<void> accept_loop(TcpListener& listener, TaskScope& sessions) {
 
 // One client: sends a message, waits for all of it to come back, repeats
 // until stopped.
-Task<ClientStats> echo_client(SocketAddress server, std::size_t size) {
+Task<ClientStats> echo_client(SocketAddress server, std::size_t size, LatencyHistogram& latency) {
   ClientStats stats;
   auto conn = (co_await TcpStream::connect(server)).value();
   const std::vector<std::byte> message(size, std::byte{'x'});
   while (true) {
+    const auto sent = std::chrono::steady_clock::now();
     if (!co_await conn.write(message)) break;
     std::size_t received = 0;
     while (received < size) {
@@ -51,6 +53,7 @@ Task<ClientStats> echo_client(SocketAddress server, std::size_t size) {
       if (!bytes) co_return stats;  // stopped (or the server went away)
       received += bytes->size();
     }
+    latency.record(std::chrono::steady_clock::now() - sent);
     ++stats.round_trips;
     stats.bytes += size;
   }
@@ -63,7 +66,7 @@ Task<void> stop_after(std::chrono::nanoseconds duration, std::stop_source& stop)
 }
 
 Task<ClientStats> run_echo(SocketAddress address, std::size_t connections, std::size_t size,
-                           std::chrono::nanoseconds duration) {
+                           std::chrono::nanoseconds duration, LatencyHistogram& latency) {
   auto listener = TcpListener::bind(address);
   const SocketAddress server = listener.local_address();
   TaskScope background;
@@ -72,7 +75,7 @@ Task<ClientStats> run_echo(SocketAddress address, std::size_t connections, std::
   std::stop_source stop;
   std::vector<Task<ClientStats>> clients;
   for (std::size_t i = 0; i < connections; ++i) {
-    clients.push_back(with_stop_token(echo_client(server, size), stop.get_token()));
+    clients.push_back(with_stop_token(echo_client(server, size, latency), stop.get_token()));
   }
   background.spawn(stop_after(duration, stop));
   auto results = co_await when_all(std::move(clients));
@@ -111,19 +114,20 @@ int bench_echo(std::span<const std::string_view> args) {
   const auto started = std::chrono::steady_clock::now();
   const auto duration =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds));
-  const ClientStats total = sync_wait(loop, run_echo(*address, connections, size, duration));
+  LatencyHistogram latency;
+  const ClientStats total =
+      sync_wait(loop, run_echo(*address, connections, size, duration, latency));
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   const double mib = static_cast<double>(total.bytes) / (1024.0 * 1024.0);
   std::printf("cipherline bench echo: %zu connections, %zu-byte messages, %.1f s on one loop\n",
               static_cast<std::size_t>(connections), static_cast<std::size_t>(size), elapsed);
-  std::printf("  round trips   %12llu  (%.0f/s, %.1f us each per connection)\n",
+  std::printf("  round trips   %12llu  (%.0f/s)\n",
               static_cast<unsigned long long>(total.round_trips),
-              static_cast<double>(total.round_trips) / elapsed,
-              total.round_trips == 0 ? 0.0
-                                     : elapsed * 1e6 * static_cast<double>(connections) /
-                                           static_cast<double>(total.round_trips));
+              static_cast<double>(total.round_trips) / elapsed);
+  std::printf("  latency       p50 %.0f us, p99 %.0f us, p99.9 %.0f us\n", latency.percentile(0.5),
+              latency.percentile(0.99), latency.percentile(0.999));
   std::printf("  echoed        %12.1f MiB  (%.1f MiB/s each way)\n", mib, mib / elapsed);
   return total.round_trips > 0 ? 0 : 1;
 }

@@ -30,6 +30,6 @@ check size-range 2 "--size must be between 1 and 16777216 bytes" -- "$bin" bench
 check bad-count 2 "--connections expects a whole number, got 'many'" -- "$bin" bench echo --connections many
 check bad-seconds 2 "--seconds expects a number of seconds" -- "$bin" bench echo --seconds=soon
 check bad-address 2 "--address expects a numeric IP:PORT" -- "$bin" bench echo --address localhost:1
-check echo-runs 0 "round trips" -- "$bin" bench echo --seconds 0.2 --connections 2 --size 1K
+check echo-runs 0 "latency       p50" -- "$bin" bench echo --seconds 0.2 --connections 2 --size 1K
 
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
