@@ -1,0 +1,61 @@
+#include "cipherline/crypto/secret_bytes.hpp"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "cipherline/crypto/random.hpp"
+#include "sodium_init.hpp"
+
+namespace cipherline::crypto {
+
+SecretBytes::SecretBytes(std::size_t size) {
+  if (size == 0) return;
+  ensure_sodium();
+  data_ = static_cast<std::byte*>(sodium_malloc(size));
+  if (data_ == nullptr) throw std::bad_alloc();
+  size_ = size;
+  sodium_memzero(data_, size_);
+}
+
+SecretBytes SecretBytes::copy_of(std::span<const std::byte> bytes) {
+  SecretBytes s(bytes.size());
+  if (!bytes.empty()) std::memcpy(s.data_, bytes.data(), bytes.size());
+  return s;
+}
+
+SecretBytes SecretBytes::random(std::size_t size) {
+  SecretBytes s(size);
+  random_bytes(s.writable_bytes());
+  return s;
+}
+
+SecretBytes::SecretBytes(SecretBytes&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) sodium_free(data_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+SecretBytes::~SecretBytes() {
+  if (data_ != nullptr) sodium_free(data_);  // zeroes before unmapping
+}
+
+bool operator==(const SecretBytes& a, const SecretBytes& b) noexcept {
+  return constant_time_equal(a.bytes(), b.bytes());
+}
+
+bool constant_time_equal(std::span<const std::byte> a, std::span<const std::byte> b) noexcept {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace cipherline::crypto
