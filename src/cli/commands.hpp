@@ -10,4 +10,11 @@ namespace cipherline::cli {
 
 int bench_echo(std::span<const std::string_view> args);
 
+int crypto_seal_field(std::span<const std::string_view> args);
+int crypto_open_field(std::span<const std::string_view> args);
+int crypto_xwing_keygen(std::span<const std::string_view> args);
+int crypto_hpke_encap(std::span<const std::string_view> args);
+int crypto_hpke_decap(std::span<const std::string_view> args);
+int crypto_secret_id(std::span<const std::string_view> args);
+
 }  // namespace cipherline::cli

@@ -17,10 +17,16 @@ constexpr std::string_view kUsage =
     "benchmarks on one C++20 coroutine runtime.\n"
     "\n"
     "commands:\n"
-    "  bench echo      TCP echo over loopback on the runtime, printing throughput\n"
+    "  bench echo            TCP echo over loopback on the runtime, printing throughput\n"
+    "  crypto seal-field     encrypt stdin as one Privatemode field\n"
+    "  crypto open-field     decrypt one Privatemode field from stdin\n"
+    "  crypto xwing-keygen   make (or derive) an X-Wing key pair\n"
+    "  crypto hpke-encap     X-Wing HPKE sender: encapsulated key and exported secret\n"
+    "  crypto hpke-decap     X-Wing HPKE recipient: exported secret\n"
+    "  crypto secret-id      secret ID of a public key\n"
     "\n"
-    "  --version       print the version\n"
-    "  --help          show this text; `cipherline <command> --help` for a command's flags\n";
+    "  --version             print the version\n"
+    "  --help                show this text; `cipherline <command> --help` for its flags\n";
 
 struct Command {
   std::vector<std::string_view> words;
@@ -30,6 +36,12 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {{"bench", "echo"}, &cipherline::cli::bench_echo},
+      {{"crypto", "seal-field"}, &cipherline::cli::crypto_seal_field},
+      {{"crypto", "open-field"}, &cipherline::cli::crypto_open_field},
+      {{"crypto", "xwing-keygen"}, &cipherline::cli::crypto_xwing_keygen},
+      {{"crypto", "hpke-encap"}, &cipherline::cli::crypto_hpke_encap},
+      {{"crypto", "hpke-decap"}, &cipherline::cli::crypto_hpke_decap},
+      {{"crypto", "secret-id"}, &cipherline::cli::crypto_secret_id},
   };
   return list;
 }

@@ -32,4 +32,34 @@ check bad-seconds 2 "--seconds expects a number of seconds" -- "$bin" bench echo
 check bad-address 2 "--address expects a numeric IP:PORT" -- "$bin" bench echo --address localhost:1
 check echo-runs 0 "latency       p50" -- "$bin" bench echo --seconds 0.2 --connections 2 --size 1K
 
+# crypto: the field format round trip, the worked example's key and nonce,
+# X-Wing known answer, HPKE sender/recipient agreement, exit statuses.
+key=$(printf '42%.0s' $(seq 32))
+nonce=000102030405060708090a0b
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf '[{"role":"user","content":"Hello"}]' >"$tmp/plain"
+"$bin" crypto seal-field --key "$key" --id 123 --nonce "$nonce" --seq 0 <"$tmp/plain" >"$tmp/field"
+check seal-field-shape 0 '"123:000102030405060708090a0b:' -- cat "$tmp/field"
+"$bin" crypto open-field --key "$key" --nonce "$nonce" --seq 0 <"$tmp/field" >"$tmp/back"
+if cmp -s "$tmp/plain" "$tmp/back"; then echo "ok   open-field-exact-bytes"; else echo "FAIL open-field-exact-bytes"; failures=$((failures + 1)); fi
+check open-field-wrong-seq 1 "authentication failed" -- sh -c "\"$bin\" crypto open-field --key $key --nonce $nonce --seq 1 <\"$tmp/field\""
+check open-field-example 0 '[{"role":"user","content":"Hello"}]' -- sh -c "printf '%s' '\"123:000102030405060708090a0b:101112131415161718191a1b:09828bdac0665a079cbd29b5194163f321815c2f17ffbf16038cef13089c348bc56daba978205afbffac989e80013c912c32cd\"' | \"$bin\" crypto open-field --key $key --nonce $nonce --seq 0"
+check open-field-malformed 1 "encrypted field has 3 parts" -- sh -c "echo '\"a:b:c\"' | \"$bin\" crypto open-field --key $key --nonce $nonce --seq 0"
+check short-key 2 "--key must be 32 bytes (64 hex digits), got 31" -- "$bin" crypto open-field --key "${key%??}" --nonce "$nonce" --seq 0
+check odd-key 2 "--key: odd number of hex digits (63)" -- "$bin" crypto seal-field --key "${key%?}" --id 1 --nonce "$nonce" --seq 0
+check missing-flag 2 "--nonce is required" -- "$bin" crypto seal-field --key "$key" --id 1 --seq 0
+
+seed=01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da
+check xwing-known-answer 0 '"public_key":"RzcOezY0cFZd18yqXSpm4QRL8riKbnbH7LptcHspiqBj' -- "$bin" crypto xwing-keygen --seed "$seed"
+pk=$("$bin" crypto xwing-keygen --seed "$seed" | sed 's/.*"public_key":"\([^"]*\)".*/\1/')
+encap=$("$bin" crypto hpke-encap --public-key "$pk")
+enc=$(printf '%s' "$encap" | sed 's/.*"enc":"\([^"]*\)".*/\1/')
+secret=$(printf '%s' "$encap" | sed 's/.*"secret":"\([^"]*\)".*/\1/')
+check hpke-decap-agrees 0 "{\"secret\":\"$secret\"}" -- "$bin" crypto hpke-decap --seed "$seed" --enc "$enc"
+check hpke-length 0 '"secret":"' -- "$bin" crypto hpke-decap --seed "$seed" --enc "$enc" --length 64
+check hpke-bad-public-key 1 "X-Wing public key must be 1216 bytes, got 3" -- "$bin" crypto hpke-encap --public-key Zm9v
+check hpke-bad-base64 2 "--enc: invalid base64" -- "$bin" crypto hpke-decap --seed "$seed" --enc 'Zm9v!!!!'
+check secret-id 0 "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=" -- "$bin" crypto secret-id --public-key YWJj
+
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }

@@ -1,0 +1,180 @@
+// `cipherline crypto …`: interoperability and debugging tools for the
+// Privatemode field format and the X-Wing HPKE key exchange. Stable
+// contract: exit 0 on success, 1 when a check fails (message on stderr), 2
+// on a usage error.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <string>
+
+#include "cipherline/crypto/base64.hpp"
+#include "cipherline/crypto/hex.hpp"
+#include "cipherline/crypto/hpke.hpp"
+#include "cipherline/crypto/xwing.hpp"
+#include "cipherline/protocol/field_cipher.hpp"
+#include "cipherline/protocol/inference_secret.hpp"
+#include "commands.hpp"
+#include "flags.hpp"
+
+namespace cipherline::cli {
+namespace {
+
+std::string read_stdin() {
+  std::string data;
+  char buffer[65536];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0) data.append(buffer, n);
+  if (std::ferror(stdin)) throw std::runtime_error("cannot read standard input");
+  return data;
+}
+
+// A failed check: message on stderr, exit status 1.
+int check_failed(const std::string& message) {
+  std::fprintf(stderr, "cipherline: %s\n", message.c_str());
+  return 1;
+}
+
+// Flag values decoded from hex or base64; a malformed one is a usage error.
+std::vector<std::byte> hex_flag(const Flags& flags, std::string_view name, std::size_t size = 0) {
+  auto bytes = crypto::from_hex(flags.text(name));
+  if (!bytes) throw UsageError("--" + std::string(name) + ": " + bytes.error().message());
+  if (size != 0 && bytes->size() != size) {
+    throw UsageError("--" + std::string(name) + " must be " + std::to_string(size) + " bytes (" +
+                     std::to_string(2 * size) + " hex digits), got " +
+                     std::to_string(bytes->size()));
+  }
+  return *bytes;
+}
+
+std::vector<std::byte> base64_flag(const Flags& flags, std::string_view name) {
+  auto bytes = crypto::from_base64(flags.text(name));
+  if (!bytes) throw UsageError("--" + std::string(name) + ": " + bytes.error().message());
+  return *bytes;
+}
+
+std::uint32_t sequence_flag(const Flags& flags) {
+  return static_cast<std::uint32_t>(flags.unsigned_integer("seq", 0, UINT32_MAX));
+}
+
+std::size_t length_flag(const Flags& flags) {
+  return static_cast<std::size_t>(flags.unsigned_integer("length", 1, 255 * 32));
+}
+
+protocol::FieldNonce nonce_flag(const Flags& flags) {
+  const auto bytes = hex_flag(flags, "nonce", 12);
+  protocol::FieldNonce nonce{};
+  std::copy(bytes.begin(), bytes.end(), nonce.begin());
+  return nonce;
+}
+
+crypto::Aes256Gcm key_flag(const Flags& flags) {
+  return crypto::Aes256Gcm(hex_flag(flags, "key", 32));
+}
+
+}  // namespace
+
+int crypto_seal_field(std::span<const std::string_view> args) {
+  Flags flags("crypto seal-field",
+              "Encrypts standard input as one Privatemode field and prints the quoted field.");
+  flags.option("key", "HEX", "32-byte AES-256 key")
+      .option("id", "ID", "secret ID to name in the field")
+      .option("nonce", "HEX", "12-byte request nonce")
+      .option("seq", "N", "sequence number of the field");
+  if (!flags.parse(args)) return 0;
+  const crypto::Aes256Gcm aead = key_flag(flags);
+  const auto nonce = nonce_flag(flags);
+  const std::uint32_t seq = sequence_flag(flags);
+  const std::string& id = flags.text("id");
+  if (id.empty() || id.find(':') != std::string::npos || id.find('"') != std::string::npos) {
+    throw UsageError("--id must be non-empty and contain no ':' or '\"'");
+  }
+  const std::string plaintext = read_stdin();
+  std::string field;
+  protocol::seal_field(aead, id, nonce, seq, std::as_bytes(std::span(plaintext)), field);
+  field += '\n';
+  std::fwrite(field.data(), 1, field.size(), stdout);
+  return 0;
+}
+
+int crypto_open_field(std::span<const std::string_view> args) {
+  Flags flags("crypto open-field",
+              "Decrypts one quoted Privatemode field from standard input and prints the plaintext\n"
+              "bytes exactly.");
+  flags.option("key", "HEX", "32-byte AES-256 key")
+      .option("nonce", "HEX", "12-byte request nonce used in the AAD")
+      .option("seq", "N", "sequence number of the field");
+  if (!flags.parse(args)) return 0;
+  const crypto::Aes256Gcm aead = key_flag(flags);
+  const auto nonce = nonce_flag(flags);
+  const std::uint32_t seq = sequence_flag(flags);
+  const std::string input = read_stdin();
+  auto field = protocol::parse_field(input);
+  if (!field) return check_failed(field.error().message());
+  std::string plaintext;
+  if (auto r = protocol::open_field(aead, *field, nonce, seq, plaintext); !r) {
+    return check_failed(r.error().message());
+  }
+  std::fwrite(plaintext.data(), 1, plaintext.size(), stdout);
+  return 0;
+}
+
+int crypto_xwing_keygen(std::span<const std::string_view> args) {
+  Flags flags("crypto xwing-keygen",
+              "Prints an X-Wing key pair as {\"seed\":\"<hex>\",\"public_key\":\"<base64>\"}.");
+  flags.option("seed", "HEX", "32-byte seed to derive the key pair from (default: random)",
+               "random");
+  if (!flags.parse(args)) return 0;
+  crypto::SecretBytes seed = flags.is_set("seed")
+                                 ? crypto::SecretBytes::copy_of(hex_flag(flags, "seed", 32))
+                                 : crypto::SecretBytes::random(32);
+  const auto public_key = crypto::xwing_public_key(seed.bytes()).value();
+  std::printf("{\"seed\":\"%s\",\"public_key\":\"%s\"}\n", crypto::to_hex(seed.bytes()).c_str(),
+              crypto::to_base64(public_key).c_str());
+  return 0;
+}
+
+int crypto_hpke_encap(std::span<const std::string_view> args) {
+  Flags flags("crypto hpke-encap",
+              "X-Wing HPKE sender (base mode, export-only, empty info and exporter context):\n"
+              "prints {\"enc\":\"<base64>\",\"secret\":\"<hex>\"}.");
+  flags.option("public-key", "BASE64", "recipient's 1216-byte X-Wing public key")
+      .option("length", "N", "exported secret length in bytes", "32");
+  if (!flags.parse(args)) return 0;
+  const auto public_key = base64_flag(flags, "public-key");
+  const std::size_t length = length_flag(flags);
+  auto sender = crypto::hpke_setup_sender(crypto::HpkeKem::xwing, public_key, {});
+  if (!sender) return check_failed(sender.error().message());
+  const auto secret = sender->context.export_secret({}, length);
+  std::printf("{\"enc\":\"%s\",\"secret\":\"%s\"}\n", crypto::to_base64(sender->enc).c_str(),
+              crypto::to_hex(secret.bytes()).c_str());
+  return 0;
+}
+
+int crypto_hpke_decap(std::span<const std::string_view> args) {
+  Flags flags("crypto hpke-decap",
+              "X-Wing HPKE recipient (base mode, export-only, empty info and exporter context):\n"
+              "prints {\"secret\":\"<hex>\"}.");
+  flags.option("seed", "HEX", "recipient's 32-byte X-Wing seed (private key)")
+      .option("enc", "BASE64", "1120-byte encapsulated key")
+      .option("length", "N", "exported secret length in bytes", "32");
+  if (!flags.parse(args)) return 0;
+  const crypto::SecretBytes seed = crypto::SecretBytes::copy_of(hex_flag(flags, "seed", 32));
+  const auto enc = base64_flag(flags, "enc");
+  const std::size_t length = length_flag(flags);
+  auto context = crypto::hpke_setup_recipient(crypto::HpkeKem::xwing, enc, seed.bytes(), {});
+  if (!context) return check_failed(context.error().message());
+  std::printf("{\"secret\":\"%s\"}\n",
+              crypto::to_hex(context->export_secret({}, length).bytes()).c_str());
+  return 0;
+}
+
+int crypto_secret_id(std::span<const std::string_view> args) {
+  Flags flags("crypto secret-id",
+              "Prints the secret ID of a public key: base64(SHA-256(public key)).");
+  flags.option("public-key", "BASE64", "the client's X-Wing public key");
+  if (!flags.parse(args)) return 0;
+  std::printf("%s\n", protocol::secret_id_for(base64_flag(flags, "public-key")).c_str());
+  return 0;
+}
+
+}  // namespace cipherline::cli
