@@ -11,6 +11,24 @@ struct Resolve::Request {
   Resolve* owner;
 };
 
+namespace {
+
+bool is_localhost(std::string_view host) noexcept {
+  auto lower_equals = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+      if (c != b[i]) return false;
+    }
+    return true;
+  };
+  if (host.ends_with('.')) host.remove_suffix(1);
+  return lower_equals(host, "localhost") ||
+         (host.size() > 10 && lower_equals(host.substr(host.size() - 10), ".localhost"));
+}
+
+}  // namespace
+
 Resolve::~Resolve() {
   if (pending()) detach();
 }
@@ -22,6 +40,13 @@ bool Resolve::start() {
   }
   if (auto numeric = SocketAddress::from_ip(bracketless, port_)) {
     set_result(std::vector<SocketAddress>{*numeric});
+    return false;
+  }
+  // RFC 6761: "localhost" and its subdomains are loopback, answered without
+  // asking the system resolver (which may not know them: no /etc/hosts).
+  if (is_localhost(bracketless)) {
+    set_result(std::vector<SocketAddress>{*SocketAddress::from_ip("127.0.0.1", port_),
+                                          *SocketAddress::from_ip("::1", port_)});
     return false;
   }
   addrinfo hints{};

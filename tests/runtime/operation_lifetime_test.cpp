@@ -160,7 +160,7 @@ TEST_P(OperationLifetime, OffloadRunning) {
 }
 
 TEST_P(OperationLifetime, Resolve) {
-  Started s([]() -> Task<void> { (void)co_await resolve("localhost", 80); }(), token());
+  Started s([]() -> Task<void> { (void)co_await resolve("127.1", 80); }(), token());
   end(s);
   loop_.run();
 }

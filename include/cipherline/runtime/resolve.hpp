@@ -4,7 +4,8 @@
 //
 // Completes with the addresses for (host, port) in the resolver's order (TCP
 // only), or with the resolver's error (uv_category, e.g. "unknown node or
-// service"). A numeric host completes without a lookup. Cancellation
+// service"). A numeric host, and "localhost" or a name under it (RFC 6761:
+// 127.0.0.1 and ::1), complete without a lookup. Cancellation
 // completes at once with errc::operation_cancelled; a lookup already running
 // finishes in the background and its result is dropped.
 #pragma once
