@@ -27,13 +27,12 @@ Result<std::vector<std::byte>, Error> from_base64(std::string_view in) {
   std::vector<std::byte> out(in.size() / 4 * 3);
   std::size_t decoded = 0;
   const char* end = nullptr;
-  const int status = sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                                       in.data(), in.size(), nullptr, &decoded, &end,
-                                       sodium_base64_VARIANT_ORIGINAL);
+  const int status =
+      sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), in.data(),
+                        in.size(), nullptr, &decoded, &end, sodium_base64_VARIANT_ORIGINAL);
   const auto position = static_cast<std::size_t>(end - in.data());
   if (status != 0 || position != in.size()) {
-    return Error(errc::invalid_base64,
-                 "invalid base64 at position " + std::to_string(position));
+    return Error(errc::invalid_base64, "invalid base64 at position " + std::to_string(position));
   }
   out.resize(decoded);
   return out;

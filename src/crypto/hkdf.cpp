@@ -24,15 +24,16 @@ KdfContext hkdf_context() {
 // OpenSSL's parameter API takes non-const pointers it does not write through.
 void* mutable_data(std::span<const std::byte> s) { return const_cast<std::byte*>(s.data()); }
 
-SecretBytes derive(int mode, std::span<const std::byte> key, std::span<const std::byte> salt_or_info,
-                   std::size_t length) {
+SecretBytes derive(int mode, std::span<const std::byte> key,
+                   std::span<const std::byte> salt_or_info, std::size_t length) {
   KdfContext ctx = hkdf_context();
   char digest[] = "SHA256";
   OSSL_PARAM params[5];
   int n = 0;
   params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
   params[n++] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, mutable_data(key), key.size());
+  params[n++] =
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, mutable_data(key), key.size());
   if (!salt_or_info.empty()) {
     params[n++] = OSSL_PARAM_construct_octet_string(
         mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY ? OSSL_KDF_PARAM_SALT : OSSL_KDF_PARAM_INFO,

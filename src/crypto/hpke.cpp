@@ -45,7 +45,9 @@ std::vector<std::byte> hpke_suite_id(HpkeKem kem) {
   return id;
 }
 
-unsigned char* u8(std::span<std::byte> s) noexcept { return reinterpret_cast<unsigned char*>(s.data()); }
+unsigned char* u8(std::span<std::byte> s) noexcept {
+  return reinterpret_cast<unsigned char*>(s.data());
+}
 const unsigned char* u8(std::span<const std::byte> s) noexcept {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
@@ -60,7 +62,8 @@ Result<SecretBytes, Error> x25519(std::span<const std::byte> private_key,
                                   std::span<const std::byte> public_key) {
   ensure_sodium();
   SecretBytes shared(kX25519);
-  if (crypto_scalarmult_curve25519(u8(shared.writable_bytes()), u8(private_key), u8(public_key)) != 0) {
+  if (crypto_scalarmult_curve25519(u8(shared.writable_bytes()), u8(private_key), u8(public_key)) !=
+      0) {
     return Error(errc::invalid_public_key, "X25519 public key is of low order");
   }
   return shared;
@@ -98,7 +101,8 @@ HpkeContext key_schedule(HpkeKem kem, const SecretBytes& shared_secret,
   return HpkeContext(kem, hpke_labeled_expand(suite, secret.bytes(), "exp", context, 32));
 }
 
-Result<HpkeSender, Error> dhkem_sender(std::span<const std::byte> pk_r, std::span<const std::byte> info,
+Result<HpkeSender, Error> dhkem_sender(std::span<const std::byte> pk_r,
+                                       std::span<const std::byte> info,
                                        const X25519KeyPair& ephemeral) {
   if (pk_r.size() != kX25519) return wrong_size("X25519 public key", kX25519, pk_r.size());
   auto dh = x25519(ephemeral.private_key.bytes(), pk_r);
@@ -115,13 +119,15 @@ Result<HpkeSender, Error> xwing_sender(Result<XWingEncapsulation, Error> encapsu
 }
 
 Error unknown_kem(HpkeKem kem) {
-  return Error(errc::unsupported, "unsupported HPKE KEM 0x" + std::to_string(static_cast<int>(kem)));
+  return Error(errc::unsupported,
+               "unsupported HPKE KEM 0x" + std::to_string(static_cast<int>(kem)));
 }
 
 }  // namespace
 
-SecretBytes hpke_labeled_extract(std::span<const std::byte> suite_id, std::span<const std::byte> salt,
-                                 std::string_view label, std::span<const std::byte> ikm) {
+SecretBytes hpke_labeled_extract(std::span<const std::byte> suite_id,
+                                 std::span<const std::byte> salt, std::string_view label,
+                                 std::span<const std::byte> ikm) {
   std::vector<std::byte> labeled;
   append(labeled, bytes_of("HPKE-v1"));
   append(labeled, suite_id);
@@ -158,7 +164,8 @@ X25519KeyPair dhkem_x25519_derive_key_pair(std::span<const std::byte> ikm) {
   return kp;
 }
 
-Result<HpkeSender, Error> hpke_setup_sender(HpkeKem kem, std::span<const std::byte> recipient_public_key,
+Result<HpkeSender, Error> hpke_setup_sender(HpkeKem kem,
+                                            std::span<const std::byte> recipient_public_key,
                                             std::span<const std::byte> info) {
   switch (kem) {
     case HpkeKem::dhkem_x25519_sha256: {

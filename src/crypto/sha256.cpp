@@ -26,7 +26,8 @@ Sha256Digest sha256(std::initializer_list<std::span<const std::byte>> parts) noe
   return out;
 }
 
-Sha256Digest hmac_sha256(std::span<const std::byte> key, std::span<const std::byte> message) noexcept {
+Sha256Digest hmac_sha256(std::span<const std::byte> key,
+                         std::span<const std::byte> message) noexcept {
   ensure_sodium();
   crypto_auth_hmacsha256_state state;
   crypto_auth_hmacsha256_init(&state, u8(key), key.size());

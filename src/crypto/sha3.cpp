@@ -39,7 +39,8 @@ std::array<std::byte, 32> sha3_256(std::initializer_list<std::span<const std::by
 void shake256(std::span<const std::byte> input, std::span<std::byte> out) {
   DigestContext ctx = start(EVP_shake256());
   if (EVP_DigestUpdate(ctx.get(), input.data(), input.size()) != 1 ||
-      EVP_DigestFinalXOF(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), out.size()) != 1) {
+      EVP_DigestFinalXOF(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), out.size()) !=
+          1) {
     throw std::runtime_error("SHAKE256 failed");
   }
 }

@@ -26,7 +26,9 @@ static_assert(kMlKemCiphertext + kX25519 == kXWingEncapsulatedKeySize);
 constexpr std::byte kLabel[6] = {std::byte{0x5c}, std::byte{0x2e}, std::byte{0x2f},
                                  std::byte{0x2f}, std::byte{0x5e}, std::byte{0x5c}};
 
-unsigned char* u8(std::span<std::byte> s) noexcept { return reinterpret_cast<unsigned char*>(s.data()); }
+unsigned char* u8(std::span<std::byte> s) noexcept {
+  return reinterpret_cast<unsigned char*>(s.data());
+}
 const unsigned char* u8(std::span<const std::byte> s) noexcept {
   return reinterpret_cast<const unsigned char*>(s.data());
 }

@@ -13,8 +13,13 @@ using testing::text_bytes;
 
 TEST(Base64, Rfc4648Vectors) {
   const std::pair<const char*, const char*> cases[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : cases) {
     EXPECT_EQ(to_base64(text_bytes(plain)), encoded);
@@ -29,7 +34,8 @@ TEST(Base64, UsesTheStandardAlphabet) {
 }
 
 TEST(Base64, RejectsNonCanonicalInput) {
-  for (const char* bad : {"Zg", "Zg=", "Zm9", "-_-_", "Zm9v\n", " Zm9v", "Zg==Zg==", "Z===", "Zm9v===="}) {
+  for (const char* bad :
+       {"Zg", "Zg=", "Zm9", "-_-_", "Zm9v\n", " Zm9v", "Zg==Zg==", "Z===", "Zm9v===="}) {
     auto r = from_base64(bad);
     EXPECT_FALSE(r) << bad;
     EXPECT_EQ(r.error(), errc::invalid_base64) << bad;

@@ -45,7 +45,8 @@ TEST(Hkdf, Rfc5869TestCase1) {
   const auto salt = bytes("000102030405060708090a0b0c");
   const auto info = bytes("f0f1f2f3f4f5f6f7f8f9");
   const SecretBytes prk = hkdf_sha256_extract(salt, ikm);
-  EXPECT_EQ(to_hex(prk.bytes()), "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5");
+  EXPECT_EQ(to_hex(prk.bytes()),
+            "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5");
   const SecretBytes okm = hkdf_sha256_expand(prk.bytes(), info, 42);
   EXPECT_EQ(to_hex(okm.bytes()),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
@@ -54,7 +55,8 @@ TEST(Hkdf, Rfc5869TestCase1) {
 TEST(Hkdf, Rfc5869TestCase3EmptySaltAndInfo) {
   const auto ikm = bytes("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
   const SecretBytes prk = hkdf_sha256_extract({}, ikm);
-  EXPECT_EQ(to_hex(prk.bytes()), "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04");
+  EXPECT_EQ(to_hex(prk.bytes()),
+            "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04");
   EXPECT_EQ(to_hex(hkdf_sha256_expand(prk.bytes(), {}, 42).bytes()),
             "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
 }

@@ -41,9 +41,9 @@ TEST_F(Rfc9180ExportOnly, DeriveKeyPair) {
 
 TEST_F(Rfc9180ExportOnly, SenderAndRecipientExport) {
   const auto info = field("info");
-  auto sender = hpke_setup_sender_derand(HpkeKem::dhkem_x25519_sha256, field("pkRm"), info,
-                                         field("ikmE"))
-                    .value();
+  auto sender =
+      hpke_setup_sender_derand(HpkeKem::dhkem_x25519_sha256, field("pkRm"), info, field("ikmE"))
+          .value();
   EXPECT_EQ(sender.enc, field("enc"));
   EXPECT_EQ(to_hex(sender.context.exporter_secret().bytes()), to_hex(field("exporter_secret")));
   auto recipient =
@@ -62,8 +62,8 @@ TEST(Hpke, DhkemRoundTripWithRandomEphemeral) {
   auto s1 = hpke_setup_sender(HpkeKem::dhkem_x25519_sha256, r.public_key, {}).value();
   auto s2 = hpke_setup_sender(HpkeKem::dhkem_x25519_sha256, r.public_key, {}).value();
   EXPECT_NE(s1.enc, s2.enc);
-  auto ctx = hpke_setup_recipient(HpkeKem::dhkem_x25519_sha256, s1.enc, r.private_key.bytes(), {})
-                 .value();
+  auto ctx =
+      hpke_setup_recipient(HpkeKem::dhkem_x25519_sha256, s1.enc, r.private_key.bytes(), {}).value();
   EXPECT_TRUE(ctx.export_secret({}, 32) == s1.context.export_secret({}, 32));
   EXPECT_FALSE(ctx.export_secret({}, 32) == s2.context.export_secret({}, 32));
 }
@@ -74,7 +74,8 @@ TEST(Hpke, DhkemRejectsLowOrderPoints) {
   auto s = hpke_setup_sender(HpkeKem::dhkem_x25519_sha256, zero_point, {});
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error(), errc::invalid_public_key);
-  auto c = hpke_setup_recipient(HpkeKem::dhkem_x25519_sha256, zero_point, r.private_key.bytes(), {});
+  auto c =
+      hpke_setup_recipient(HpkeKem::dhkem_x25519_sha256, zero_point, r.private_key.bytes(), {});
   EXPECT_EQ(c.error(), errc::invalid_public_key);
 }
 
@@ -82,12 +83,12 @@ TEST(Hpke, XWingRoundTripAndInfoBinding) {
   const XWingKeyPair kp = xwing_generate();
   auto sender = hpke_setup_sender(HpkeKem::xwing, kp.public_key, testing::text_bytes("a")).value();
   EXPECT_EQ(sender.enc.size(), kXWingEncapsulatedKeySize);
-  auto same = hpke_setup_recipient(HpkeKem::xwing, sender.enc, kp.seed.bytes(),
-                                   testing::text_bytes("a"))
-                  .value();
-  auto other_info = hpke_setup_recipient(HpkeKem::xwing, sender.enc, kp.seed.bytes(),
-                                         testing::text_bytes("b"))
-                        .value();
+  auto same =
+      hpke_setup_recipient(HpkeKem::xwing, sender.enc, kp.seed.bytes(), testing::text_bytes("a"))
+          .value();
+  auto other_info =
+      hpke_setup_recipient(HpkeKem::xwing, sender.enc, kp.seed.bytes(), testing::text_bytes("b"))
+          .value();
   const SecretBytes key = sender.context.export_secret({}, 32);
   EXPECT_TRUE(same.export_secret({}, 32) == key);
   EXPECT_FALSE(other_info.export_secret({}, 32) == key);

@@ -20,7 +20,9 @@ inline std::vector<std::byte> bytes(std::string_view hex) {
   return *r;
 }
 
-inline std::span<const std::byte> text_bytes(std::string_view s) { return std::as_bytes(std::span(s)); }
+inline std::span<const std::byte> text_bytes(std::string_view s) {
+  return std::as_bytes(std::span(s));
+}
 
 inline std::string read_vector_file(const std::string& name) {
   std::ifstream in(std::string(CIPHERLINE_TEST_VECTORS) + "/" + name, std::ios::binary);

@@ -56,7 +56,8 @@ struct HpkeSender {
   HpkeContext context;
 };
 
-Result<HpkeSender, Error> hpke_setup_sender(HpkeKem kem, std::span<const std::byte> recipient_public_key,
+Result<HpkeSender, Error> hpke_setup_sender(HpkeKem kem,
+                                            std::span<const std::byte> recipient_public_key,
                                             std::span<const std::byte> info);
 // Deterministic sender for known-answer tests: `randomness` is the DHKEM
 // ephemeral key's ikmE (any length) or the 64-byte X-Wing encapsulation seed.
@@ -77,8 +78,9 @@ struct X25519KeyPair {
 X25519KeyPair dhkem_x25519_derive_key_pair(std::span<const std::byte> ikm);
 
 // The labeled HKDF steps of RFC 9180 §4, for the given suite_id.
-SecretBytes hpke_labeled_extract(std::span<const std::byte> suite_id, std::span<const std::byte> salt,
-                                 std::string_view label, std::span<const std::byte> ikm);
+SecretBytes hpke_labeled_extract(std::span<const std::byte> suite_id,
+                                 std::span<const std::byte> salt, std::string_view label,
+                                 std::span<const std::byte> ikm);
 SecretBytes hpke_labeled_expand(std::span<const std::byte> suite_id, std::span<const std::byte> prk,
                                 std::string_view label, std::span<const std::byte> info,
                                 std::size_t length);

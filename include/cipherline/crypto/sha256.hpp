@@ -19,6 +19,7 @@ using Sha256Digest = std::array<std::byte, 32>;
 Sha256Digest sha256(std::span<const std::byte> data) noexcept;
 // sha256 of the concatenation of `parts`, without building it.
 Sha256Digest sha256(std::initializer_list<std::span<const std::byte>> parts) noexcept;
-Sha256Digest hmac_sha256(std::span<const std::byte> key, std::span<const std::byte> message) noexcept;
+Sha256Digest hmac_sha256(std::span<const std::byte> key,
+                         std::span<const std::byte> message) noexcept;
 
 }  // namespace cipherline::crypto
