@@ -31,9 +31,14 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
+      if (run.error_occurred) continue;
       const auto it = run.counters.find("items_per_second");
-      if (it != run.counters.end()) rates_[run.benchmark_name()].push_back(it->second.value);
+      if (it == run.counters.end()) continue;
+      if (run.run_type == Run::RT_Iteration) {
+        rates_[run.benchmark_name()].push_back(it->second.value);
+      } else if (run.aggregate_name == "median") {
+        medians_[run.run_name.str()] = it->second.value;
+      }
     }
   }
 
@@ -50,7 +55,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 
  private:
+  // The median: Google Benchmark's own aggregate when it reported one
+  // (--benchmark_report_aggregates_only), else ours over the repetitions.
   double median(const std::string& name) const {
+    if (const auto m = medians_.find(name); m != medians_.end()) return m->second;
     const auto it = rates_.find(name);
     if (it == rates_.end() || it->second.empty()) return 0;
     std::vector<double> v = it->second;
@@ -60,6 +68,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   std::vector<RatioPair> pairs_;
   std::map<std::string, std::vector<double>> rates_;
+  std::map<std::string, double> medians_;
 };
 
 // run_with_ratios is a benchmark main: it parses Google Benchmark's flags,

@@ -39,7 +39,7 @@ class Aes256Gcm {
   static constexpr std::size_t kIvSize = 12;
   static constexpr std::size_t kTagSize = 16;
   // Messages of at least this many bytes go to OpenSSL.
-  static constexpr std::size_t kOpenSslFrom = 4096;
+  static constexpr std::size_t kOpenSslFrom = 2560;
 
   enum class Backend { automatic, libsodium, openssl };
 
