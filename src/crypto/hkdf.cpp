@@ -13,10 +13,10 @@ namespace {
 using KdfContext = std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)>;
 
 KdfContext hkdf_context() {
-  std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr),
-                                                        &EVP_KDF_free);
-  if (!kdf) throw std::runtime_error("OpenSSL has no HKDF");
-  KdfContext ctx(EVP_KDF_CTX_new(kdf.get()), &EVP_KDF_CTX_free);
+  // Fetching an algorithm searches OpenSSL's providers; do it once.
+  static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  if (kdf == nullptr) throw std::runtime_error("OpenSSL has no HKDF");
+  KdfContext ctx(EVP_KDF_CTX_new(kdf), &EVP_KDF_CTX_free);
   if (!ctx) throw std::bad_alloc();
   return ctx;
 }
