@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 
+#include "byte_access.hpp"
 #include "cipherline/crypto/error.hpp"
 #include "sodium_init.hpp"
 
@@ -17,13 +18,6 @@ EvpContext new_context() {
   EvpContext ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
   if (!ctx) throw std::bad_alloc();
   return ctx;
-}
-
-const unsigned char* u8(std::span<const std::byte> s) noexcept {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-unsigned char* u8(std::span<std::byte> s) noexcept {
-  return reinterpret_cast<unsigned char*>(s.data());
 }
 
 int as_int(std::size_t n) {

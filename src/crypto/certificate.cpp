@@ -8,6 +8,7 @@
 
 #include <ctime>
 
+#include "byte_access.hpp"
 #include "cipherline/crypto/error.hpp"
 #include "openssl_error.hpp"
 
@@ -15,10 +16,6 @@ namespace cipherline::crypto {
 namespace {
 
 using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
-
-const unsigned char* u8(std::span<const std::byte> s) noexcept {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
 
 Error cert_error(const std::string& what) {
   const std::string reason = openssl_reason();

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "byte_access.hpp"
 #include "cipherline/crypto/error.hpp"
 #include "cipherline/crypto/hkdf.hpp"
 #include "cipherline/crypto/random.hpp"
@@ -43,18 +44,6 @@ std::vector<std::byte> hpke_suite_id(HpkeKem kem) {
   append_u16(id, kHpkeKdfHkdfSha256);
   append_u16(id, kHpkeAeadExportOnly);
   return id;
-}
-
-unsigned char* u8(std::span<std::byte> s) noexcept {
-  return reinterpret_cast<unsigned char*>(s.data());
-}
-const unsigned char* u8(std::span<const std::byte> s) noexcept {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-
-Error wrong_size(const char* what, std::size_t expected, std::size_t got) {
-  return Error(errc::invalid_length, std::string(what) + " must be " + std::to_string(expected) +
-                                         " bytes, got " + std::to_string(got));
 }
 
 // DHKEM's DH(): X25519 with the all-zero output rejected (RFC 9180 §7.1.4).

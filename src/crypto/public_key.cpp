@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "byte_access.hpp"
 #include "cipherline/crypto/error.hpp"
 #include "openssl_error.hpp"
 
@@ -18,10 +19,6 @@ namespace {
 
 using PkeyContext = std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)>;
 using MdContext = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-
-const unsigned char* u8(std::span<const std::byte> s) noexcept {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
 
 Error key_error(const std::string& what) {
   const std::string reason = openssl_reason();
@@ -75,6 +72,16 @@ Result<void, Error> require_ec(const PublicKey& key) {
   if (key.type() == PublicKey::Type::ec_p256 || key.type() == PublicKey::Type::ec_p384) return {};
   return Error(errc::invalid_public_key,
                "ECDSA needs an EC P-256 or P-384 key, got " + key.description());
+}
+
+// ecdsa_der checks that `key` is an ECDSA key and returns the signature in
+// DER, converting it from raw r ‖ s if need be.
+Result<std::vector<unsigned char>, Error> ecdsa_der(const PublicKey& key,
+                                                    std::span<const std::byte> signature,
+                                                    SignatureFormat format) {
+  if (auto r = require_ec(key); !r) return r.error();
+  if (format == SignatureFormat::raw) return der_from_raw(key, signature);
+  return std::vector<unsigned char>(u8(signature), u8(signature) + signature.size());
 }
 
 }  // namespace
@@ -152,19 +159,14 @@ std::string PublicKey::description() const {
 Result<void, Error> verify_ecdsa(const PublicKey& key, Hash hash,
                                  std::span<const std::byte> message,
                                  std::span<const std::byte> signature, SignatureFormat format) {
-  if (auto r = require_ec(key); !r) return r;
-  std::vector<unsigned char> der(u8(signature), u8(signature) + signature.size());
-  if (format == SignatureFormat::raw) {
-    auto converted = der_from_raw(key, signature);
-    if (!converted) return converted.error();
-    der = std::move(*converted);
-  }
+  auto der = ecdsa_der(key, signature, format);
+  if (!der) return der.error();
   MdContext ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx ||
       EVP_DigestVerifyInit(ctx.get(), nullptr, digest_of(hash), nullptr, key.native()) != 1) {
     return key_error("cannot verify with " + key.description());
   }
-  if (EVP_DigestVerify(ctx.get(), der.data(), der.size(), u8(message), message.size()) != 1) {
+  if (EVP_DigestVerify(ctx.get(), der->data(), der->size(), u8(message), message.size()) != 1) {
     return bad_signature("ECDSA");
   }
   return {};
@@ -173,18 +175,13 @@ Result<void, Error> verify_ecdsa(const PublicKey& key, Hash hash,
 Result<void, Error> verify_ecdsa_prehashed(const PublicKey& key, std::span<const std::byte> digest,
                                            std::span<const std::byte> signature,
                                            SignatureFormat format) {
-  if (auto r = require_ec(key); !r) return r;
-  std::vector<unsigned char> der(u8(signature), u8(signature) + signature.size());
-  if (format == SignatureFormat::raw) {
-    auto converted = der_from_raw(key, signature);
-    if (!converted) return converted.error();
-    der = std::move(*converted);
-  }
+  auto der = ecdsa_der(key, signature, format);
+  if (!der) return der.error();
   PkeyContext ctx(EVP_PKEY_CTX_new(key.native(), nullptr), &EVP_PKEY_CTX_free);
   if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1) {
     return key_error("cannot verify with " + key.description());
   }
-  if (EVP_PKEY_verify(ctx.get(), der.data(), der.size(), u8(digest), digest.size()) != 1) {
+  if (EVP_PKEY_verify(ctx.get(), der->data(), der->size(), u8(digest), digest.size()) != 1) {
     return bad_signature("ECDSA");
   }
   return {};

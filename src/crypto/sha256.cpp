@@ -2,16 +2,11 @@
 
 #include <sodium.h>
 
+#include "byte_access.hpp"
 #include "sodium_init.hpp"
 
 namespace cipherline::crypto {
-namespace {
-
-const unsigned char* u8(std::span<const std::byte> s) noexcept {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Sha256Digest sha256(std::span<const std::byte> data) noexcept { return sha256({data}); }
 

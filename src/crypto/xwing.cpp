@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "byte_access.hpp"
 #include "cipherline/crypto/error.hpp"
 #include "cipherline/crypto/random.hpp"
 #include "cipherline/crypto/sha3.hpp"
@@ -25,18 +26,6 @@ static_assert(kMlKemCiphertext + kX25519 == kXWingEncapsulatedKeySize);
 
 constexpr std::byte kLabel[6] = {std::byte{0x5c}, std::byte{0x2e}, std::byte{0x2f},
                                  std::byte{0x2f}, std::byte{0x5e}, std::byte{0x5c}};
-
-unsigned char* u8(std::span<std::byte> s) noexcept {
-  return reinterpret_cast<unsigned char*>(s.data());
-}
-const unsigned char* u8(std::span<const std::byte> s) noexcept {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-
-Error wrong_size(const char* what, std::size_t expected, std::size_t got) {
-  return Error(errc::invalid_length, std::string(what) + " must be " + std::to_string(expected) +
-                                         " bytes, got " + std::to_string(got));
-}
 
 // The expanded private key: ML-KEM-768 secret key, X25519 secret key and
 // the public key, all derived from the seed.
