@@ -24,6 +24,22 @@ Result<std::vector<std::byte>, Error> from_base64(std::string_view in) {
     return Error(errc::invalid_base64,
                  "base64 length " + std::to_string(in.size()) + " is not a multiple of 4");
   }
+  if (in.empty()) return std::vector<std::byte>{};
+  // libsodium 1.0.18 maps bytes above 0x7f to alphabet values instead of
+  // rejecting them; only the 65 characters of the alphabet may pass. The
+  // scan is branch-free on valid input.
+  unsigned outside = 0;
+  for (const char ch : in) {
+    const auto c = static_cast<unsigned char>(ch);
+    const unsigned ok = ((c - 'A') < 26u) | ((c - 'a') < 26u) | ((c - '0') < 10u) | (c == '+') |
+                        (c == '/') | (c == '=');
+    outside |= ok ^ 1u;
+  }
+  if (outside != 0) {
+    const std::size_t position =
+        in.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=");
+    return Error(errc::invalid_base64, "invalid base64 at position " + std::to_string(position));
+  }
   std::vector<std::byte> out(in.size() / 4 * 3);
   std::size_t decoded = 0;
   const char* end = nullptr;

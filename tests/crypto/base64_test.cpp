@@ -42,6 +42,15 @@ TEST(Base64, RejectsNonCanonicalInput) {
   }
 }
 
+TEST(Base64, RejectsBytesOutsideTheAlphabet) {
+  // Found by fuzzing: libsodium 1.0.18 alone decodes "Zg\xfa\xfa" as "Zg//".
+  for (const char* bad : {"Zg\xfa\xfa", "Zm9\x80", "\xffm9v", "Zm9v\x7f==="}) {
+    auto r = from_base64(bad);
+    EXPECT_EQ(r.error(), errc::invalid_base64) << bad;
+  }
+  EXPECT_EQ(from_base64("Zg\xfa\xfa").error().message(), "invalid base64 at position 2");
+}
+
 TEST(Base64, ErrorNamesThePosition) {
   auto r = from_base64("Zm9v*mFy");
   ASSERT_FALSE(r);

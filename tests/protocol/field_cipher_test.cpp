@@ -9,6 +9,7 @@
 #include "cipherline/crypto/random.hpp"
 #include "cipherline/crypto/secret_bytes.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -56,7 +57,8 @@ TEST(FieldCipher, RoundTripsFromEmptyToOneMebibyte) {
   const auto key = crypto::SecretBytes::random(32);
   const crypto::Aes256Gcm aead(key.bytes());
   const std::string id(44, 'I');
-  for (std::size_t size : {0, 1, 2, 15, 16, 17, 100, 255, 256, 1000, 4095, 4096, 4097, 65536, 1 << 20}) {
+  for (std::size_t size :
+       {0, 1, 2, 15, 16, 17, 100, 255, 256, 1000, 4095, 4096, 4097, 65536, 1 << 20}) {
     std::vector<std::byte> plain(size);
     crypto::random_bytes(plain);
     FieldNonce nonce;
@@ -67,7 +69,9 @@ TEST(FieldCipher, RoundTripsFromEmptyToOneMebibyte) {
     std::string back;
     open_field(aead, parse_field(field).value(), nonce, 7, back).value();
     ASSERT_EQ(back.size(), size);
-    EXPECT_EQ(std::memcmp(back.data(), plain.data(), size), 0) << size;
+    EXPECT_TRUE(
+        std::equal(plain.begin(), plain.end(), reinterpret_cast<const std::byte*>(back.data())))
+        << size;
   }
 }
 
@@ -148,7 +152,8 @@ TEST(FieldCipher, MalformedFieldsGiveNamedErrors) {
        "encrypted field has 5 parts, expected 4 (secret ID:nonce:IV:ciphertext)"},
       {"\":" + nonce + ":" + iv + ":" + ct + "\"", errc::malformed_field,
        "encrypted field has an empty secret ID"},
-      {"\"1:0001:" + iv + ":" + ct + "\"", errc::invalid_length, "nonce: 4 hex digits, expected 24"},
+      {"\"1:0001:" + iv + ":" + ct + "\"", errc::invalid_length,
+       "nonce: 4 hex digits, expected 24"},
       {"\"1:" + nonce.substr(0, 5) + "x" + nonce.substr(6) + ":" + iv + ":" + ct + "\"",
        errc::invalid_hex, "nonce: invalid hex digit at position 5"},
       {"\"1:" + nonce + ":" + iv.substr(0, 23) + "g:" + ct + "\"", errc::invalid_hex,
@@ -178,7 +183,8 @@ TEST(FieldCipher, MalformedFieldsGiveNamedErrors) {
 TEST(FieldCipher, UppercaseHexAndSurroundingWhitespaceAreAccepted) {
   const crypto::Aes256Gcm aead(kExampleKey);
   std::string upper(kExampleField);
-  for (std::size_t i = 5; i < upper.size(); ++i) upper[i] = static_cast<char>(std::toupper(upper[i]));
+  for (std::size_t i = 5; i < upper.size(); ++i)
+    upper[i] = static_cast<char>(std::toupper(upper[i]));
   std::string out;
   open_field(aead, parse_field("  " + upper + "\n").value(), kExampleNonce, 0, out).value();
   EXPECT_EQ(out, kExamplePlaintext);
