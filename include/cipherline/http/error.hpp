@@ -1,0 +1,31 @@
+// Error codes of the HTTP layer (std::error_code category "cipherline.http").
+//
+// Parsers that can say more — which limit, which byte offset — report a
+// cipherline::Error carrying one of these codes plus a detail message; the
+// code alone is what callers compare against:
+//
+//   if (r.error() == cipherline::http::errc::sse_event_too_large) ...
+//
+// Thread-safe: the category is an immutable singleton.
+#pragma once
+
+#include <system_error>
+
+namespace cipherline::http {
+
+enum class errc {
+  // The lines of one server-sent event exceeded SseReader::Options::max_event_size.
+  // Compares equal to std::errc::message_size.
+  sse_event_too_large = 1,
+};
+
+const std::error_category& http_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), http_category()};
+}
+
+}  // namespace cipherline::http
+
+template <>
+struct std::is_error_code_enum<cipherline::http::errc> : std::true_type {};
