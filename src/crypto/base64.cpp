@@ -30,7 +30,7 @@ Result<std::vector<std::byte>, Error> from_base64(std::string_view in) {
   // scan is branch-free on valid input.
   unsigned outside = 0;
   for (const char ch : in) {
-    const auto c = static_cast<unsigned char>(ch);
+    const unsigned c = static_cast<unsigned char>(ch);
     const unsigned ok = ((c - 'A') < 26u) | ((c - 'a') < 26u) | ((c - '0') < 10u) | (c == '+') |
                         (c == '/') | (c == '=');
     outside |= ok ^ 1u;
