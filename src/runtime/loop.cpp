@@ -1,5 +1,6 @@
 #include "cipherline/runtime/loop.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -41,6 +42,10 @@ class Loop::CurrentScope {
 };
 
 Loop::Loop() {
+  // A write to a socket the peer closed must fail with EPIPE, not kill the
+  // process; libuv writes with write(2), which raises SIGPIPE otherwise.
+  static const bool sigpipe_ignored = [] { return std::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+  (void)sigpipe_ignored;
   check(uv_loop_init(&loop_), "uv_loop_init");
   loop_.data = this;
   ready_.prev_ = ready_.next_ = &ready_;

@@ -17,6 +17,21 @@ enum class errc {
   // The lines of one server-sent event exceeded SseReader::Options::max_event_size.
   // Compares equal to std::errc::message_size.
   sse_event_too_large = 1,
+  // A request or response that is not valid HTTP/1.1 (the detail carries
+  // llhttp's reason and the byte offset).
+  malformed_message,
+  // The request line and headers exceed the header limit (→ 431).
+  header_too_large,
+  // The request target exceeds the URL limit (→ 414).
+  uri_too_long,
+  // The body exceeds the limit of its route (→ 413).
+  body_too_large,
+  // The peer closed the connection before the message was complete.
+  incomplete_message,
+  // No complete request head, or no body progress, within the timeout (→ 408).
+  request_timeout,
+  // The handler misused the ResponseWriter (wrote after finishing, …).
+  response_state,
 };
 
 const std::error_category& http_category() noexcept;

@@ -9,6 +9,8 @@
 // - Stop sources whose tokens reach tasks of a loop must be signalled on that
 //   loop's thread (stop callbacks run inside `request_stop`); from another
 //   thread, post the `request_stop` to the loop.
+// - The first Loop makes the process ignore SIGPIPE: writing to a closed
+//   socket then fails with EPIPE instead of killing the process.
 // - Objects bound to a loop must be destroyed before it. The destructor runs
 //   the loop until every close callback has fired, then aborts with a message
 //   if a handle is still open, since that is a lifetime bug.
