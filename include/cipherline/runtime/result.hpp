@@ -32,8 +32,8 @@ class Error {
   Error() = default;
   Error(std::error_code code, std::string detail = {}) : code_(code), detail_(std::move(detail)) {}
   template <class E>
-    requires std::is_error_code_enum_v<E>
-  Error(E code, std::string detail = {}) : code_(make_error_code(code)), detail_(std::move(detail)) {}
+  requires std::is_error_code_enum_v<E> Error(E code, std::string detail = {})
+      : code_(make_error_code(code)), detail_(std::move(detail)) {}
 
   std::error_code code() const noexcept { return code_; }
   explicit operator bool() const noexcept { return static_cast<bool>(code_); }
@@ -42,10 +42,12 @@ class Error {
 
   friend bool operator==(const Error& e, std::error_code c) noexcept { return e.code_ == c; }
   template <class E>
-    requires std::is_error_code_enum_v<E>
-  friend bool operator==(const Error& e, E c) noexcept {
-    return e.code_ == make_error_code(c);
-  }
+  requires std::is_error_code_enum_v<E>
+  friend bool operator==(const Error& e, E c) noexcept { return e.code_ == make_error_code(c); }
+  // Comparison with a portable condition: `e == std::errc::connection_refused`.
+  template <class E>
+  requires std::is_error_condition_enum_v<E>
+  friend bool operator==(const Error& e, E c) noexcept { return e.code_ == c; }
 
  private:
   std::error_code code_;

@@ -1,0 +1,130 @@
+// HttpClient: HTTP/1.1 client with a connection pool per origin.
+//
+//   HttpClient client;
+//   auto response = co_await client.request(Origin::parse("http://127.0.0.1:8080").value(),
+//                                          {.method = "POST", .target = "/v1/chat/completions",
+//                                           .headers = h, .body = json});
+//   if (!response) ...                          // connect, timeout, malformed response…
+//   auto text = co_await response->body().read_all();
+//
+// Contract:
+// - Connections are reused (keep-alive) when the previous response was read
+//   to its end and both sides allow it; at most `max_connections_per_origin`
+//   are open per origin (further requests wait for one); idle connections
+//   close after `idle_timeout`. A request that fails on a reused connection
+//   before any response byte arrived (the server closed it meanwhile) is
+//   retried once on a new connection.
+// - DNS through the runtime's resolver; each address is tried in turn with
+//   `connect_timeout`. The response head must arrive within `head_timeout`;
+//   each body chunk within `body_timeout`.
+// - The response body is streamed (BodyReader); destroying the response
+//   before the body was read closes its connection instead of reusing it.
+// - Cancellation: stopping the awaiting task cancels the connect, write or
+//   read in progress; the connection is then closed.
+// - Errors are values (cipherline::Error): uv/runtime codes for network
+//   failures, http::errc for bad responses, with a message naming the
+//   origin. Loop thread only; one client per loop.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "cipherline/http/body_reader.hpp"
+#include "cipherline/http/byte_stream.hpp"
+#include "cipherline/http/message.hpp"
+
+namespace cipherline::http {
+
+struct Origin {
+  std::string scheme = "http";  // "http" or "https"
+  std::string host;
+  std::uint16_t port = 80;
+
+  // parse accepts "http://host[:port]" and "https://host[:port]" (a path,
+  // if any, is ignored); IPv6 hosts in brackets.
+  static Result<Origin, Error> parse(std::string_view url);
+  std::string to_string() const;  // "http://host:port"
+};
+
+struct ClientRequest {
+  std::string method = "GET";
+  std::string target = "/";
+  Headers headers{};
+  std::string body{};
+};
+
+struct ClientOptions {
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds head_timeout{60'000};
+  std::chrono::milliseconds body_timeout{60'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections_per_origin = 64;
+  std::size_t max_response_head = 64 * 1024;
+  std::uint64_t max_response_body = UINT64_MAX;
+};
+
+class HttpClient;
+
+class ClientResponse {
+ public:
+  ClientResponse(ClientResponse&&) noexcept;
+  ClientResponse& operator=(ClientResponse&&) = delete;
+  ~ClientResponse();
+
+  const ResponseHead& head() const noexcept { return head_; }
+  int status() const noexcept { return head_.status; }
+  BodyReader& body() noexcept { return body_; }
+
+ private:
+  friend class HttpClient;
+  struct Lease;
+  ClientResponse(std::unique_ptr<Lease> lease, ResponseHead head);
+
+  std::unique_ptr<Lease> lease_;
+  ResponseHead head_;
+  BodyReader body_;
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(ClientOptions options = {});
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+  ~HttpClient();
+
+  Task<Result<ClientResponse, Error>> request(const Origin& origin, ClientRequest request) {
+    // Not a coroutine itself: the request moves to the heap here, because
+    // GCC 12 destroys aggregate prvalue arguments of coroutines twice.
+    return send(std::make_unique<Outgoing>(Outgoing{origin, std::move(request)}));
+  }
+
+  // Open connections (idle and in use), for tests and metrics.
+  std::size_t open_connections() const noexcept;
+  std::uint64_t connections_made() const noexcept { return connections_made_; }
+
+ private:
+  friend class ClientResponse;
+  struct Pool;
+  struct PooledConnection;
+
+  struct Outgoing {
+    Origin origin;
+    ClientRequest request;
+  };
+  Task<Result<ClientResponse, Error>> send(std::unique_ptr<Outgoing> outgoing);
+  Task<Result<std::unique_ptr<PooledConnection>, Error>> acquire(Pool& pool, const Origin& origin,
+                                                                 bool& reused);
+  Task<Result<std::unique_ptr<PooledConnection>, Error>> connect(const Origin& origin);
+  void release(Pool& pool, std::unique_ptr<PooledConnection> connection, bool reusable) noexcept;
+  Pool& pool_for(const Origin& origin);
+
+  ClientOptions options_;
+  std::map<std::string, std::unique_ptr<Pool>> pools_;
+  std::uint64_t connections_made_ = 0;
+};
+
+}  // namespace cipherline::http

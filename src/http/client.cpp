@@ -1,0 +1,283 @@
+#include "cipherline/http/client.hpp"
+
+#include <charconv>
+
+#include "cipherline/http/error.hpp"
+#include "cipherline/runtime/channel.hpp"
+#include "cipherline/runtime/resolve.hpp"
+#include "cipherline/runtime/with_timeout.hpp"
+#include "message_reader.hpp"
+
+namespace cipherline::http {
+
+// Origin ---------------------------------------------------------------------
+
+Result<Origin, Error> Origin::parse(std::string_view url) {
+  Origin o;
+  const auto sep = url.find("://");
+  if (sep == std::string_view::npos) {
+    return Error(errc::malformed_message,
+                 "URL '" + std::string(url) + "' has no scheme (http:// or https://)");
+  }
+  o.scheme = std::string(url.substr(0, sep));
+  if (o.scheme != "http" && o.scheme != "https") {
+    return Error(errc::malformed_message, "unsupported URL scheme '" + o.scheme + "'");
+  }
+  o.port = o.scheme == "https" ? 443 : 80;
+  std::string_view rest = url.substr(sep + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  std::string_view port;
+  if (rest.starts_with('[')) {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos)
+      return Error(errc::malformed_message, "unclosed '[' in URL");
+    o.host = std::string(rest.substr(0, close + 1));
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':') return Error(errc::malformed_message, "junk after ']' in URL");
+      port = rest.substr(close + 2);
+    }
+  } else {
+    const auto colon = rest.rfind(':');
+    o.host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+  }
+  if (o.host.empty())
+    return Error(errc::malformed_message, "URL '" + std::string(url) + "' has no host");
+  if (!port.empty()) {
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), o.port);
+    if (ec != std::errc{} || end != port.data() + port.size() || o.port == 0) {
+      return Error(errc::malformed_message, "invalid port '" + std::string(port) + "' in URL");
+    }
+  }
+  return o;
+}
+
+std::string Origin::to_string() const { return scheme + "://" + host + ":" + std::to_string(port); }
+
+// Pool -----------------------------------------------------------------------
+
+struct HttpClient::PooledConnection {
+  std::unique_ptr<ByteStream> stream;
+  internal::MessageReader reader;
+  std::chrono::steady_clock::time_point idle_since;
+
+  explicit PooledConnection(std::unique_ptr<ByteStream> s)
+      : stream(std::move(s)), reader(*stream, HTTP_RESPONSE) {}
+};
+
+struct HttpClient::Pool {
+  std::list<std::unique_ptr<PooledConnection>> idle;
+  std::size_t in_use = 0;
+  Channel<int> permits;  // one token per connection the origin may have
+
+  explicit Pool(std::size_t max) : permits(max) {
+    for (std::size_t i = 0; i < max; ++i) {
+      int token = 1;
+      permits.try_send(token);
+    }
+  }
+};
+
+struct ClientResponse::Lease {
+  HttpClient* client;
+  HttpClient::Pool* pool;
+  std::unique_ptr<HttpClient::PooledConnection> connection;
+};
+
+namespace {
+
+// Returns the pool permit unless it was handed on to a response.
+class Permit {
+ public:
+  explicit Permit(Channel<int>& permits) noexcept : permits_(&permits) {}
+  Permit(const Permit&) = delete;
+  Permit& operator=(const Permit&) = delete;
+  ~Permit() {
+    if (permits_ != nullptr) {
+      int token = 1;
+      permits_->try_send(token);
+    }
+  }
+  void hand_on() noexcept { permits_ = nullptr; }
+
+ private:
+  Channel<int>* permits_;
+};
+
+std::string request_head(const Origin& origin, const ClientRequest& r) {
+  std::string out;
+  out.reserve(128 + r.headers.size() * 48);
+  out += r.method;
+  out += ' ';
+  out += r.target.empty() ? "/" : r.target;
+  out += " HTTP/1.1\r\n";
+  if (!r.headers.contains("Host")) {
+    out += "Host: " + origin.host;
+    if (origin.port != (origin.scheme == "https" ? 443 : 80))
+      out += ":" + std::to_string(origin.port);
+    out += "\r\n";
+  }
+  for (const auto& [name, value] : r.headers.fields()) {
+    if (header_name_equals(name, "Content-Length") ||
+        header_name_equals(name, "Transfer-Encoding")) {
+      continue;  // framing is the client's
+    }
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (!r.body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH") {
+    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+// A failure a fresh connection would not have: the server closed an idle
+// keep-alive connection just before it was reused.
+bool stale_connection(const Error& e) {
+  return e == cipherline::errc::end_of_stream || e == errc::incomplete_message ||
+         e == std::errc::connection_reset || e == std::errc::broken_pipe;
+}
+
+}  // namespace
+
+HttpClient::HttpClient(ClientOptions options) : options_(options) {}
+HttpClient::~HttpClient() = default;
+
+std::size_t HttpClient::open_connections() const noexcept {
+  std::size_t n = 0;
+  for (const auto& [name, pool] : pools_) n += pool->idle.size() + pool->in_use;
+  return n;
+}
+
+HttpClient::Pool& HttpClient::pool_for(const Origin& origin) {
+  auto& slot = pools_[origin.to_string()];
+  if (!slot) slot = std::make_unique<Pool>(options_.max_connections_per_origin);
+  return *slot;
+}
+
+Task<Result<std::unique_ptr<HttpClient::PooledConnection>, Error>> HttpClient::connect(
+    const Origin& origin) {
+  if (origin.scheme != "http") {
+    co_return Error(std::make_error_code(std::errc::protocol_not_supported),
+                    origin.to_string() + ": only http:// is supported by this client so far");
+  }
+  std::string host = origin.host;
+  auto addresses = co_await resolve(host, origin.port);
+  if (!addresses) {
+    co_return Error(addresses.error(),
+                    "resolving " + origin.host + ": " + addresses.error().message());
+  }
+  Error last(cipherline::errc::stream_closed, "no address for " + origin.host);
+  for (const SocketAddress& address : *addresses) {
+    auto stream = co_await with_timeout(TcpStream::connect(address), options_.connect_timeout);
+    if (stream) {
+      ++connections_made_;
+      co_return std::make_unique<PooledConnection>(
+          std::make_unique<TcpByteStream>(std::move(*stream)));
+    }
+    last = Error(stream.error(), "connecting to " + origin.to_string() + " (" +
+                                     address.to_string() + "): " + stream.error().message());
+    if (stream.error() == cipherline::errc::operation_cancelled) break;
+  }
+  co_return last;
+}
+
+Task<Result<std::unique_ptr<HttpClient::PooledConnection>, Error>> HttpClient::acquire(
+    Pool& pool, const Origin& origin, bool& reused) {
+  const auto now = std::chrono::steady_clock::now();
+  while (!pool.idle.empty()) {
+    std::unique_ptr<PooledConnection> c = std::move(pool.idle.back());
+    pool.idle.pop_back();
+    if (c->stream->is_open() && now - c->idle_since < options_.idle_timeout) {
+      reused = true;
+      co_return c;
+    }
+    c->stream->close();
+  }
+  reused = false;
+  co_return co_await connect(origin);
+}
+
+void HttpClient::release(Pool& pool, std::unique_ptr<PooledConnection> connection,
+                         bool reusable) noexcept {
+  --pool.in_use;
+  if (reusable && connection->stream->is_open()) {
+    connection->idle_since = std::chrono::steady_clock::now();
+    pool.idle.push_back(std::move(connection));
+  } else {
+    connection->stream->close();
+  }
+  int token = 1;
+  pool.permits.try_send(token);
+}
+
+Task<Result<ClientResponse, Error>> HttpClient::send(std::unique_ptr<Outgoing> outgoing) {
+  const Origin& origin = outgoing->origin;
+  const ClientRequest* request = &outgoing->request;
+  Pool& pool = pool_for(origin);
+  const std::string head = request_head(origin, *request);
+  const bool head_request = request->method == "HEAD";
+  internal::MessageReader::Limits limits{options_.max_response_head, 0, options_.max_response_body};
+  for (int attempt = 0;; ++attempt) {
+    if (auto permit = co_await pool.permits.receive(); !permit) {
+      co_return Error(permit.error(), "waiting for a connection to " + origin.to_string());
+    }
+    Permit permit(pool.permits);
+    bool reused = false;
+    auto connection = co_await acquire(pool, origin, reused);
+    if (!connection) co_return connection.error();
+    PooledConnection& c = **connection;
+    const std::uint64_t offset_before = c.reader.offset();
+
+    const ConstBuffer parts[] = {as_bytes(head), as_bytes(request->body)};
+    auto written = co_await c.stream->write(std::span(parts).first(request->body.empty() ? 1 : 2));
+    Error failure;
+    if (written) {
+      ResponseHead response;
+      auto got = co_await with_timeout(c.reader.read_response_head(response, head_request, limits),
+                                       options_.head_timeout);
+      if (got) {
+        c.reader.set_body_limit(options_.max_response_body);
+        c.reader.body_timeout = options_.body_timeout;
+        ++pool.in_use;
+        permit.hand_on();
+        co_return ClientResponse(std::make_unique<ClientResponse::Lease>(
+                                     ClientResponse::Lease{this, &pool, std::move(*connection)}),
+                                 std::move(response));
+      }
+      failure = got.error();
+      if (failure == cipherline::errc::timed_out) {
+        failure = Error(errc::request_timeout,
+                        "no response head from " + origin.to_string() + " within " +
+                            std::to_string(options_.head_timeout.count()) + " ms");
+      }
+    } else {
+      failure = Error(written.error(), "sending the request to " + origin.to_string() + ": " +
+                                           written.error().message());
+    }
+    c.stream->close();
+    const bool nothing_received = c.reader.offset() == offset_before;
+    if (reused && attempt == 0 && nothing_received && stale_connection(failure)) continue;
+    co_return failure;
+  }
+}
+
+// ClientResponse ---------------------------------------------------------------
+
+ClientResponse::ClientResponse(std::unique_ptr<Lease> lease, ResponseHead head)
+    : lease_(std::move(lease)), head_(std::move(head)), body_(&lease_->connection->reader) {}
+
+ClientResponse::ClientResponse(ClientResponse&& other) noexcept
+    : lease_(std::move(other.lease_)), head_(std::move(other.head_)), body_(other.body_) {}
+
+ClientResponse::~ClientResponse() {
+  if (!lease_) return;
+  auto& reader = lease_->connection->reader;
+  const bool reusable = reader.message_complete() && reader.keep_alive() && head_.keep_alive;
+  lease_->client->release(*lease_->pool, std::move(lease_->connection), reusable);
+}
+
+}  // namespace cipherline::http
