@@ -160,11 +160,13 @@ HttpClient::Pool& HttpClient::pool_for(const Origin& origin) {
 
 Task<Result<std::unique_ptr<HttpClient::PooledConnection>, Error>> HttpClient::connect(
     const Origin& origin) {
-  if (origin.scheme != "http") {
-    co_return Error(std::make_error_code(std::errc::protocol_not_supported),
-                    origin.to_string() + ": only http:// is supported by this client so far");
-  }
   std::string host = origin.host;
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (origin.scheme == "https" && !options_.tls) {
+    auto built = TlsClientConfig{}.build();
+    if (!built) co_return built.error();
+    options_.tls = std::move(*built);
+  }
   auto addresses = co_await resolve(host, origin.port);
   if (!addresses) {
     co_return Error(addresses.error(),
@@ -173,6 +175,12 @@ Task<Result<std::unique_ptr<HttpClient::PooledConnection>, Error>> HttpClient::c
   Error last(cipherline::errc::stream_closed, "no address for " + origin.host);
   for (const SocketAddress& address : *addresses) {
     auto stream = co_await with_timeout(TcpStream::connect(address), options_.connect_timeout);
+    if (stream && origin.scheme == "https") {
+      auto tls = co_await TlsStream::connect(std::move(*stream), options_.tls, host);
+      if (!tls) co_return tls.error();
+      ++connections_made_;
+      co_return std::make_unique<PooledConnection>(std::move(*tls));
+    }
     if (stream) {
       ++connections_made_;
       co_return std::make_unique<PooledConnection>(

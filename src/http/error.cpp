@@ -27,6 +27,8 @@ class HttpCategory final : public std::error_category {
         return "timed out waiting for the message";
       case errc::response_state:
         return "response already finished or not started";
+      case errc::tls_failed:
+        return "TLS failed";
     }
     return "unknown http error " + std::to_string(code);
   }

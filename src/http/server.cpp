@@ -47,20 +47,36 @@ int status_for(const Error& e) {
 HttpServer::HttpServer(Router router, ServerOptions options)
     : router_(std::move(router)), options_(options) {}
 
-Task<void> HttpServer::serve(TcpListener& listener) {
+Task<void> HttpServer::serve(TcpListener& listener) { return accept_loop(listener, nullptr); }
+
+Task<void> HttpServer::serve_tls(TcpListener& listener, std::shared_ptr<TlsServerContext> tls) {
+  return accept_loop(listener, std::move(tls));
+}
+
+Task<void> HttpServer::accept_loop(TcpListener& listener, std::shared_ptr<TlsServerContext> tls) {
   TaskScope connections;
   while (true) {
     auto accepted = co_await listener.accept();
     if (!accepted) break;  // stopped, or the listener closed
     const SocketAddress peer = accepted->peer_address();
-    auto stream = std::make_unique<TcpByteStream>(std::move(*accepted));
     if (connections_.size() >= options_.max_connections) {
-      connections.spawn([](std::unique_ptr<ByteStream> s) -> Task<void> {
-        co_await respond_and_close(*s, 503, "too many connections");
-      }(std::move(stream)));
+      connections.spawn([](TcpStream s) -> Task<void> {
+        TcpByteStream stream(std::move(s));
+        co_await respond_and_close(stream, 503, "too many connections");
+      }(std::move(*accepted)));
       continue;
     }
-    connections.spawn(serve_connection(std::move(stream), peer));
+    if (tls) {
+      connections.spawn([](HttpServer& server, TcpStream s, std::shared_ptr<TlsContext> ctx,
+                           SocketAddress peer) -> Task<void> {
+        auto stream = co_await with_timeout(TlsStream::accept(std::move(s), std::move(ctx)),
+                                            server.options_.head_timeout);
+        if (stream) co_await server.serve_connection(std::move(*stream), peer);
+      }(*this, std::move(*accepted), tls->current(), peer));
+      continue;
+    }
+    connections.spawn(
+        serve_connection(std::make_unique<TcpByteStream>(std::move(*accepted)), peer));
   }
   // Graceful shutdown: no new connections; idle ones close now; requests in
   // flight get the grace period, then are cancelled. The joins run under

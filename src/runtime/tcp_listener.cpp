@@ -72,11 +72,11 @@ void TcpListener::close() noexcept {
 
 TcpListener TcpListener::bind(const SocketAddress& address, Options options) {
   if (address.native_size() == 0) throw std::invalid_argument("TcpListener::bind: no address");
+  Loop& loop = Loop::current();  // throws before anything needs cleaning up
   auto* s = new internal::ListenerState;
   TcpListener listener(s);  // closes the handle if anything below throws
   const std::string where = address.to_string();
-  int status =
-      uv_tcp_init_ex(Loop::current().native(), &s->handle, static_cast<unsigned>(address.family()));
+  int status = uv_tcp_init_ex(loop.native(), &s->handle, static_cast<unsigned>(address.family()));
   if (status < 0) {
     listener.state_ = nullptr;
     delete s;

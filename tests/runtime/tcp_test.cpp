@@ -225,6 +225,10 @@ TEST(Tcp, BindingAUsedPortSaysWhichAddress) {
   }
 }
 
+TEST(Tcp, BindWithoutALoopThrowsCleanly) {
+  EXPECT_THROW(TcpListener::bind(any_loopback_port()), std::logic_error);
+}
+
 TEST(Tcp, ConnectRefused) {
   Loop loop;
   SocketAddress closed_port;

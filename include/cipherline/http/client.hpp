@@ -14,6 +14,8 @@
 //   close after `idle_timeout`. A request that fails on a reused connection
 //   before any response byte arrived (the server closed it meanwhile) is
 //   retried once on a new connection.
+// - https:// origins use TLS (ClientOptions::tls, else the system's roots),
+//   verifying the origin's host name.
 // - DNS through the runtime's resolver; each address is tried in turn with
 //   `connect_timeout`. The response head must arrive within `head_timeout`;
 //   each body chunk within `body_timeout`.
@@ -36,6 +38,7 @@
 #include "cipherline/http/body_reader.hpp"
 #include "cipherline/http/byte_stream.hpp"
 #include "cipherline/http/message.hpp"
+#include "cipherline/http/tls.hpp"
 
 namespace cipherline::http {
 
@@ -65,6 +68,8 @@ struct ClientOptions {
   std::size_t max_connections_per_origin = 64;
   std::size_t max_response_head = 64 * 1024;
   std::uint64_t max_response_body = UINT64_MAX;
+  // TLS settings for https:// origins; null means the system's roots.
+  std::shared_ptr<TlsContext> tls{};
 };
 
 class HttpClient;

@@ -32,6 +32,9 @@ enum class errc {
   request_timeout,
   // The handler misused the ResponseWriter (wrote after finishing, …).
   response_state,
+  // A TLS handshake or configuration failed (the detail names the reason:
+  // hostname mismatch, expired certificate, unknown CA, …).
+  tls_failed,
 };
 
 const std::error_category& http_category() noexcept;

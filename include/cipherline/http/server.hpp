@@ -43,6 +43,7 @@
 
 #include "cipherline/http/byte_stream.hpp"
 #include "cipherline/http/router.hpp"
+#include "cipherline/http/tls.hpp"
 #include "cipherline/runtime/tcp_listener.hpp"
 
 namespace cipherline::http {
@@ -66,6 +67,9 @@ class HttpServer {
   // serve accepts connections on `listener` until the awaiting task is
   // stopped, then shuts down gracefully (see above) and returns.
   Task<void> serve(TcpListener& listener);
+  // serve_tls is serve with a TLS handshake (within head_timeout) on every
+  // connection, using the context's current certificate.
+  Task<void> serve_tls(TcpListener& listener, std::shared_ptr<TlsServerContext> tls);
 
   // serve_connection serves one connection until it closes (for streams the
   // server did not accept itself, such as TLS).
@@ -76,6 +80,7 @@ class HttpServer {
 
  private:
   struct Connection;
+  Task<void> accept_loop(TcpListener& listener, std::shared_ptr<TlsServerContext> tls);
   Task<void> run_connection(Connection& c);
   Task<bool> handle_one(Connection& c, bool first);
   void drain_idle() noexcept;

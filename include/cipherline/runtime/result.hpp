@@ -104,6 +104,17 @@ class [[nodiscard]] Result {
     return std::get<0>(std::move(storage_));
   }
 
+  // value_or returns the value, or `fallback` on error.
+  template <class U>
+  T value_or(U&& fallback) const& {
+    return has_value() ? std::get<0>(storage_) : static_cast<T>(std::forward<U>(fallback));
+  }
+  template <class U>
+  T value_or(U&& fallback) && {
+    return has_value() ? std::get<0>(std::move(storage_))
+                       : static_cast<T>(std::forward<U>(fallback));
+  }
+
   // operator* and operator-> require has_value(); they do not check.
   T& operator*() & noexcept { return *std::get_if<0>(&storage_); }
   const T& operator*() const& noexcept { return *std::get_if<0>(&storage_); }

@@ -1,0 +1,226 @@
+// TLS: handshakes between the project's client and server, the three
+// verification failures named, mTLS, certificate reload, and interop with
+// `openssl s_server` and `openssl s_client`.
+#include "cipherline/http/tls.hpp"
+
+#include <gtest/gtest.h>
+
+#include "cipherline/http/client.hpp"
+#include "cipherline/http/error.hpp"
+#include "server_fixture.hpp"
+#include "tls_fixture.hpp"
+
+namespace cipherline::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+Router hello_router() {
+  Router r;
+  r.add("GET", "/hello", [](Request&, ResponseWriter& w) -> Task<void> {
+    (void)co_await w.respond(200, {}, "hello over tls\n");
+  });
+  return r;
+}
+
+// Runs an HTTPS server with `cert`/`key` (and optional client CA) while `body` runs.
+template <class Body>
+Task<void> with_tls_server(testing::Pki& pki, std::string cert, std::string client_ca, Body body) {
+  auto tls =
+      TlsServerContext::create({.certificate_file = pki.path(cert + ".pem"),
+                                .key_file = pki.path(cert + ".key"),
+                                .client_ca_file = client_ca.empty() ? "" : pki.path(client_ca)})
+          .value();
+  HttpServer server(hello_router());
+  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+  const SocketAddress address = listener.local_address();
+  std::stop_source stop;
+  TaskScope scope;
+  scope.spawn(with_stop_token(server.serve_tls(listener, tls), stop.get_token()));
+  std::exception_ptr failure;
+  try {
+    co_await body(address);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  stop.request_stop();
+  co_await scope.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+Task<Result<std::string, Error>> get_hello(std::shared_ptr<TlsContext> tls,
+                                           const std::string& url) {
+  HttpClient client({.tls = std::move(tls)});
+  auto origin = Origin::parse(url).value();
+  auto r = co_await client.request(origin, {.target = "/hello"});
+  if (!r) co_return r.error();
+  co_return co_await r->body().read_all();
+}
+
+class Tls : public ::testing::Test {
+ protected:
+  void SetUp() override { pki_.make_standard_set(); }
+  std::shared_ptr<TlsContext> trusting_ca(std::string cert = {}, std::string key = {}) {
+    return TlsClientConfig{.use_system_roots = false,
+                           .ca_file = pki_.path("ca.pem"),
+                           .certificate_file = cert.empty() ? "" : pki_.path(cert),
+                           .key_file = key.empty() ? "" : pki_.path(key)}
+        .build()
+        .value();
+  }
+  // The error a client trusting the test CA gets from a server using `cert`.
+  std::string failure_with(const std::string& cert, const std::string& host = "localhost") {
+    Loop loop;
+    std::string message;
+    sync_wait(loop, with_tls_server(pki_, cert, "", [&](SocketAddress a) -> Task<void> {
+                auto r = co_await get_hello(trusting_ca(),
+                                            "https://" + host + ":" + std::to_string(a.port()));
+                EXPECT_FALSE(r);
+                if (!r) {
+                  EXPECT_EQ(r.error(), errc::tls_failed);
+                  message = r.error().message();
+                }
+              }));
+    return message;
+  }
+
+  testing::Pki pki_;
+};
+
+TEST_F(Tls, ClientAndServerTalk) {
+  Loop loop;
+  sync_wait(loop, with_tls_server(pki_, "server", "", [&](SocketAddress a) -> Task<void> {
+              auto by_name = co_await get_hello(trusting_ca(),
+                                                "https://localhost:" + std::to_string(a.port()));
+              EXPECT_EQ(by_name.value(), "hello over tls\n");
+              auto by_ip = co_await get_hello(trusting_ca(),
+                                              "https://127.0.0.1:" + std::to_string(a.port()));
+              EXPECT_EQ(by_ip.value(), "hello over tls\n");
+            }));
+}
+
+TEST_F(Tls, WrongHostnameIsNamed) {
+  const std::string m = failure_with("other-host");
+  EXPECT_NE(m.find("hostname mismatch"), std::string::npos) << m;
+}
+
+TEST_F(Tls, ExpiredCertificateIsNamed) {
+  const std::string m = failure_with("expired");
+  EXPECT_NE(m.find("certificate has expired"), std::string::npos) << m;
+}
+
+TEST_F(Tls, UnknownCaIsNamed) {
+  const std::string m = failure_with("rogue");
+  EXPECT_NE(m.find("unable to get local issuer certificate"), std::string::npos) << m;
+}
+
+TEST_F(Tls, InsecureSkipsVerification) {
+  Loop loop;
+  sync_wait(loop, with_tls_server(pki_, "rogue", "", [&](SocketAddress a) -> Task<void> {
+              auto insecure = TlsClientConfig{.insecure = true}.build().value();
+              auto r =
+                  co_await get_hello(insecure, "https://localhost:" + std::to_string(a.port()));
+              EXPECT_EQ(r.value(), "hello over tls\n");
+            }));
+}
+
+TEST_F(Tls, MutualTls) {
+  Loop loop;
+  sync_wait(loop, with_tls_server(pki_, "server", "ca.pem", [&](SocketAddress a) -> Task<void> {
+              const std::string url = "https://localhost:" + std::to_string(a.port());
+              auto with_cert = co_await get_hello(trusting_ca("client.pem", "client.key"), url);
+              EXPECT_EQ(with_cert.value(), "hello over tls\n");
+              auto without = co_await get_hello(trusting_ca(), url);
+              EXPECT_FALSE(without);
+            }));
+}
+
+TEST_F(Tls, ServerReloadsChangedCertificates) {
+  auto tls = TlsServerContext::create({.certificate_file = pki_.path("server.pem"),
+                                       .key_file = pki_.path("server.key"),
+                                       .reload_check_interval = 0ms})
+                 .value();
+  auto before = tls->current();
+  EXPECT_EQ(tls->reloads(), 0u);
+  std::filesystem::copy_file(pki_.path("other-host.pem"), pki_.path("server.pem"),
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(pki_.path("other-host.key"), pki_.path("server.key"),
+                             std::filesystem::copy_options::overwrite_existing);
+  const auto later = std::filesystem::file_time_type::clock::now() + 10s;
+  std::filesystem::last_write_time(pki_.path("server.pem"), later);
+  std::filesystem::last_write_time(pki_.path("server.key"), later);
+  auto after = tls->current();
+  EXPECT_EQ(tls->reloads(), 1u);
+  EXPECT_NE(before.get(), after.get());
+  EXPECT_EQ(tls->current().get(), after.get()) << "no reload without a change";
+}
+
+TEST_F(Tls, BadFilesAreNamed) {
+  auto missing = TlsServerContext::create(
+      {.certificate_file = pki_.path("nope.pem"), .key_file = pki_.path("server.key")});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message().find("cannot load server certificate"), std::string::npos);
+  auto mismatched = TlsServerContext::create(
+      {.certificate_file = pki_.path("server.pem"), .key_file = pki_.path("client.key")});
+  ASSERT_FALSE(mismatched);
+  EXPECT_NE(mismatched.error().message().find("cannot load server key"), std::string::npos);
+}
+
+// Interop: the project's client against `openssl s_server`.
+TEST_F(Tls, ClientAgainstOpensslServer) {
+  Loop loop;
+  std::uint16_t port = 0;
+  {
+    auto probe = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+    port = probe.local_address().port();
+  }
+  const std::string command = "openssl s_server -accept 127.0.0.1:" + std::to_string(port) +
+                              " -cert " + pki_.path("server.pem") + " -key " +
+                              pki_.path("server.key") + " -www -naccept 1 2>&1";
+  sync_wait(loop, [&]() -> Task<void> {
+    // Start s_server and wait for its "ACCEPT" line (it is listening then).
+    auto start = [command]() -> FILE* {
+      FILE* p = ::popen(command.c_str(), "r");
+      char line[512];
+      while (p != nullptr && std::fgets(line, sizeof line, p) != nullptr) {
+        if (std::string_view(line).starts_with("ACCEPT")) return p;
+      }
+      return p;
+    };
+    FILE* server = (co_await offload(std::move(start))).value();
+    EXPECT_NE(server, nullptr);
+    {
+      HttpClient client({.tls = trusting_ca()});
+      auto r = co_await client.request(
+          Origin::parse("https://localhost:" + std::to_string(port)).value(), {.target = "/"});
+      EXPECT_TRUE(r) << r.error().message();
+      if (r) {
+        EXPECT_EQ(r->status(), 200);
+        const std::string page = (co_await r->body().read_all()).value_or("");
+        EXPECT_NE(page.find("s_server"), std::string::npos) << page.substr(0, 200);
+      }
+    }  // the connection closes, and s_server (-naccept 1) exits
+    auto finish = [server] { return ::pclose(server); };
+    (void)co_await offload(std::move(finish));
+  }());
+}
+
+// Interop: `openssl s_client` against the project's server.
+TEST_F(Tls, OpensslClientAgainstServer) {
+  Loop loop;
+  sync_wait(loop, with_tls_server(pki_, "server", "", [&](SocketAddress a) -> Task<void> {
+              const std::string command =
+                  "printf 'GET /hello HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: "
+                  "close\\r\\n\\r\\n' | "
+                  "openssl s_client -connect 127.0.0.1:" +
+                  std::to_string(a.port()) + " -servername localhost -CAfile " +
+                  pki_.path("ca.pem") +
+                  " -verify_return_error -verify_hostname localhost -quiet -ign_eof 2>&1";
+              auto out = co_await testing::run_command(command);
+              EXPECT_NE(out.output.find("HTTP/1.1 200 OK"), std::string::npos) << out.output;
+              EXPECT_NE(out.output.find("hello over tls"), std::string::npos) << out.output;
+            }));
+}
+
+}  // namespace
+}  // namespace cipherline::http
