@@ -9,6 +9,8 @@
 namespace cipherline::cli {
 
 int bench_echo(std::span<const std::string_view> args);
+int bench_http_serve(std::span<const std::string_view> args);
+int bench_sse(std::span<const std::string_view> args);
 
 int crypto_seal_field(std::span<const std::string_view> args);
 int crypto_open_field(std::span<const std::string_view> args);

@@ -18,6 +18,8 @@ constexpr std::string_view kUsage =
     "\n"
     "commands:\n"
     "  bench echo            TCP echo over loopback on the runtime, printing throughput\n"
+    "  bench http-serve      fixed HTTP response for load generators such as wrk\n"
+    "  bench sse             Server-Sent Events through a relay: events/s and added latency\n"
     "  crypto seal-field     encrypt stdin as one Privatemode field\n"
     "  crypto open-field     decrypt one Privatemode field from stdin\n"
     "  crypto xwing-keygen   make (or derive) an X-Wing key pair\n"
@@ -36,6 +38,8 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {{"bench", "echo"}, &cipherline::cli::bench_echo},
+      {{"bench", "http-serve"}, &cipherline::cli::bench_http_serve},
+      {{"bench", "sse"}, &cipherline::cli::bench_sse},
       {{"crypto", "seal-field"}, &cipherline::cli::crypto_seal_field},
       {{"crypto", "open-field"}, &cipherline::cli::crypto_open_field},
       {{"crypto", "xwing-keygen"}, &cipherline::cli::crypto_xwing_keygen},

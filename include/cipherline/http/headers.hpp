@@ -12,6 +12,7 @@
 // affinity.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,13 @@ bool header_name_equals(std::string_view a, std::string_view b) noexcept;
 class Headers {
  public:
   using Field = std::pair<std::string, std::string>;
+
+  Headers() = default;
+  // Headers{{"Content-Type", "text/plain"}, …}: each field as by add().
+  Headers(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+    fields_.reserve(fields.size());
+    for (const auto& [name, value] : fields) add(name, value);
+  }
 
   void add(std::string_view name, std::string_view value);
   // set replaces every field of that name with one.
