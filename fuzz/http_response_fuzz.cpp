@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   sync_wait(loop, [&]() -> Task<void> {
     for (int message = 0; message < 8; ++message) {
       http::ResponseHead head;
-      auto got = co_await reader.read_response_head(head, head_request,
-                                                    {.max_head = 4096, .max_body = 8192});
+      auto got = co_await reader.read_response_head(
+          head, head_request, {.max_head = 4096, .max_body = 8192}, http::ByteStream::kNoDeadline);
       if (!got) {
         if (got.error().message().empty()) std::abort();
         co_return;

@@ -16,7 +16,7 @@ class MemoryByteStream final : public http::ByteStream {
   MemoryByteStream(std::string_view input, std::size_t piece, std::string& output)
       : input_(input), piece_(std::max<std::size_t>(piece, 1)), output_(output) {}
 
-  Task<Result<ConstBuffer>> read() override {
+  Task<Result<ConstBuffer>> read_before(Clock::time_point) override {
     if (closed_) co_return errc::stream_closed;
     if (pos_ >= input_.size()) co_return errc::end_of_stream;
     const std::size_t n = std::min(piece_, input_.size() - pos_);

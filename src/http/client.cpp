@@ -245,8 +245,8 @@ Task<Result<ClientResponse, Error>> HttpClient::send(std::unique_ptr<Outgoing> o
     Error failure;
     if (written) {
       ResponseHead response;
-      auto got = co_await with_timeout(c.reader.read_response_head(response, head_request, limits),
-                                       options_.head_timeout);
+      auto got = co_await c.reader.read_response_head(
+          response, head_request, limits, ByteStream::Clock::now() + options_.head_timeout);
       if (got) {
         c.reader.set_body_limit(options_.max_response_body);
         c.reader.body_timeout = options_.body_timeout;

@@ -1,6 +1,5 @@
 #include "message_reader.hpp"
 
-#include "cipherline/runtime/with_timeout.hpp"
 
 namespace cipherline::http::internal {
 
@@ -20,25 +19,27 @@ MessageReader::MessageReader(ByteStream& stream, llhttp_type_t type) : stream_(s
 }
 
 Task<Result<void, Error>> MessageReader::read_request_head(RequestHead& head,
-                                                           const Limits& limits) {
+                                                           const Limits& limits,
+                                                           Clock::time_point deadline) {
   head = RequestHead{};
   head_done_ = false;
   request_ = &head;
   response_ = nullptr;
   limits_ = limits;
-  co_return co_await parse_until(Stop::head);
+  co_return co_await parse_until(Stop::head, deadline);
 }
 
 Task<Result<void, Error>> MessageReader::read_response_head(ResponseHead& head,
                                                             bool to_head_request,
-                                                            const Limits& limits) {
+                                                            const Limits& limits,
+                                                            Clock::time_point deadline) {
   head = ResponseHead{};
   head_done_ = false;
   response_ = &head;
   request_ = nullptr;
   to_head_request_ = to_head_request;
   limits_ = limits;
-  co_return co_await parse_until(Stop::head);
+  co_return co_await parse_until(Stop::head, deadline);
 }
 
 Task<Result<ConstBuffer, Error>> MessageReader::next_body_chunk() {
@@ -50,7 +51,7 @@ Task<Result<ConstBuffer, Error>> MessageReader::next_body_chunk() {
       if (auto r = co_await before_first_body_read(); !r) co_return Error(r.error());
     }
   }
-  auto parsed = co_await with_timeout(parse_until(Stop::chunk_or_end), body_timeout);
+  auto parsed = co_await parse_until(Stop::chunk_or_end, Clock::now() + body_timeout);
   if (!parsed) {
     if (parsed.error() == cipherline::errc::timed_out) {
       co_return Error(errc::request_timeout,
@@ -61,7 +62,7 @@ Task<Result<ConstBuffer, Error>> MessageReader::next_body_chunk() {
   co_return chunk_ready_ ? chunk_ : ConstBuffer{};
 }
 
-Task<Result<void, Error>> MessageReader::parse_until(Stop stop) {
+Task<Result<void, Error>> MessageReader::parse_until(Stop stop, Clock::time_point deadline) {
   // Before waiting for input, let llhttp take the steps that need none (a
   // message without a body completes right after its head).
   bool tried_without_input = false;
@@ -69,8 +70,9 @@ Task<Result<void, Error>> MessageReader::parse_until(Stop stop) {
     if (stop == Stop::head ? head_done_ : (chunk_ready_ || message_done_))
       co_return Result<void, Error>{};
     if (unparsed_.empty() && tried_without_input) {
-      auto bytes = co_await stream_.read();
+      auto bytes = co_await stream_.read_before(deadline);
       if (!bytes) {
+        if (bytes.error() == cipherline::errc::timed_out) co_return Error(bytes.error());
         if (bytes.error() != cipherline::errc::end_of_stream) {
           co_return Error(bytes.error(), "reading the HTTP message: " + bytes.error().message());
         }

@@ -39,14 +39,18 @@ class MessageReader {
   MessageReader(const MessageReader&) = delete;
   MessageReader& operator=(const MessageReader&) = delete;
 
+  using Clock = ByteStream::Clock;
+
   // read_request_head reads the next request's head. A stream that ends
   // cleanly before the first byte of a request gives errc::end_of_stream
-  // (the client closed an idle connection), not an HTTP error.
-  Task<Result<void, Error>> read_request_head(RequestHead& head, const Limits& limits);
+  // (the client closed an idle connection), not an HTTP error. A head not
+  // complete by `deadline` gives cipherline::errc::timed_out.
+  Task<Result<void, Error>> read_request_head(RequestHead& head, const Limits& limits,
+                                              Clock::time_point deadline);
   // read_response_head reads a response head; `to_head_request` says the
   // request was HEAD (no body follows whatever the headers say).
   Task<Result<void, Error>> read_response_head(ResponseHead& head, bool to_head_request,
-                                               const Limits& limits);
+                                               const Limits& limits, Clock::time_point deadline);
 
   // next_body_chunk yields the next piece of the current message's body,
   // an empty span when it is complete, or an error. The view stays valid
@@ -56,6 +60,8 @@ class MessageReader {
   // The body limit can be lowered once the route is known.
   void set_body_limit(std::uint64_t limit) noexcept { limits_.max_body = limit; }
   bool message_complete() const noexcept { return message_done_; }
+  // Whether any byte of the next message arrived.
+  bool message_started() const noexcept { return message_started_; }
   // Whether the connection may carry another message after this one.
   bool keep_alive() const noexcept { return llhttp_should_keep_alive(&parser_) != 0; }
   std::uint64_t offset() const noexcept { return offset_; }
@@ -70,7 +76,7 @@ class MessageReader {
  private:
   enum class Stop { head, chunk_or_end };
 
-  Task<Result<void, Error>> parse_until(Stop stop);
+  Task<Result<void, Error>> parse_until(Stop stop, Clock::time_point deadline);
   Error parse_error(llhttp_errno_t err) const;
 
   static int on_message_begin(llhttp_t* p);

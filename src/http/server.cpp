@@ -120,8 +120,9 @@ Task<bool> HttpServer::handle_one(Connection& c, bool first) {
   internal::MessageReader::Limits limits{options_.max_head, options_.max_target};
   RequestHead head;
   c.idle = true;
-  auto got = co_await with_timeout(c.reader.read_request_head(head, limits),
-                                   first ? options_.head_timeout : options_.idle_timeout);
+  auto got = co_await c.reader.read_request_head(
+      head, limits,
+      ByteStream::Clock::now() + (first ? options_.head_timeout : options_.idle_timeout));
   c.idle = false;
   if (!got) {
     const Error& e = got.error();
@@ -129,7 +130,7 @@ Task<bool> HttpServer::handle_one(Connection& c, bool first) {
                        e == cipherline::errc::stream_closed ||
                        e == cipherline::errc::operation_cancelled ||
                        e == errc::incomplete_message || e.code().category() == uv_category() ||
-                       (e == cipherline::errc::timed_out && c.reader.offset() == 0 && !first);
+                       (e == cipherline::errc::timed_out && !c.reader.message_started() && !first);
     if (!quiet) co_await respond_and_close(*c.stream, status_for(e), e.message());
     co_return false;
   }

@@ -204,14 +204,14 @@ Task<Result<void>> TlsStream::flush() {
   co_return co_await tcp_.write(ConstBuffer(bytes));
 }
 
-Task<Result<void>> TlsStream::fill() {
-  auto bytes = co_await tcp_.read();
+Task<Result<void>> TlsStream::fill(Clock::time_point deadline) {
+  auto bytes = co_await (deadline == kNoDeadline ? tcp_.read() : tcp_.read_for(time_left(deadline)));
   if (!bytes) co_return bytes.error();
   BIO_write(SSL_get_rbio(ssl_), bytes->data(), static_cast<int>(bytes->size()));
   co_return Result<void>{};
 }
 
-Task<Result<ConstBuffer>> TlsStream::read() {
+Task<Result<ConstBuffer>> TlsStream::read_before(Clock::time_point deadline) {
   if (eof_) co_return cipherline::errc::read_after_end_of_stream;
   while (true) {
     ERR_clear_error();
@@ -223,7 +223,7 @@ Task<Result<ConstBuffer>> TlsStream::read() {
     switch (SSL_get_error(ssl_, n)) {
       case SSL_ERROR_WANT_READ: {
         if (auto f = co_await flush(); !f) co_return f.error();
-        if (auto filled = co_await fill(); !filled) {
+        if (auto filled = co_await fill(deadline); !filled) {
           if (filled.error() == cipherline::errc::end_of_stream) eof_ = true;
           co_return filled.error();
         }

@@ -30,10 +30,15 @@ struct TcpState {
   bool eof_reported = false;
   int read_error = 0;  // sticky libuv error from reading
   TcpRead* reader = nullptr;
+  // Bounds the pending reader's wait when it asked for a timeout.
+  uv_timer_t read_timer{};
 
   // start_reading begins (or resumes) background reads; returns a libuv
   // status.
   int start_reading() noexcept;
+  static void on_read_timeout(uv_timer_t* timer);
+  // take_reader detaches the pending reader (if any) and stops its timer.
+  TcpRead* take_reader() noexcept;
   // take returns every buffered byte not yet returned.
   std::span<const std::byte> take() noexcept;
   // reclaim frees the space of bytes already returned, growing the buffer if
@@ -46,7 +51,8 @@ struct TcpState {
   // go of it through `release`.
   bool owned = true;
   bool closing = false;
-  bool handle_closed = false;
+  bool handle_closed = false;  // both handles (socket, read timer) closed
+  int handles_open = 2;
   // close stops reading, fails a pending reader with errc::stream_closed and
   // closes the handle. Idempotent.
   void close() noexcept;

@@ -1,5 +1,6 @@
 #include "cipherline/runtime/tcp_stream.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -11,6 +12,19 @@ namespace internal {
 TcpState::TcpState(Loop& loop) {
   uv_tcp_init(loop.native(), &handle);
   handle.data = this;
+  uv_timer_init(loop.native(), &read_timer);
+  read_timer.data = this;
+}
+
+TcpRead* TcpState::take_reader() noexcept {
+  if (reader == nullptr) return nullptr;
+  uv_timer_stop(&read_timer);
+  return std::exchange(reader, nullptr);
+}
+
+void TcpState::on_read_timeout(uv_timer_t* timer) {
+  auto* s = static_cast<TcpState*>(timer->data);
+  if (auto* reader = s->take_reader()) reader->complete(errc::timed_out);
 }
 
 int TcpState::start_reading() noexcept {
@@ -60,7 +74,7 @@ void TcpState::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
       s->reading = false;
       s->filled = true;
     }
-    if (auto* reader = std::exchange(s->reader, nullptr)) reader->complete(s->take());
+    if (auto* reader = s->take_reader()) reader->complete(s->take());
     return;
   }
   uv_read_stop(stream);
@@ -70,7 +84,7 @@ void TcpState::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   } else {
     s->read_error = static_cast<int>(nread);
   }
-  if (auto* reader = std::exchange(s->reader, nullptr)) {
+  if (auto* reader = s->take_reader()) {
     if (s->eof) {
       s->eof_reported = true;
       reader->complete(errc::end_of_stream);
@@ -85,12 +99,14 @@ void TcpState::close() noexcept {
   closing = true;
   if (reading) uv_read_stop(as_stream(this));
   reading = false;
-  if (auto* r = std::exchange(reader, nullptr)) r->complete_later(errc::stream_closed);
+  if (auto* r = take_reader()) r->complete_later(errc::stream_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&read_timer), &TcpState::on_close);
   uv_close(reinterpret_cast<uv_handle_t*>(&handle), &TcpState::on_close);
 }
 
 void TcpState::on_close(uv_handle_t* handle) {
   auto* s = static_cast<TcpState*>(handle->data);
+  if (--s->handles_open > 0) return;
   s->handle_closed = true;
   if (!s->owned) delete s;
 }
@@ -126,7 +142,11 @@ void TcpStream::close() noexcept {
 
 TcpConnect TcpStream::connect(const SocketAddress& peer) { return TcpConnect(peer); }
 
-TcpRead TcpStream::read() noexcept { return TcpRead(state_); }
+TcpRead TcpStream::read() noexcept { return TcpRead(state_, -1); }
+
+TcpRead TcpStream::read_for(std::chrono::milliseconds timeout) noexcept {
+  return TcpRead(state_, std::max<std::int64_t>(timeout.count(), 0));
+}
 
 TcpWrite TcpStream::write(ConstBuffer bytes) { return TcpWrite(state_, bytes); }
 
@@ -211,7 +231,7 @@ void TcpConnect::on_connect(uv_connect_t* req, int status) {
 // Read -----------------------------------------------------------------------
 
 TcpRead::~TcpRead() {
-  if (pending() && state_->reader == this) state_->reader = nullptr;
+  if (pending() && state_->reader == this) state_->take_reader();
 }
 
 bool TcpRead::start() {
@@ -233,11 +253,19 @@ bool TcpRead::start() {
   } else if (s->read_error != 0) {
     set_result(uv_error(s->read_error));
   } else {
+    if (timeout_ms_ == 0) {
+      set_result(errc::timed_out);
+      return false;
+    }
     if (!s->reading) {
       if (const int status = s->start_reading(); status < 0) {
         set_result(uv_error(status));
         return false;
       }
+    }
+    if (timeout_ms_ > 0) {
+      uv_timer_start(&s->read_timer, &internal::TcpState::on_read_timeout,
+                     static_cast<std::uint64_t>(timeout_ms_), 0);
     }
     s->reader = this;
     return true;
@@ -248,7 +276,7 @@ bool TcpRead::start() {
 }
 
 bool TcpRead::cancel() noexcept {
-  state_->reader = nullptr;
+  state_->take_reader();
   return true;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cipherline/runtime/sleep.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 #include "cipherline/runtime/when_all.hpp"
@@ -15,6 +16,7 @@
 namespace cipherline {
 namespace {
 
+using namespace std::chrono_literals;
 using testing::loopback_pair;
 using testing::read_exactly;
 
@@ -190,6 +192,69 @@ TEST(Tcp, ClosingWakesAPendingReader) {
     server.close();
     co_await scope.join();
     EXPECT_EQ(r.error(), errc::stream_closed);
+  };
+  sync_wait(loop, body());
+}
+
+TEST(Tcp, ReadForTimesOutAndLosesNothing) {
+  Loop loop;
+  auto listener = TcpListener::bind(any_loopback_port());
+  auto body = [&]() -> Task<void> {
+    auto [client, server] = co_await loopback_pair(listener);
+    // Nothing sent: the read gives up, at once for a zero timeout.
+    EXPECT_EQ((co_await server.read_for(0ms)).error(), errc::timed_out);
+    EXPECT_EQ((co_await server.read_for(30ms)).error(), errc::timed_out);
+    // Bytes sent after a timeout arrive whole; buffered bytes are returned
+    // even with a zero timeout.
+    (co_await client.write(as_bytes("late"))).value();
+    std::string got;
+    while (got.size() < 4) {
+      auto bytes = co_await server.read_for(5'000ms);
+      got += as_string(bytes.value());
+    }
+    EXPECT_EQ(got, "late");
+    (co_await client.write(as_bytes("x"))).value();
+    (co_await sleep_for(20ms)).value();
+    EXPECT_EQ(as_string((co_await server.read_for(0ms)).value()), "x");
+  };
+  sync_wait(loop, body());
+}
+
+TEST(Tcp, ReadForStopsItsTimerWhenDataArrives) {
+  Loop loop;
+  auto listener = TcpListener::bind(any_loopback_port());
+  auto body = [&]() -> Task<void> {
+    auto [client, server] = co_await loopback_pair(listener);
+    TaskScope scope;
+    scope.spawn([](TcpStream& c) -> Task<void> {
+      (void)co_await sleep_for(10ms);
+      (void)co_await c.write(as_bytes("a"));
+    }(client));
+    EXPECT_EQ(as_string((co_await server.read_for(40ms)).value()), "a");
+    // An untimed read that follows is not ended by the earlier read's timer.
+    scope.spawn([](TcpStream& c) -> Task<void> {
+      (void)co_await sleep_for(80ms);
+      (void)co_await c.write(as_bytes("b"));
+    }(client));
+    EXPECT_EQ(as_string((co_await server.read()).value()), "b");
+    co_await scope.join();
+  };
+  sync_wait(loop, body());
+}
+
+TEST(Tcp, ClosingDuringATimedReadWakesTheReaderOnce) {
+  Loop loop;
+  auto listener = TcpListener::bind(any_loopback_port());
+  auto body = [&]() -> Task<void> {
+    auto [client, server] = co_await loopback_pair(listener);
+    TaskScope scope;
+    scope.spawn([](TcpStream& s) -> Task<void> {
+      (void)co_await sleep_for(10ms);
+      s.close();
+    }(server));
+    EXPECT_EQ((co_await server.read_for(30ms)).error(), errc::stream_closed);
+    (co_await sleep_for(40ms)).value();  // the timer must not fire into a freed reader
+    co_await scope.join();
   };
   sync_wait(loop, body());
 }

@@ -6,6 +6,9 @@
 // - read() yields the bytes received since the last read (at least one),
 //   viewing memory of the stream that stays valid until the next read() or
 //   close(); the peer's orderly end is errc::end_of_stream.
+//   read_before(deadline) gives up with errc::timed_out at the deadline
+//   without losing data; it is how the server and client bound their waits
+//   on the hot path (a timer restart, no extra task).
 // - write() completes when every byte of every buffer was handed to the
 //   transport; buffers must stay valid until then. Cancelling a write closes
 //   the stream.
@@ -13,6 +16,7 @@
 // - One reader and one writer at a time; loop thread only.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <span>
 
@@ -28,13 +32,21 @@ class ByteStream {
   ByteStream& operator=(const ByteStream&) = delete;
   virtual ~ByteStream() = default;
 
-  virtual Task<Result<ConstBuffer>> read() = 0;
+  using Clock = std::chrono::steady_clock;
+  static constexpr Clock::time_point kNoDeadline = Clock::time_point::max();
+
+  Task<Result<ConstBuffer>> read() { return read_before(kNoDeadline); }
+  virtual Task<Result<ConstBuffer>> read_before(Clock::time_point deadline) = 0;
   virtual Task<Result<void>> write(std::span<const ConstBuffer> buffers) = 0;
   // shutdown ends the sending direction after queued data (TCP FIN; TLS
   // close_notify then FIN).
   virtual Task<Result<void>> shutdown() = 0;
   virtual void close() noexcept = 0;
   virtual bool is_open() const noexcept = 0;
+
+  // time_left is what remains until `deadline`, rounded up to whole
+  // milliseconds (never negative).
+  static std::chrono::milliseconds time_left(Clock::time_point deadline) noexcept;
 
   // write_one writes a single buffer.
   Task<Result<void>> write_one(ConstBuffer bytes);
@@ -45,7 +57,7 @@ class TcpByteStream final : public ByteStream {
  public:
   explicit TcpByteStream(TcpStream stream) noexcept : stream_(std::move(stream)) {}
 
-  Task<Result<ConstBuffer>> read() override;
+  Task<Result<ConstBuffer>> read_before(Clock::time_point deadline) override;
   Task<Result<void>> write(std::span<const ConstBuffer> buffers) override;
   Task<Result<void>> shutdown() override;
   void close() noexcept override { stream_.close(); }

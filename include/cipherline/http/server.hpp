@@ -19,12 +19,14 @@
 // - Limits, with clear responses: request head over `max_head` → 431,
 //   target over `max_target` → 414, body over the route's limit → 413
 //   (before reading it when Content-Length says so), malformed request →
-//   400 with llhttp's reason; each then closes the connection. A request
-//   head must arrive within `head_timeout` of the connection's first byte
-//   or the end of the previous response (slow clients get 408 and are
-//   closed); an idle keep-alive connection closes after `idle_timeout`; each
-//   body read waits at most `body_timeout`. At `max_connections`, new
-//   connections get 503 and are closed.
+//   400 with llhttp's reason; each then closes the connection. The first
+//   request head must be complete within `head_timeout` of the accept, each
+//   later one within `idle_timeout` of the previous response (a partial head
+//   then gets 408 and the connection closes; a keep-alive connection that
+//   sent nothing is closed quietly); each body read waits at most
+//   `body_timeout`. These bounds are per-connection timer restarts, not
+//   extra tasks. At `max_connections`, new connections get 503 and are
+//   closed.
 // - Handlers: a handler that throws before responding gets the client a
 //   500; one that throws mid-response has its connection closed; one that
 //   returns without responding gets a 500, one that returns mid-response

@@ -100,7 +100,7 @@ class TlsStream final : public ByteStream {
   static Task<Result<std::unique_ptr<TlsStream>, Error>> accept(
       TcpStream tcp, std::shared_ptr<TlsContext> context);
 
-  Task<Result<ConstBuffer>> read() override;
+  Task<Result<ConstBuffer>> read_before(Clock::time_point deadline) override;
   Task<Result<void>> write(std::span<const ConstBuffer> buffers) override;
   Task<Result<void>> shutdown() override;
   void close() noexcept override;
@@ -116,7 +116,7 @@ class TlsStream final : public ByteStream {
   // flush sends whatever OpenSSL has queued for the network.
   Task<Result<void>> flush();
   // fill reads from the network into OpenSSL; end_of_stream at TCP EOF.
-  Task<Result<void>> fill();
+  Task<Result<void>> fill(Clock::time_point deadline = kNoDeadline);
 
   TcpStream tcp_;
   std::shared_ptr<TlsContext> context_;

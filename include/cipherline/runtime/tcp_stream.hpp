@@ -21,7 +21,10 @@
 //   yet returned, waiting for at least one; the view stays valid until the next `read()` or
 //   `close()`. One read at a time (errc::read_in_progress otherwise). The peer's orderly shutdown
 //   yields errc::end_of_stream once; reading again yields errc::read_after_end_of_stream.
-//   Cancelling a read loses no data.
+//   Cancelling a read loses no data. `read_for(timeout)` is a read that
+//   gives up with errc::timed_out when nothing arrives in time (at once for
+//   a zero timeout and nothing buffered); it costs one timer restart on the
+//   stream's own timer, no allocation, so servers can bound every read.
 // - Writes: `write` tries a direct non-blocking write first and queues the
 //   rest with libuv; it completes when everything was handed to the kernel.
 //   Concurrent writes are written in call order. The bytes must stay valid
@@ -33,7 +36,9 @@
 // - Thread affinity: the loop that created it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -82,6 +87,7 @@ class TcpStream {
   static TcpConnect connect(const SocketAddress& peer);
 
   TcpRead read() noexcept;
+  TcpRead read_for(std::chrono::milliseconds timeout) noexcept;
   TcpWrite write(ConstBuffer bytes);
   // write(buffers) writes several buffers as one vectored write.
   TcpWrite write(std::span<const ConstBuffer> buffers);
@@ -123,7 +129,9 @@ class TcpConnect : public internal::Operation<TcpConnect, TcpStream> {
 
 class TcpRead : public internal::Operation<TcpRead, std::span<const std::byte>> {
  public:
-  explicit TcpRead(internal::TcpState* state) noexcept : state_(state) {}
+  // timeout_ms < 0: no timeout.
+  TcpRead(internal::TcpState* state, std::int64_t timeout_ms) noexcept
+      : state_(state), timeout_ms_(timeout_ms) {}
   TcpRead(TcpRead&&) noexcept = default;
   ~TcpRead();
 
@@ -134,6 +142,7 @@ class TcpRead : public internal::Operation<TcpRead, std::span<const std::byte>> 
   bool cancel() noexcept;
 
   internal::TcpState* state_;
+  std::int64_t timeout_ms_;
 };
 
 namespace internal {
