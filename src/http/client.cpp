@@ -69,8 +69,9 @@ struct HttpClient::Pool {
   std::list<std::unique_ptr<PooledConnection>> idle;
   std::size_t in_use = 0;
   Channel<int> permits;  // one token per connection the origin may have
+  std::optional<ProxyEndpoint> proxy;  // how the origin is reached
 
-  explicit Pool(std::size_t max) : permits(max) {
+  Pool(std::size_t max, std::optional<ProxyEndpoint> via) : permits(max), proxy(std::move(via)) {
     for (std::size_t i = 0; i < max; ++i) {
       int token = 1;
       permits.try_send(token);
@@ -104,18 +105,26 @@ class Permit {
   Channel<int>* permits_;
 };
 
-std::string request_head(const Origin& origin, const ClientRequest& r) {
+// "host" or "host:port" when the port is not the scheme's default.
+std::string host_field(const Origin& origin) {
+  if (origin.port == (origin.scheme == "https" ? 443 : 80)) return origin.host;
+  return origin.host + ":" + std::to_string(origin.port);
+}
+
+// `proxy`: an http:// request through a proxy, which takes the absolute form
+// of the target and the proxy's credentials.
+std::string request_head(const Origin& origin, const ClientRequest& r,
+                         const ProxyEndpoint* proxy) {
   std::string out;
   out.reserve(128 + r.headers.size() * 48);
   out += r.method;
   out += ' ';
+  if (proxy != nullptr) out += "http://" + host_field(origin);
   out += r.target.empty() ? "/" : r.target;
   out += " HTTP/1.1\r\n";
-  if (!r.headers.contains("Host")) {
-    out += "Host: " + origin.host;
-    if (origin.port != (origin.scheme == "https" ? 443 : 80))
-      out += ":" + std::to_string(origin.port);
-    out += "\r\n";
+  if (!r.headers.contains("Host")) out += "Host: " + host_field(origin) + "\r\n";
+  if (proxy != nullptr && !proxy->authorization.empty()) {
+    out += "Proxy-Authorization: " + proxy->authorization + "\r\n";
   }
   for (const auto& [name, value] : r.headers.fields()) {
     if (header_name_equals(name, "Content-Length") ||
@@ -143,7 +152,9 @@ bool stale_connection(const Error& e) {
 
 }  // namespace
 
-HttpClient::HttpClient(ClientOptions options) : options_(options) {}
+HttpClient::HttpClient(ClientOptions options) : options_(std::move(options)) {
+  if (!options_.proxy) options_.proxy = ProxySettings::from_environment();
+}
 HttpClient::~HttpClient() = default;
 
 std::size_t HttpClient::open_connections() const noexcept {
@@ -152,45 +163,111 @@ std::size_t HttpClient::open_connections() const noexcept {
   return n;
 }
 
-HttpClient::Pool& HttpClient::pool_for(const Origin& origin) {
+Result<HttpClient::Pool*, Error> HttpClient::pool_for(const Origin& origin) {
   auto& slot = pools_[origin.to_string()];
-  if (!slot) slot = std::make_unique<Pool>(options_.max_connections_per_origin);
-  return *slot;
+  if (!slot) {
+    auto route = options_.proxy->route_for(origin);
+    if (!route) {
+      pools_.erase(origin.to_string());
+      return route.error();
+    }
+    slot = std::make_unique<Pool>(options_.max_connections_per_origin, std::move(*route));
+  }
+  return slot.get();
 }
 
+Task<Result<TcpStream, Error>> HttpClient::dial(const std::string& host, std::uint16_t port,
+                                                const std::string& label) {
+  auto addresses = co_await resolve(host, port);
+  if (!addresses) {
+    co_return Error(addresses.error(), "resolving " + host + ": " + addresses.error().message());
+  }
+  Error last(cipherline::errc::stream_closed, "no address for " + host);
+  for (const SocketAddress& address : *addresses) {
+    auto stream = co_await with_timeout(TcpStream::connect(address), options_.connect_timeout);
+    if (stream) co_return std::move(*stream);
+    last = Error(stream.error(), "connecting to " + label + " (" + address.to_string() +
+                                     "): " + stream.error().message());
+    if (stream.error() == cipherline::errc::operation_cancelled) break;
+  }
+  co_return last;
+}
+
+namespace {
+
+// open_tunnel asks the proxy on `tcp` for a CONNECT tunnel to `origin`.
+Task<Result<void, Error>> open_tunnel(TcpStream& tcp, const Origin& origin,
+                                      const ProxyEndpoint& proxy,
+                                      std::chrono::milliseconds timeout) {
+  const std::string target = origin.host + ":" + std::to_string(origin.port);
+  const std::string where = "proxy " + proxy.url + " (CONNECT " + target + ")";
+  std::string request = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n";
+  if (!proxy.authorization.empty()) {
+    request += "Proxy-Authorization: " + proxy.authorization + "\r\n";
+  }
+  request += "\r\n";
+  TcpByteStream stream(std::move(tcp));
+  if (auto sent = co_await stream.write_one(as_bytes(request)); !sent) {
+    co_return Error(sent.error(), where + ": " + sent.error().message());
+  }
+  ResponseHead head;
+  internal::MessageReader reader(stream, HTTP_RESPONSE);
+  auto got = co_await reader.read_response_head(head, false, {.max_head = 16 * 1024},
+                                                ByteStream::Clock::now() + timeout);
+  if (!got) {
+    co_return Error(errc::proxy_failed,
+                    where + ": " + (got.error() == cipherline::errc::timed_out
+                                        ? "no answer within " + std::to_string(timeout.count()) +
+                                              " ms"
+                                        : got.error().message()));
+  }
+  if (head.status < 200 || head.status > 299) {
+    std::string detail = where + " refused: " + std::to_string(head.status) + " " + head.reason;
+    if (head.status == 407) {
+      detail += proxy.authorization.empty() ? " (the proxy URL carries no credentials)"
+                                            : " (the proxy rejected the credentials)";
+    }
+    co_return Error(errc::proxy_failed, std::move(detail));
+  }
+  if (reader.buffered() != 0) {
+    co_return Error(errc::proxy_failed, where + ": data arrived before the tunnel was used");
+  }
+  tcp = std::move(stream.tcp());
+  co_return Result<void, Error>{};
+}
+
+}  // namespace
+
 Task<Result<std::unique_ptr<HttpClient::PooledConnection>, Error>> HttpClient::connect(
-    const Origin& origin) {
+    const Origin& origin, const Pool& pool) {
   std::string host = origin.host;
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  if (origin.scheme == "https" && !options_.tls) {
+  const bool https = origin.scheme == "https";
+  if (https && !options_.tls) {
     auto built = TlsClientConfig{}.build();
     if (!built) co_return built.error();
     options_.tls = std::move(*built);
   }
-  auto addresses = co_await resolve(host, origin.port);
-  if (!addresses) {
-    co_return Error(addresses.error(),
-                    "resolving " + origin.host + ": " + addresses.error().message());
-  }
-  Error last(cipherline::errc::stream_closed, "no address for " + origin.host);
-  for (const SocketAddress& address : *addresses) {
-    auto stream = co_await with_timeout(TcpStream::connect(address), options_.connect_timeout);
-    if (stream && origin.scheme == "https") {
-      auto tls = co_await TlsStream::connect(std::move(*stream), options_.tls, host);
-      if (!tls) co_return tls.error();
-      ++connections_made_;
-      co_return std::make_unique<PooledConnection>(std::move(*tls));
+  const ProxyEndpoint* proxy = pool.proxy ? &*pool.proxy : nullptr;
+  auto tcp = proxy != nullptr ? co_await dial(proxy->host, proxy->port, "proxy " + proxy->url)
+                              : co_await dial(host, origin.port, origin.to_string());
+  if (!tcp) co_return tcp.error();
+  if (proxy != nullptr && https) {
+    if (auto tunnel = co_await open_tunnel(*tcp, origin, *proxy, options_.connect_timeout);
+        !tunnel) {
+      co_return tunnel.error();
     }
-    if (stream) {
-      ++connections_made_;
-      co_return std::make_unique<PooledConnection>(
-          std::make_unique<TcpByteStream>(std::move(*stream)));
-    }
-    last = Error(stream.error(), "connecting to " + origin.to_string() + " (" +
-                                     address.to_string() + "): " + stream.error().message());
-    if (stream.error() == cipherline::errc::operation_cancelled) break;
   }
-  co_return last;
+  std::unique_ptr<ByteStream> stream;
+  if (https) {
+    auto tls = co_await TlsStream::connect(std::move(*tcp), options_.tls, host);
+    if (!tls) co_return tls.error();
+    stream = std::move(*tls);
+  } else {
+    stream = std::make_unique<TcpByteStream>(std::move(*tcp));
+  }
+  ++connections_made_;
+  co_return std::make_unique<PooledConnection>(std::move(stream));
 }
 
 Task<Result<std::unique_ptr<HttpClient::PooledConnection>, Error>> HttpClient::acquire(
@@ -206,7 +283,7 @@ Task<Result<std::unique_ptr<HttpClient::PooledConnection>, Error>> HttpClient::a
     c->stream->close();
   }
   reused = false;
-  co_return co_await connect(origin);
+  co_return co_await connect(origin, pool);
 }
 
 void HttpClient::release(Pool& pool, std::unique_ptr<PooledConnection> connection,
@@ -225,8 +302,12 @@ void HttpClient::release(Pool& pool, std::unique_ptr<PooledConnection> connectio
 Task<Result<ClientResponse, Error>> HttpClient::send(std::unique_ptr<Outgoing> outgoing) {
   const Origin& origin = outgoing->origin;
   const ClientRequest* request = &outgoing->request;
-  Pool& pool = pool_for(origin);
-  const std::string head = request_head(origin, *request);
+  auto found = pool_for(origin);
+  if (!found) co_return found.error();
+  Pool& pool = **found;
+  const ProxyEndpoint* absolute_form =
+      pool.proxy && origin.scheme == "http" ? &*pool.proxy : nullptr;
+  const std::string head = request_head(origin, *request, absolute_form);
   const bool head_request = request->method == "HEAD";
   internal::MessageReader::Limits limits{options_.max_response_head, 0, options_.max_response_body};
   for (int attempt = 0;; ++attempt) {

@@ -29,6 +29,8 @@ class HttpCategory final : public std::error_category {
         return "response already finished or not started";
       case errc::tls_failed:
         return "TLS failed";
+      case errc::proxy_failed:
+        return "HTTP proxy failed";
     }
     return "unknown http error " + std::to_string(code);
   }

@@ -65,6 +65,8 @@ class MessageReader {
   // Whether the connection may carry another message after this one.
   bool keep_alive() const noexcept { return llhttp_should_keep_alive(&parser_) != 0; }
   std::uint64_t offset() const noexcept { return offset_; }
+  // Bytes received but not parsed yet (beyond the current pause point).
+  std::size_t buffered() const noexcept { return unparsed_.size(); }
 
   // Each body chunk must arrive within this time (errc::request_timeout).
   std::chrono::milliseconds body_timeout{60'000};

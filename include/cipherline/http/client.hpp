@@ -16,8 +16,13 @@
 //   retried once on a new connection.
 // - https:// origins use TLS (ClientOptions::tls, else the system's roots),
 //   verifying the origin's host name.
+// - Proxies as curl has them (see proxy.hpp): ClientOptions::proxy, by
+//   default read from the environment (http_proxy, HTTPS_PROXY, NO_PROXY…)
+//   when the client is made. https:// goes through a CONNECT tunnel, http://
+//   with absolute-form targets; a refused tunnel is errc::proxy_failed with
+//   the proxy's status line.
 // - DNS through the runtime's resolver; each address is tried in turn with
-//   `connect_timeout`. The response head must arrive within `head_timeout`;
+//   `connect_timeout` (which also bounds a proxy's CONNECT answer). The response head must arrive within `head_timeout`;
 //   each body chunk within `body_timeout`.
 // - The response body is streamed (BodyReader); destroying the response
 //   before the body was read closes its connection instead of reusing it.
@@ -38,6 +43,7 @@
 #include "cipherline/http/body_reader.hpp"
 #include "cipherline/http/byte_stream.hpp"
 #include "cipherline/http/message.hpp"
+#include "cipherline/http/proxy.hpp"
 #include "cipherline/http/tls.hpp"
 
 namespace cipherline::http {
@@ -70,6 +76,8 @@ struct ClientOptions {
   std::uint64_t max_response_body = UINT64_MAX;
   // TLS settings for https:// origins; null means the system's roots.
   std::shared_ptr<TlsContext> tls{};
+  // Proxies; unset means ProxySettings::from_environment() (as curl).
+  std::optional<ProxySettings> proxy{};
 };
 
 class HttpClient;
@@ -123,9 +131,12 @@ class HttpClient {
   Task<Result<ClientResponse, Error>> send(std::unique_ptr<Outgoing> outgoing);
   Task<Result<std::unique_ptr<PooledConnection>, Error>> acquire(Pool& pool, const Origin& origin,
                                                                  bool& reused);
-  Task<Result<std::unique_ptr<PooledConnection>, Error>> connect(const Origin& origin);
+  Task<Result<std::unique_ptr<PooledConnection>, Error>> connect(const Origin& origin,
+                                                                 const Pool& pool);
+  Task<Result<TcpStream, Error>> dial(const std::string& host, std::uint16_t port,
+                                      const std::string& label);
   void release(Pool& pool, std::unique_ptr<PooledConnection> connection, bool reusable) noexcept;
-  Pool& pool_for(const Origin& origin);
+  Result<Pool*, Error> pool_for(const Origin& origin);
 
   ClientOptions options_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;

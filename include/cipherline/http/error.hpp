@@ -35,6 +35,9 @@ enum class errc {
   // A TLS handshake or configuration failed (the detail names the reason:
   // hostname mismatch, expired certificate, unknown CA, …).
   tls_failed,
+  // A proxy setting is invalid, or the proxy refused or broke a tunnel (the
+  // detail names the proxy, the target and the proxy's answer).
+  proxy_failed,
 };
 
 const std::error_category& http_category() noexcept;
