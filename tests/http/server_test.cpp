@@ -6,7 +6,12 @@
 
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha256.hpp"
+#include <atomic>
+#include <thread>
+
 #include "cipherline/runtime/channel.hpp"
+#include "cipherline/runtime/loop_group.hpp"
+#include "cipherline/runtime/sleep.hpp"
 #include "server_fixture.hpp"
 
 namespace cipherline::http {
@@ -313,6 +318,92 @@ TEST(HttpServer, GracefulShutdownFinishesRequestsInFlight) {
     co_await scope.join();
     EXPECT_EQ(server.active_connections(), 0u);
   }());
+}
+
+TEST(HttpServerLimits, ConnectionsBeyondTheMaximumGet503) {
+  Loop loop;
+  HttpServer server(basic_router(), {.max_connections = 2});
+  sync_wait(loop, with_server(server, [&](SocketAddress a) -> Task<void> {
+              const std::string_view get = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+              std::string carry;
+              auto first = (co_await TcpStream::connect(a)).value();
+              auto second = (co_await TcpStream::connect(a)).value();
+              for (TcpStream* s : {&first, &second}) {  // both are being served
+                (co_await s->write(as_bytes(get))).value();
+                EXPECT_NE((co_await read_until(*s, "hello\n", carry)).find("200 OK"),
+                          std::string::npos);
+              }
+              EXPECT_EQ(server.active_connections(), 2u);
+
+              auto third = (co_await TcpStream::connect(a)).value();
+              const std::string refused = co_await read_until_closed(third);
+              EXPECT_TRUE(refused.starts_with("HTTP/1.1 503 Service Unavailable")) << refused;
+              EXPECT_NE(refused.find("too many connections"), std::string::npos) << refused;
+
+              // A slot freed is a slot available again.
+              first.close();
+              for (int i = 0; i < 500 && server.active_connections() > 1; ++i) {
+                (void)co_await sleep_for(2ms);
+              }
+              auto fourth = (co_await TcpStream::connect(a)).value();
+              (co_await fourth.write(as_bytes(get))).value();
+              EXPECT_NE((co_await read_until(fourth, "hello\n", carry)).find("200 OK"),
+                        std::string::npos);
+              (co_await second.write(as_bytes(get))).value();  // the survivor still works
+              EXPECT_NE((co_await read_until(second, "hello\n", carry)).find("200 OK"),
+                        std::string::npos);
+            }));
+}
+
+TEST(HttpServerLoopGroup, OneServerPerLoopSharesThePort) {
+  constexpr std::size_t kLoops = 2;
+  constexpr int kClients = 32;
+  LoopGroup group(kLoops);
+  std::atomic<std::uint16_t> port{0};
+  std::atomic<int> listening{0};
+  std::atomic<std::uint64_t> served[kLoops] = {0, 0};
+  std::atomic<int> failures{0};
+  std::string served_by;
+  group.run([&](std::size_t i) -> Task<void> {
+    Router r;
+    r.add("GET", "/loop", [i](Request&, ResponseWriter& w) -> Task<void> {
+      (void)co_await w.respond(200, {}, std::to_string(i));
+    });
+    HttpServer server(std::move(r));
+    // Loop 0 picks the port; the others bind the same one.
+    if (i != 0) {
+      while (port.load() == 0) std::this_thread::yield();
+    }
+    auto listener = TcpListener::bind(
+        SocketAddress::parse("127.0.0.1:" + std::to_string(port.load())), {.reuse_port = true});
+    if (i == 0) port = listener.local_address().port();
+    ++listening;
+    TaskScope scope;  // joining it when the group stops stops the server
+    scope.spawn(server.serve(listener));
+    if (i == 0) {
+      while (listening.load() < static_cast<int>(kLoops)) (void)co_await sleep_for(1ms);
+      // Parallel transfers open separate connections, which the kernel
+      // spreads over the listeners.
+      std::string command = "curl -s --parallel --parallel-max " + std::to_string(kClients);
+      for (int c = 0; c < kClients; ++c) {
+        command += " http://127.0.0.1:" + std::to_string(port.load()) + "/loop";
+      }
+      auto r = co_await run_command(command + " 2>/dev/null");  // no parallel progress meter
+      if (r.status != 0) ++failures;
+      served_by = r.output;
+      group.request_stop();
+    }
+    co_await scope.join();
+    served[i] = server.requests_served();
+  });
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(served_by.size(), static_cast<std::size_t>(kClients)) << served_by;
+  EXPECT_EQ(served[0] + served[1], static_cast<std::uint64_t>(kClients));
+  // 32 connections all hashed to one listener would be a 1 in 2^31 event.
+  EXPECT_GT(served[0].load(), 0u);
+  EXPECT_GT(served[1].load(), 0u);
+  EXPECT_NE(served_by.find('0'), std::string::npos);
+  EXPECT_NE(served_by.find('1'), std::string::npos);
 }
 
 }  // namespace
