@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "cipherline/runtime/tcp_stream.hpp"
@@ -30,14 +31,21 @@ struct TcpState {
   bool eof_reported = false;
   int read_error = 0;  // sticky libuv error from reading
   TcpRead* reader = nullptr;
-  // Bounds the pending reader's wait when it asked for a timeout.
+  // Bounds the pending reader's wait when it asked for a timeout. The timer
+  // is lazy: it is not stopped when data arrives, only re-armed when a
+  // reader needs an earlier expiry than the one set, and on expiry it
+  // re-arms itself if the current reader's deadline is still ahead — so a
+  // busy connection costs no timer-heap operation per read.
   uv_timer_t read_timer{};
+  std::uint64_t read_deadline = 0;  // loop time (ms) the pending reader gives up
+  std::uint64_t timer_expiry = 0;   // loop time (ms) the armed timer fires
+  void arm_read_timer(std::uint64_t timeout_ms) noexcept;
 
   // start_reading begins (or resumes) background reads; returns a libuv
   // status.
   int start_reading() noexcept;
   static void on_read_timeout(uv_timer_t* timer);
-  // take_reader detaches the pending reader (if any) and stops its timer.
+  // take_reader detaches the pending reader (if any).
   TcpRead* take_reader() noexcept;
   // take returns every buffered byte not yet returned.
   std::span<const std::byte> take() noexcept;

@@ -16,15 +16,29 @@ TcpState::TcpState(Loop& loop) {
   read_timer.data = this;
 }
 
-TcpRead* TcpState::take_reader() noexcept {
-  if (reader == nullptr) return nullptr;
-  uv_timer_stop(&read_timer);
-  return std::exchange(reader, nullptr);
+TcpRead* TcpState::take_reader() noexcept { return std::exchange(reader, nullptr); }
+
+void TcpState::arm_read_timer(std::uint64_t timeout_ms) noexcept {
+  const std::uint64_t now = uv_now(read_timer.loop);
+  read_deadline = now + timeout_ms;
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(&read_timer)) != 0 &&
+      timer_expiry <= read_deadline) {
+    return;  // fires in time and re-arms itself for the rest
+  }
+  uv_timer_start(&read_timer, &TcpState::on_read_timeout, timeout_ms, 0);
+  timer_expiry = read_deadline;
 }
 
 void TcpState::on_read_timeout(uv_timer_t* timer) {
   auto* s = static_cast<TcpState*>(timer->data);
-  if (auto* reader = s->take_reader()) reader->complete(errc::timed_out);
+  if (s->reader == nullptr || s->reader->timeout_ms_ < 0) return;
+  const std::uint64_t now = uv_now(timer->loop);
+  if (s->read_deadline > now) {
+    uv_timer_start(timer, &TcpState::on_read_timeout, s->read_deadline - now, 0);
+    s->timer_expiry = s->read_deadline;
+    return;
+  }
+  s->take_reader()->complete(errc::timed_out);
 }
 
 int TcpState::start_reading() noexcept {
@@ -263,10 +277,7 @@ bool TcpRead::start() {
         return false;
       }
     }
-    if (timeout_ms_ > 0) {
-      uv_timer_start(&s->read_timer, &internal::TcpState::on_read_timeout,
-                     static_cast<std::uint64_t>(timeout_ms_), 0);
-    }
+    if (timeout_ms_ > 0) s->arm_read_timer(static_cast<std::uint64_t>(timeout_ms_));
     s->reader = this;
     return true;
   }

@@ -382,9 +382,9 @@ TEST(HttpServerLoopGroup, OneServerPerLoopSharesThePort) {
     scope.spawn(server.serve(listener));
     if (i == 0) {
       while (listening.load() < static_cast<int>(kLoops)) (void)co_await sleep_for(1ms);
-      // Parallel transfers open separate connections, which the kernel
-      // spreads over the listeners.
-      std::string command = "curl -s --parallel --parallel-max " + std::to_string(kClients);
+      // One connection per transfer, which the kernel spreads over the
+      // listeners.
+      std::string command = "curl -s -H 'Connection: close' --parallel --parallel-immediate";
       for (int c = 0; c < kClients; ++c) {
         command += " http://127.0.0.1:" + std::to_string(port.load()) + "/loop";
       }
