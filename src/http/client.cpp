@@ -6,6 +6,7 @@
 #include "cipherline/runtime/channel.hpp"
 #include "cipherline/runtime/resolve.hpp"
 #include "cipherline/runtime/with_timeout.hpp"
+#include "authority.hpp"
 #include "message_reader.hpp"
 
 namespace cipherline::http {
@@ -23,32 +24,15 @@ Result<Origin, Error> Origin::parse(std::string_view url) {
   if (o.scheme != "http" && o.scheme != "https") {
     return Error(errc::malformed_message, "unsupported URL scheme '" + o.scheme + "'");
   }
-  o.port = o.scheme == "https" ? 443 : 80;
   std::string_view rest = url.substr(sep + 3);
   rest = rest.substr(0, rest.find_first_of("/?#"));
-  std::string_view port;
-  if (rest.starts_with('[')) {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos)
-      return Error(errc::malformed_message, "unclosed '[' in URL");
-    o.host = std::string(rest.substr(0, close + 1));
-    if (close + 1 < rest.size()) {
-      if (rest[close + 1] != ':') return Error(errc::malformed_message, "junk after ']' in URL");
-      port = rest.substr(close + 2);
-    }
-  } else {
-    const auto colon = rest.rfind(':');
-    o.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+  auto authority = internal::parse_authority(rest);
+  if (!authority) {
+    return Error(errc::malformed_message, "URL '" + std::string(url) + "': " + authority.error());
   }
-  if (o.host.empty())
-    return Error(errc::malformed_message, "URL '" + std::string(url) + "' has no host");
-  if (!port.empty()) {
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), o.port);
-    if (ec != std::errc{} || end != port.data() + port.size() || o.port == 0) {
-      return Error(errc::malformed_message, "invalid port '" + std::string(port) + "' in URL");
-    }
-  }
+  o.host = authority->bracketed ? "[" + std::string(authority->host) + "]"
+                                : std::string(authority->host);
+  o.port = authority->port.value_or(o.scheme == "https" ? 443 : 80);
   return o;
 }
 

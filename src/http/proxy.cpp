@@ -10,6 +10,7 @@
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/http/client.hpp"
 #include "cipherline/http/error.hpp"
+#include "authority.hpp"
 
 namespace cipherline::http {
 namespace {
@@ -176,27 +177,10 @@ Result<ProxyEndpoint, Error> parse_proxy_url(std::string_view url) {
     p.authorization =
         "Basic " + crypto::to_base64(std::as_bytes(std::span(credentials.data(), credentials.size())));
   }
-  std::string_view port;
-  if (rest.starts_with('[')) {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) return proxy_error(quoted + " has an unclosed '['");
-    p.host = std::string(rest.substr(1, close - 1));
-    if (close + 1 < rest.size()) {
-      if (rest[close + 1] != ':') return proxy_error(quoted + " has junk after ']'");
-      port = rest.substr(close + 2);
-    }
-  } else {
-    const auto colon = rest.rfind(':');
-    p.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
-  }
-  if (p.host.empty()) return proxy_error(quoted + " has no host");
-  if (!port.empty()) {
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p.port);
-    if (ec != std::errc{} || end != port.data() + port.size() || p.port == 0) {
-      return proxy_error(quoted + " has an invalid port '" + std::string(port) + "'");
-    }
-  }
+  auto authority = internal::parse_authority(rest);
+  if (!authority) return proxy_error(quoted + ": " + authority.error());
+  p.host = std::string(authority->host);
+  p.port = authority->port.value_or(1080);
   const bool v6 = p.host.find(':') != std::string::npos;
   p.url = "http://" + (v6 ? "[" + p.host + "]" : p.host) + ":" + std::to_string(p.port);
   return p;
