@@ -72,8 +72,8 @@ int bench_http_serve(std::span<const std::string_view> args) {
     HttpServer server(std::move(router));
     auto listener = TcpListener::bind(address, {.reuse_port = true});
     if (index == 0) {
-      std::printf("listening on %s with %zu loop(s)\n", listener.local_address().to_string().c_str(),
-                  static_cast<std::size_t>(loops));
+      std::printf("listening on %s with %zu loop(s)\n",
+                  listener.local_address().to_string().c_str(), static_cast<std::size_t>(loops));
       std::fflush(stdout);
       TaskScope scope;
       scope.spawn([](LoopGroup& g) -> Task<void> {
@@ -237,7 +237,8 @@ Task<void> run_sse(const SseConfig& config, std::size_t streams, SseResults& out
   HttpClient relay_client(pooled);
   HttpServer relay_server(relay_routes(relay_client, origin));
   auto relay_listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
-  const Origin relay = Origin::parse("http://" + relay_listener.local_address().to_string()).value();
+  const Origin relay =
+      Origin::parse("http://" + relay_listener.local_address().to_string()).value();
 
   std::stop_source stop;
   TaskScope servers;
@@ -261,8 +262,7 @@ Task<void> run_sse(const SseConfig& config, std::size_t streams, SseResults& out
   const auto direct = co_await read_streams(client, origin, "/paced", streams, &out.direct_latency);
   const auto relayed =
       co_await read_streams(client, relay, "/relay/paced", streams, &out.relayed_latency);
-  out.failed |= direct.failed || relayed.failed ||
-                direct.events != streams * config.paced_events ||
+  out.failed |= direct.failed || relayed.failed || direct.events != streams * config.paced_events ||
                 relayed.events != streams * config.paced_events;
 
   stop.request_stop();
@@ -279,7 +279,8 @@ int bench_sse(std::span<const std::string_view> args) {
               "--interval-ms on --streams concurrent streams) with and without the relay.");
   flags.option("size", "BYTES", "event data size", "200")
       .option("burst", "N", "events in the back-to-back stream", "200000")
-      .option("streams", "N", "concurrent paced streams (above 1, latency includes queueing on the one loop)", "1")
+      .option("streams", "N",
+              "concurrent paced streams (above 1, latency includes queueing on the one loop)", "1")
       .option("interval-ms", "MS", "time between events of one paced stream", "1")
       .option("seconds", "S", "duration of the paced phase", "2");
   if (!flags.parse(args)) return 0;

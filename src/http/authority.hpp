@@ -18,7 +18,7 @@
 namespace cipherline::http::internal {
 
 struct Authority {
-  std::string_view host;  // without brackets
+  std::string_view host;   // without brackets
   bool bracketed = false;  // an IPv6 literal
   std::optional<std::uint16_t> port;
 };

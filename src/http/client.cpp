@@ -2,11 +2,11 @@
 
 #include <charconv>
 
+#include "authority.hpp"
 #include "cipherline/http/error.hpp"
 #include "cipherline/runtime/channel.hpp"
 #include "cipherline/runtime/resolve.hpp"
 #include "cipherline/runtime/with_timeout.hpp"
-#include "authority.hpp"
 #include "message_reader.hpp"
 
 namespace cipherline::http {
@@ -52,7 +52,7 @@ struct HttpClient::PooledConnection {
 struct HttpClient::Pool {
   std::list<std::unique_ptr<PooledConnection>> idle;
   std::size_t in_use = 0;
-  Channel<int> permits;  // one token per connection the origin may have
+  Channel<int> permits;                // one token per connection the origin may have
   std::optional<ProxyEndpoint> proxy;  // how the origin is reached
 
   Pool(std::size_t max, std::optional<ProxyEndpoint> via) : permits(max), proxy(std::move(via)) {
@@ -97,8 +97,7 @@ std::string host_field(const Origin& origin) {
 
 // `proxy`: an http:// request through a proxy, which takes the absolute form
 // of the target and the proxy's credentials.
-std::string request_head(const Origin& origin, const ClientRequest& r,
-                         const ProxyEndpoint* proxy) {
+std::string request_head(const Origin& origin, const ClientRequest& r, const ProxyEndpoint* proxy) {
   std::string out;
   out.reserve(128 + r.headers.size() * 48);
   out += r.method;
@@ -200,10 +199,10 @@ Task<Result<void, Error>> open_tunnel(TcpStream& tcp, const Origin& origin,
                                                 ByteStream::Clock::now() + timeout);
   if (!got) {
     co_return Error(errc::proxy_failed,
-                    where + ": " + (got.error() == cipherline::errc::timed_out
-                                        ? "no answer within " + std::to_string(timeout.count()) +
-                                              " ms"
-                                        : got.error().message()));
+                    where + ": " +
+                        (got.error() == cipherline::errc::timed_out
+                             ? "no answer within " + std::to_string(timeout.count()) + " ms"
+                             : got.error().message()));
   }
   if (head.status < 200 || head.status > 299) {
     std::string detail = where + " refused: " + std::to_string(head.status) + " " + head.reason;

@@ -1,6 +1,5 @@
 #include "message_reader.hpp"
 
-
 namespace cipherline::http::internal {
 
 MessageReader::MessageReader(ByteStream& stream, llhttp_type_t type) : stream_(stream) {
@@ -18,8 +17,7 @@ MessageReader::MessageReader(ByteStream& stream, llhttp_type_t type) : stream_(s
   parser_.data = this;
 }
 
-Task<Result<void, Error>> MessageReader::read_request_head(RequestHead& head,
-                                                           const Limits& limits,
+Task<Result<void, Error>> MessageReader::read_request_head(RequestHead& head, const Limits& limits,
                                                            Clock::time_point deadline) {
   head = RequestHead{};
   head_done_ = false;

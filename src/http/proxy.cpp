@@ -7,10 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "authority.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/http/client.hpp"
 #include "cipherline/http/error.hpp"
-#include "authority.hpp"
 
 namespace cipherline::http {
 namespace {
@@ -146,8 +146,7 @@ Result<std::optional<ProxyEndpoint>, Error> ProxySettings::route_for(const Origi
   }
   auto endpoint = parse_proxy_url(url);
   if (!endpoint) {
-    return proxy_error((https ? https_source : http_source) + ": " +
-                       endpoint.error().message());
+    return proxy_error((https ? https_source : http_source) + ": " + endpoint.error().message());
   }
   return std::optional<ProxyEndpoint>(std::move(*endpoint));
 }
@@ -175,7 +174,8 @@ Result<ProxyEndpoint, Error> parse_proxy_url(std::string_view url) {
     if (!user || !password) return proxy_error(quoted + " has a bad %-escape in its credentials");
     const std::string credentials = *user + ":" + *password;
     p.authorization =
-        "Basic " + crypto::to_base64(std::as_bytes(std::span(credentials.data(), credentials.size())));
+        "Basic " +
+        crypto::to_base64(std::as_bytes(std::span(credentials.data(), credentials.size())));
   }
   auto authority = internal::parse_authority(rest);
   if (!authority) return proxy_error(quoted + ": " + authority.error());

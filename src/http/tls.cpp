@@ -205,7 +205,8 @@ Task<Result<void>> TlsStream::flush() {
 }
 
 Task<Result<void>> TlsStream::fill(Clock::time_point deadline) {
-  auto bytes = co_await (deadline == kNoDeadline ? tcp_.read() : tcp_.read_for(time_left(deadline)));
+  auto bytes =
+      co_await (deadline == kNoDeadline ? tcp_.read() : tcp_.read_for(time_left(deadline)));
   if (!bytes) co_return bytes.error();
   BIO_write(SSL_get_rbio(ssl_), bytes->data(), static_cast<int>(bytes->size()));
   co_return Result<void>{};

@@ -46,9 +46,11 @@ TEST(Origin, Parse) {
   EXPECT_FALSE(Origin::parse("http://x:99999"));
   EXPECT_FALSE(Origin::parse("http://:80"));
   // Errors quote the URL and say what is wrong with it.
-  EXPECT_EQ(Origin::parse("http://[::1:80").error().message(), "URL 'http://[::1:80': unclosed '['");
+  EXPECT_EQ(Origin::parse("http://[::1:80").error().message(),
+            "URL 'http://[::1:80': unclosed '['");
   EXPECT_EQ(Origin::parse("http://x:8o").error().message(), "URL 'http://x:8o': invalid port '8o'");
-  EXPECT_EQ(Origin::parse("http://[::1]x").error().message(), "URL 'http://[::1]x': junk after ']'");
+  EXPECT_EQ(Origin::parse("http://[::1]x").error().message(),
+            "URL 'http://[::1]x': junk after ']'");
 }
 
 TEST(HttpClient, RequestsAndReusesTheConnection) {

@@ -37,7 +37,8 @@ class Nginx {
          << "  client_body_temp_path " << d << "/body;\n  proxy_temp_path " << d << "/proxy;\n"
          << "  fastcgi_temp_path " << d << "/fcgi;\n  uwsgi_temp_path " << d << "/uwsgi;\n"
          << "  scgi_temp_path " << d << "/scgi;\n"
-         << "  server {\n    listen 127.0.0.1:" << port_ << ";\n" << server_block << "\n  }\n}\n";
+         << "  server {\n    listen 127.0.0.1:" << port_ << ";\n"
+         << server_block << "\n  }\n}\n";
   }
   Nginx(const Nginx&) = delete;
   Nginx& operator=(const Nginx&) = delete;

@@ -26,9 +26,9 @@ Task<std::string> curl_upload(std::uint16_t port, std::size_t size) {
     left -= n;
   }
   ::close(fd);
-  auto r = co_await testing::run_command(
-      "curl -s -H 'Transfer-Encoding: chunked' --data-binary @" + std::string(path) +
-      " http://127.0.0.1:" + std::to_string(port) + "/upload");
+  auto r = co_await testing::run_command("curl -s -H 'Transfer-Encoding: chunked' --data-binary @" +
+                                         std::string(path) +
+                                         " http://127.0.0.1:" + std::to_string(port) + "/upload");
   ::unlink(path);
   co_return r.output;
 }
@@ -62,17 +62,19 @@ TEST(Nginx, ClientReusesConnectionsToNginx) {
 TEST(Nginx, ServerBehindNginxStreamsBothWays) {
   Loop loop;
   Router r;
-  r.add("POST", "/upload", [](Request& req, ResponseWriter& w) -> Task<void> {
-    std::size_t total = 0;
-    int chunks = 0;
-    while (true) {
-      auto chunk = co_await req.body.next();
-      if (!chunk || chunk->empty()) break;
-      total += chunk->size();
-      ++chunks;
-    }
-    (void)co_await w.respond(200, {}, std::to_string(total) + " bytes");
-  }, {.max_body = 64 << 20});
+  r.add("POST", "/upload",
+        [](Request& req, ResponseWriter& w) -> Task<void> {
+          std::size_t total = 0;
+          int chunks = 0;
+          while (true) {
+            auto chunk = co_await req.body.next();
+            if (!chunk || chunk->empty()) break;
+            total += chunk->size();
+            ++chunks;
+          }
+          (void)co_await w.respond(200, {}, std::to_string(total) + " bytes");
+        },
+        {.max_body = 64 << 20});
   r.add("GET", "/events", [](Request&, ResponseWriter& w) -> Task<void> {
     SseWriter sse(w);
     (co_await sse.start()).value();
@@ -85,7 +87,8 @@ TEST(Nginx, ServerBehindNginxStreamsBothWays) {
   testing::Nginx nginx(R"(
     client_max_body_size 64m;
     location / {
-      proxy_pass http://127.0.0.1:)" + std::to_string(upstream) + R"(;
+      proxy_pass http://127.0.0.1:)" +
+                       std::to_string(upstream) + R"(;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_buffering off;

@@ -31,8 +31,7 @@ TEST(ProxyUrl, CredentialsBecomeBasicAuthorization) {
   EXPECT_EQ(parse_proxy_url("http://alice:s3cret@p:1").value().authorization,
             "Basic YWxpY2U6czNjcmV0");
   // Percent-escapes are decoded first: "a@b:p:w" is YUBiOnA6dw==.
-  EXPECT_EQ(parse_proxy_url("http://a%40b:p%3Aw@p:1").value().authorization,
-            "Basic YUBiOnA6dw==");
+  EXPECT_EQ(parse_proxy_url("http://a%40b:p%3Aw@p:1").value().authorization, "Basic YUBiOnA6dw==");
   // The URL kept for messages carries no credentials.
   EXPECT_EQ(parse_proxy_url("http://alice:s3cret@p:1").value().url, "http://p:1");
 }
@@ -90,9 +89,8 @@ TEST(NoProxy, AddressesAndCidrRanges) {
 // Sets environment variables for one test and restores them afterwards.
 class ScopedEnv {
  public:
-  static constexpr const char* kNames[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
-                                           "HTTPS_PROXY", "all_proxy",  "ALL_PROXY",
-                                           "no_proxy",    "NO_PROXY"};
+  static constexpr const char* kNames[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                           "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
   ScopedEnv() {
     for (const char* name : kNames) {
       if (const char* v = std::getenv(name)) saved_.emplace_back(name, v);
@@ -143,8 +141,7 @@ TEST(ProxyEnvironment, RouteForAnOrigin) {
   auto r = s.route_for(Origin::parse("https://api.example").value());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), errc::proxy_failed);
-  EXPECT_NE(r.error().message().find("HTTPS_PROXY: proxy URL 'socks5://p:1080'"),
-            std::string::npos)
+  EXPECT_NE(r.error().message().find("HTTPS_PROXY: proxy URL 'socks5://p:1080'"), std::string::npos)
       << r.error().message();
 }
 

@@ -4,10 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include "cipherline/crypto/hex.hpp"
-#include "cipherline/crypto/sha256.hpp"
 #include <atomic>
 #include <thread>
+#include "cipherline/crypto/hex.hpp"
+#include "cipherline/crypto/sha256.hpp"
 
 #include "cipherline/runtime/channel.hpp"
 #include "cipherline/runtime/loop_group.hpp"

@@ -52,8 +52,8 @@ class Tinyproxy {
 
   std::uint16_t port() const { return port_; }
   std::string url(const std::string& userinfo = {}) const {
-    return "http://" + (userinfo.empty() ? "" : userinfo + "@") + "127.0.0.1:" +
-           std::to_string(port_);
+    return "http://" + (userinfo.empty() ? "" : userinfo + "@") +
+           "127.0.0.1:" + std::to_string(port_);
   }
 
   // start returns once the proxy accepts connections.
@@ -179,22 +179,22 @@ TEST(Tinyproxy, NoProxyGoesAroundAndADeadProxyIsNamed) {
   Loop loop;
   HttpServer server(echo_router());
   const std::string dead = "http://127.0.0.1:" + std::to_string(free_port());
-  sync_wait(loop, testing::with_server(server, [&](SocketAddress a) -> Task<void> {
-              const std::string origin = "http://" + a.to_string();
-              HttpClient direct(
-                  {.proxy = ProxySettings{.http_proxy = dead, .no_proxy = "example.org,127.0.0.0/8"}});
-              EXPECT_EQ((co_await get(direct, origin)).value(), "200 reached /where");
+  sync_wait(
+      loop, testing::with_server(server, [&](SocketAddress a) -> Task<void> {
+        const std::string origin = "http://" + a.to_string();
+        HttpClient direct(
+            {.proxy = ProxySettings{.http_proxy = dead, .no_proxy = "example.org,127.0.0.0/8"}});
+        EXPECT_EQ((co_await get(direct, origin)).value(), "200 reached /where");
 
-              HttpClient proxied({.proxy = ProxySettings{.http_proxy = dead}});
-              auto r = co_await get(proxied, origin);
-              EXPECT_FALSE(r);
-              if (!r) {
-                EXPECT_EQ(r.error(), std::errc::connection_refused);
-                EXPECT_NE(r.error().message().find("connecting to proxy " + dead),
-                          std::string::npos)
-                    << r.error().message();
-              }
-            }));
+        HttpClient proxied({.proxy = ProxySettings{.http_proxy = dead}});
+        auto r = co_await get(proxied, origin);
+        EXPECT_FALSE(r);
+        if (!r) {
+          EXPECT_EQ(r.error(), std::errc::connection_refused);
+          EXPECT_NE(r.error().message().find("connecting to proxy " + dead), std::string::npos)
+              << r.error().message();
+        }
+      }));
 }
 
 }  // namespace

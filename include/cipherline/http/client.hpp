@@ -22,8 +22,8 @@
 //   with absolute-form targets; a refused tunnel is errc::proxy_failed with
 //   the proxy's status line.
 // - DNS through the runtime's resolver; each address is tried in turn with
-//   `connect_timeout` (which also bounds a proxy's CONNECT answer). The response head must arrive within `head_timeout`;
-//   each body chunk within `body_timeout`.
+//   `connect_timeout` (which also bounds a proxy's CONNECT answer). The response head must arrive
+//   within `head_timeout`; each body chunk within `body_timeout`.
 // - The response body is streamed (BodyReader); destroying the response
 //   before the body was read closes its connection instead of reusing it.
 // - Cancellation: stopping the awaiting task cancels the connect, write or
