@@ -1,0 +1,74 @@
+// Verifying an AMD SEV-SNP attestation report against its VCEK and the AMD
+// roots: the identity and integrity part of SNP attestation. Reference
+// values (measurement, policy, minimum TCB, …) are checked on top of the
+// returned report by the caller that has them.
+//
+//   auto report = snp::parse_report(bytes).value();
+//   auto vcek = crypto::Certificate::from_der(vcek_der).value();
+//   VerificationReport r = snp::verify_report(report, vcek, snp::amd_chain(snp::Product::milan),
+//                                             std::chrono::system_clock::now());
+//   if (!r.passed()) ... r.first_failure()->name
+//
+// Checks, in order (each a named entry of the report):
+//   product            the report's CPUID product (v3+) or the VCEK's
+//                      productName (v2) is the chain's product
+//   signing key        SIGNING_KEY is the VCEK (VLEK chains are not built in)
+//   ARK                the chain's root is the one built in for the product
+//                      (SHA-256 fingerprint), unless the chain is a
+//                      development chain (TrustedChain::development)
+//   certificate chain  VCEK ← ASK ← ARK verifies at `at`
+//   VCEK key           ECDSA P-384
+//   report signature   ECDSA P-384 / SHA-384 over bytes 0x000–0x29F
+//   reported TCB       REPORTED_TCB equals the VCEK's TCB extensions
+//   chip ID            CHIP_ID equals the VCEK's hwID (unless MASK_CHIP_KEY;
+//                      Turin compares the 8 bytes it uses)
+//   committed TCB      COMMITTED_TCB ≤ CURRENT_TCB, component-wise
+//   VCEK TCB           the VCEK's TCB ≤ CURRENT_TCB, component-wise
+// Claims: version, product, measurement, report data, host data, chip ID,
+// policy, VMPL, the four TCBs, platform info, ID key digest, firmware
+// versions, mitigation vectors (v5).
+//
+// Pure function of its inputs; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cipherline/attest/snp/report.hpp"
+#include "cipherline/attest/verification_report.hpp"
+#include "cipherline/crypto/certificate.hpp"
+
+namespace cipherline::attest::snp {
+
+// A trusted ASK/ARK pair for one product line.
+struct TrustedChain {
+  Product product = Product::unknown;
+  crypto::Certificate ask;
+  crypto::Certificate ark;
+  // A development chain (the software TEE's) is trusted as given; built-in
+  // AMD chains are also pinned by fingerprint.
+  bool development = false;
+};
+
+// amd_chain returns the built-in AMD chain of a product line (parsed once).
+// Throws std::invalid_argument for Product::unknown.
+const TrustedChain& amd_chain(Product product);
+// amd_ark_fingerprint is the SHA-256 of the built-in ARK's DER, as hex.
+std::string_view amd_ark_fingerprint(Product product) noexcept;
+
+// The AMD KDS extensions of a VCEK (OIDs 1.3.6.1.4.1.3704.1.*).
+struct VcekExtensions {
+  int struct_version = 0;
+  std::string product_name;  // "Milan-B0", "Genoa", "Turin", …
+  TcbVersion tcb;
+  std::vector<std::byte> hwid;  // CHIP_ID (64 bytes; 8 for Turin)
+};
+Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& vcek);
+
+VerificationReport verify_report(const AttestationReport& report, const crypto::Certificate& vcek,
+                                 const TrustedChain& chain,
+                                 std::chrono::system_clock::time_point at);
+
+}  // namespace cipherline::attest::snp

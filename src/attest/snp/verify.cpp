@@ -1,0 +1,252 @@
+#include "cipherline/attest/snp/verify.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "amd_roots.hpp"
+#include "cipherline/attest/error.hpp"
+#include "cipherline/crypto/hex.hpp"
+
+namespace cipherline::attest::snp {
+namespace {
+
+constexpr std::string_view kKdsOid = "1.3.6.1.4.1.3704.1.";
+
+Error vcek_error(const std::string& why) {
+  return Error(errc::malformed_evidence, "VCEK extensions: " + why);
+}
+
+// der_value returns the contents of a DER TLV with tag `tag` that spans all
+// of `der` (short or long length form).
+std::optional<std::span<const std::byte>> der_value(std::span<const std::byte> der,
+                                                    std::uint8_t tag) {
+  if (der.size() < 2 || std::to_integer<std::uint8_t>(der[0]) != tag) return std::nullopt;
+  std::size_t length = std::to_integer<std::size_t>(der[1]);
+  std::size_t header = 2;
+  if (length & 0x80) {
+    const std::size_t octets = length & 0x7F;
+    if (octets == 0 || octets > 2 || der.size() < 2 + octets) return std::nullopt;
+    length = 0;
+    for (std::size_t i = 0; i < octets; ++i) {
+      length = (length << 8) | std::to_integer<std::size_t>(der[2 + i]);
+    }
+    header += octets;
+  }
+  if (der.size() != header + length) return std::nullopt;
+  return der.subspan(header);
+}
+
+Result<std::uint64_t, Error> integer_extension(const crypto::Certificate& vcek,
+                                               std::string_view suffix, std::string_view name) {
+  const std::string oid = std::string(kKdsOid) + std::string(suffix);
+  const auto ext = vcek.extension(oid);
+  if (!ext) return vcek_error(std::string(name) + " (" + oid + ") is missing");
+  const auto value = der_value(*ext, 0x02);
+  if (!value || value->empty() || value->size() > 9 ||
+      (std::to_integer<std::uint8_t>((*value)[0]) & 0x80) != 0) {
+    return vcek_error(std::string(name) + " (" + oid + ") is not a small non-negative INTEGER");
+  }
+  std::uint64_t n = 0;
+  for (std::byte b : *value) n = (n << 8) | std::to_integer<std::uint64_t>(b);
+  return n;
+}
+
+std::string hex(std::span<const std::byte> bytes) { return crypto::to_hex(bytes); }
+
+std::string hex_u64(std::uint64_t v) {
+  std::array<std::byte, 8> be{};
+  for (int i = 0; i < 8; ++i) be[7 - i] = static_cast<std::byte>(v >> (8 * i));
+  return "0x" + crypto::to_hex(be);
+}
+
+}  // namespace
+
+std::string_view amd_ark_fingerprint(Product product) noexcept {
+  switch (product) {
+    case Product::milan:
+      return "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd";
+    case Product::genoa:
+      return "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1";
+    case Product::turin:
+      return "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a";
+    case Product::unknown:
+      break;
+  }
+  return {};
+}
+
+const TrustedChain& amd_chain(Product product) {
+  static const auto load = [](Product p, const char* pem) {
+    auto certs = crypto::Certificate::all_from_pem(pem).value();
+    return TrustedChain{p, certs.at(0), certs.at(1), false};
+  };
+  static const TrustedChain milan = load(Product::milan, internal::kMilanChainPem);
+  static const TrustedChain genoa = load(Product::genoa, internal::kGenoaChainPem);
+  static const TrustedChain turin = load(Product::turin, internal::kTurinChainPem);
+  switch (product) {
+    case Product::milan:
+      return milan;
+    case Product::genoa:
+      return genoa;
+    case Product::turin:
+      return turin;
+    case Product::unknown:
+      break;
+  }
+  throw std::invalid_argument("no built-in AMD chain for an unknown product");
+}
+
+Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& vcek) {
+  VcekExtensions x;
+  if (auto v = integer_extension(vcek, "1", "structVersion"); v) {
+    x.struct_version = static_cast<int>(*v);
+  } else {
+    return v.error();
+  }
+  const auto name = vcek.extension(std::string(kKdsOid) + "2");
+  const auto name_value = name ? der_value(*name, 0x16) : std::nullopt;
+  if (!name_value)
+    return vcek_error("productName (" + std::string(kKdsOid) + "2) is missing or not an IA5String");
+  x.product_name.assign(reinterpret_cast<const char*>(name_value->data()), name_value->size());
+  const bool turin = product_from_name(x.product_name) == Product::turin;
+
+  struct Part {
+    std::string_view suffix;
+    std::string_view name;
+    std::uint8_t TcbVersion::*field;
+  };
+  const Part parts[] = {{"3.1", "blSPL", &TcbVersion::bootloader},
+                        {"3.2", "teeSPL", &TcbVersion::tee},
+                        {"3.3", "snpSPL", &TcbVersion::snp},
+                        {"3.8", "ucodeSPL", &TcbVersion::microcode}};
+  for (const Part& part : parts) {
+    auto v = integer_extension(vcek, part.suffix, part.name);
+    if (!v) return v.error();
+    if (*v > 255)
+      return vcek_error(std::string(part.name) + " " + std::to_string(*v) + " exceeds 255");
+    x.tcb.*part.field = static_cast<std::uint8_t>(*v);
+  }
+  if (turin) {
+    auto fmc = integer_extension(vcek, "3.9", "fmcSPL");
+    if (!fmc) return fmc.error();
+    if (*fmc > 255) return vcek_error("fmcSPL exceeds 255");
+    x.tcb.fmc = static_cast<std::uint8_t>(*fmc);
+  }
+  // The raw word, in the product's layout, so it can be compared with the report.
+  std::uint64_t raw = 0;
+  const auto put = [&raw](int byte, std::uint8_t v) { raw |= std::uint64_t{v} << (8 * byte); };
+  if (turin) {
+    put(0, x.tcb.fmc);
+    put(1, x.tcb.bootloader);
+    put(2, x.tcb.tee);
+    put(3, x.tcb.snp);
+  } else {
+    put(0, x.tcb.bootloader);
+    put(1, x.tcb.tee);
+    put(6, x.tcb.snp);
+    for (int i = 4; i <= 7; ++i) {  // spl4–spl7: reserved bytes 2–5
+      if (auto v = integer_extension(vcek, "3." + std::to_string(i), "spl" + std::to_string(i));
+          v) {
+        put(i - 2, static_cast<std::uint8_t>(*v));
+      }
+    }
+  }
+  put(7, x.tcb.microcode);
+  x.tcb.raw = raw;
+
+  const auto hwid = vcek.extension(std::string(kKdsOid) + "4");
+  if (!hwid) return vcek_error("hwID (" + std::string(kKdsOid) + "4) is missing (a VLEK?)");
+  const auto wrapped = der_value(*hwid, 0x04);
+  const std::span<const std::byte> id = wrapped ? *wrapped : std::span<const std::byte>(*hwid);
+  x.hwid.assign(id.begin(), id.end());
+  if (x.hwid.size() != (turin ? 8u : 64u)) {
+    return vcek_error("hwID has " + std::to_string(x.hwid.size()) + " bytes, expected " +
+                      (turin ? "8" : "64"));
+  }
+  return x;
+}
+
+VerificationReport verify_report(const AttestationReport& report, const crypto::Certificate& vcek,
+                                 const TrustedChain& chain,
+                                 std::chrono::system_clock::time_point at) {
+  VerificationReport r("AMD SEV-SNP attestation report");
+  auto extensions = parse_vcek_extensions(vcek);
+  const Product vcek_product =
+      extensions ? product_from_name(extensions->product_name) : Product::unknown;
+  const Product product = report.version >= 3 ? report.cpuid_product() : vcek_product;
+
+  // Claims first: they describe the evidence whatever the checks say.
+  r.claim("version", std::to_string(report.version));
+  r.claim("product", std::string(product_name(product)));
+  r.claim("measurement", hex(report.measurement));
+  r.claim("report data", hex(report.report_data));
+  r.claim("host data", hex(report.host_data));
+  r.claim("chip ID", hex(report.chip_id));
+  r.claim("policy", hex_u64(report.policy));
+  r.claim("VMPL", std::to_string(report.vmpl));
+  r.claim("guest SVN", std::to_string(report.guest_svn));
+  r.claim("platform info", hex_u64(report.platform_info));
+  r.claim("ID key digest", hex(report.id_key_digest));
+  r.claim("current TCB", decode_tcb(report.current_tcb, product).to_string());
+  r.claim("reported TCB", decode_tcb(report.reported_tcb, product).to_string());
+  r.claim("committed TCB", decode_tcb(report.committed_tcb, product).to_string());
+  r.claim("launch TCB", decode_tcb(report.launch_tcb, product).to_string());
+  r.claim("current firmware", std::to_string(report.current_major) + "." +
+                                  std::to_string(report.current_minor) + " build " +
+                                  std::to_string(report.current_build));
+  if (report.version >= 5) {
+    r.claim("launch mitigation vector", hex_u64(report.launch_mit_vector));
+    r.claim("current mitigation vector", hex_u64(report.current_mit_vector));
+  }
+
+  r.check_equal("product", std::string(product_name(chain.product)),
+                std::string(product_name(product)));
+  r.check_equal("signing key", "VCEK",
+                report.signing_key == SigningKey::vcek   ? "VCEK"
+                : report.signing_key == SigningKey::vlek ? "VLEK"
+                                                         : "none");
+  const std::string ark_fingerprint = crypto::to_hex(chain.ark.fingerprint_sha256());
+  if (chain.development) {
+    r.check("ARK", "a development root (explicitly trusted)", ark_fingerprint, true);
+  } else {
+    r.check_equal("ARK", std::string(amd_ark_fingerprint(chain.product)), ark_fingerprint);
+  }
+  const crypto::Certificate intermediates[] = {chain.ask};
+  const crypto::Certificate roots[] = {chain.ark};
+  auto chained = crypto::verify_chain(vcek, intermediates, roots, at);
+  r.check("certificate chain", "VCEK <- ASK <- ARK",
+          chained ? "verified" : chained.error().message(), chained.has_value());
+  const crypto::PublicKey key = vcek.public_key();
+  const bool p384 = key.type() == crypto::PublicKey::Type::ec_p384;
+  r.check("VCEK key", "ECDSA P-384", p384 ? "ECDSA P-384" : "another key type", p384);
+  auto signature =
+      p384 ? crypto::verify_ecdsa(key, crypto::Hash::sha384, report.signed_bytes(),
+                                  report.signature_rs, crypto::SignatureFormat::raw)
+           : Result<void, Error>(Error(errc::unsupported_evidence, "the VCEK key is not P-384"));
+  r.check("report signature", "valid under the VCEK",
+          signature ? "valid" : signature.error().message(), signature.has_value());
+
+  if (!extensions) {
+    r.check("VCEK extensions", "AMD KDS extensions", extensions.error().message(), false);
+    return r;
+  }
+  const TcbVersion reported = decode_tcb(report.reported_tcb, product);
+  r.check("reported TCB", extensions->tcb.to_string() + " (the VCEK's)", reported.to_string(),
+          extensions->tcb.raw == report.reported_tcb);
+  if (report.mask_chip_key) {
+    r.check("chip ID", "masked (MASK_CHIP_KEY)", "masked", true);
+  } else {
+    const std::size_t used = product == Product::turin ? 8 : 64;
+    const auto chip = std::span(report.chip_id).first(used);
+    r.check_equal("chip ID", hex(extensions->hwid), hex(chip));
+  }
+  const TcbVersion current = decode_tcb(report.current_tcb, product);
+  const TcbVersion committed = decode_tcb(report.committed_tcb, product);
+  r.check("committed TCB", "<= current TCB (" + current.to_string() + ")", committed.to_string(),
+          tcb_at_least(current, committed));
+  r.check("VCEK TCB", "<= current TCB (" + current.to_string() + ")", extensions->tcb.to_string(),
+          tcb_at_least(current, extensions->tcb));
+  return r;
+}
+
+}  // namespace cipherline::attest::snp
