@@ -1,0 +1,63 @@
+// Verifying the Contrast Coordinator the way the Privatemode client does
+// (spec: contrast-attestation §1.1–1.5): its attestation document, bound to
+// the client's nonce, carrying exactly the manifest the client expects,
+// from a TEE that meets that manifest's reference values and runs the
+// coordinator policy.
+//
+//   CoordinatorTrust trust{.expected_manifest = manifest_bytes, .now = system_clock::now()};
+//   CoordinatorVerification v = verify_coordinator(document_json, nonce, trust);
+//   if (!v.report.passed()) fail(v.report.first_failure()->name);
+//   use(v.mesh_ca_pem);   // only after the report passed
+//
+// Checks, in order: "nonce" (32 bytes), "attestation document" (parses),
+// "manifest count" (exactly one: a Privatemode deployment cannot be
+// updated), "manifest" (byte-equal to the expected one; SHA-256 shown),
+// "manifest parses", "evidence type" (SEV-SNP), "evidence decodes", "VCEK
+// present" (no KDS fetch here: the Coordinator must include it), then, for
+// the SNP reference entry that matches best, every check of
+// snp::verify_report and snp::check_reference_values prefixed
+// "snp[i]: " (REPORT_DATA expected from the nonce, the manifest history and
+// the CA PEMs), and "coordinator policy" (HOST_DATA is the policy hash of a
+// manifest entry with the coordinator role).
+//
+// Reference values come from the expected manifest, which the document's
+// manifest must equal byte for byte. Development chains (the software TEE)
+// are trusted only when given in `development_chain`; otherwise the
+// built-in AMD chain of each entry's product is used.
+//
+// Pure function; evidence verification costs a few milliseconds (RSA-4096
+// chain), so callers on an event loop offload it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cipherline/attest/snp/verify.hpp"
+#include "cipherline/attest/verification_report.hpp"
+
+namespace cipherline::attest::contrast {
+
+struct CoordinatorTrust {
+  std::vector<std::byte> expected_manifest;
+  std::chrono::system_clock::time_point now{};
+  std::optional<snp::TrustedChain> development_chain{};
+  bool require_single_manifest = true;
+};
+
+struct CoordinatorVerification {
+  VerificationReport report{"Contrast Coordinator"};
+  // What the client may use once the report passed.
+  std::string mesh_ca_pem;
+  std::string root_ca_pem;
+};
+
+CoordinatorVerification verify_coordinator(std::string_view document_json,
+                                           std::span<const std::byte> nonce,
+                                           const CoordinatorTrust& trust);
+
+}  // namespace cipherline::attest::contrast
