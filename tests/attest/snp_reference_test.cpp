@@ -112,14 +112,16 @@ TEST(SnpReference, EachDisagreementFailsItsCheck) {
   {
     Fixture f;  // the report launched with DEBUG set
     f.ref.guest_policy.debug = false;
-    const Check& c = named(f.run(), "guest policy");
+    const VerificationReport r = f.run();
+    const Check& c = named(r, "guest policy");
     EXPECT_FALSE(c.passed);
     EXPECT_NE(c.actual.find("DEBUG set but not allowed"), std::string::npos) << c.actual;
   }
   {
     Fixture f;
     f.ref.guest_policy.page_swap_disable = true;
-    const Check& c = named(f.run(), "guest policy");
+    const VerificationReport r = f.run();
+    const Check& c = named(r, "guest policy");
     EXPECT_NE(c.actual.find("PAGE_SWAP_DISABLE required but clear"), std::string::npos);
   }
   {

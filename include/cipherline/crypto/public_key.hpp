@@ -48,6 +48,7 @@ class PublicKey {
 
  private:
   friend class Certificate;
+  friend class PrivateKey;
   explicit PublicKey(std::shared_ptr<evp_pkey_st> key) noexcept : key_(std::move(key)) {}
   std::shared_ptr<evp_pkey_st> key_;
 };

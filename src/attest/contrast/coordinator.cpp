@@ -81,6 +81,27 @@ CoordinatorVerification verify_coordinator(std::string_view document_json,
     return out;
   }
 
+  // An ARK carried in the evidence must be one this client trusts: AMD's
+  // for an entry's product, or the configured development root.
+  // Development roots verify only evidence that names them (or names none).
+  bool use_development = trust.development_chain.has_value();
+  if (!evidence->ark_der.empty()) {
+    auto ark = crypto::Certificate::from_der(evidence->ark_der);
+    const std::string fingerprint = ark ? crypto::to_hex(ark->fingerprint_sha256()) : "unreadable";
+    use_development =
+        trust.development_chain &&
+        fingerprint == crypto::to_hex(trust.development_chain->ark.fingerprint_sha256());
+    bool trusted = use_development;
+    for (const auto& entry : manifest->snp) {
+      trusted = trusted || fingerprint == snp::amd_ark_fingerprint(entry.values.product);
+    }
+    if (!r.check("trusted root", "AMD's ARK or a configured development root",
+                 trusted ? fingerprint : "untrusted root (ARK SHA-256 " + fingerprint + ")",
+                 trusted)) {
+      return out;
+    }
+  }
+
   const auto report_data =
       coordinator_report_data(nonce, doc->manifests, doc->root_ca_pem, doc->mesh_ca_pem);
   // Evidence passes if any reference entry accepts it; report the entry
@@ -91,7 +112,7 @@ CoordinatorVerification verify_coordinator(std::string_view document_json,
     snp::ReferenceValues ref = manifest->snp[i].values;
     ref.report_data = report_data;
     const snp::TrustedChain& chain =
-        trust.development_chain ? *trust.development_chain : snp::amd_chain(ref.product);
+        use_development ? *trust.development_chain : snp::amd_chain(ref.product);
     VerificationReport candidate = snp::verify_report(evidence->report, *vcek, chain, trust.now);
     snp::check_reference_values(evidence->report, ref, candidate);
     if (!best || failures(candidate) < failures(*best)) {

@@ -13,7 +13,9 @@
 // "manifest count" (exactly one: a Privatemode deployment cannot be
 // updated), "manifest" (byte-equal to the expected one; SHA-256 shown),
 // "manifest parses", "evidence type" (SEV-SNP), "evidence decodes", "VCEK
-// present" (no KDS fetch here: the Coordinator must include it), then, for
+// present" (no KDS fetch here: the Coordinator must include it), "trusted
+// root" (when the evidence carries an ARK: AMD's for an entry's product or
+// the configured development root, else "untrusted root"), then, for
 // the SNP reference entry that matches best, every check of
 // snp::verify_report and snp::check_reference_values prefixed
 // "snp[i]: " (REPORT_DATA expected from the nonce, the manifest history and

@@ -1,0 +1,275 @@
+#include "cipherline/attest/sim/snp_issuer.hpp"
+
+#include <cstring>
+#include <string_view>
+
+#include "cipherline/attest/error.hpp"
+#include "cipherline/attest/snp/reference_values.hpp"
+#include "cipherline/crypto/certificate_builder.hpp"
+#include "cipherline/crypto/random.hpp"
+#include "cipherline/crypto/sha512.hpp"
+
+namespace cipherline::attest::sim {
+namespace {
+
+using namespace std::chrono;
+using crypto::CertificateExtension;
+
+constexpr std::string_view kKds = "1.3.6.1.4.1.3704.1.";
+constexpr std::string_view kOrganization = "cipherline development TEE (NOT AMD)";
+
+std::vector<std::pair<std::string, std::string>> amd_style_name(const std::string& cn) {
+  return {{"OU", "Engineering"},
+          {"C", "US"},
+          {"L", "Santa Clara"},
+          {"ST", "CA"},
+          {"O", std::string(kOrganization)},
+          {"CN", cn}};
+}
+
+void put_le(std::byte* out, std::uint64_t v, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<std::byte>(v >> (8 * i));
+}
+
+std::uint64_t tcb_word(const snp::TcbVersion& t, snp::Product product) {
+  std::uint64_t raw = 0;
+  const auto put = [&raw](int byte, std::uint8_t v) { raw |= std::uint64_t{v} << (8 * byte); };
+  if (product == snp::Product::turin) {
+    put(0, t.fmc);
+    put(1, t.bootloader);
+    put(2, t.tee);
+    put(3, t.snp);
+  } else {
+    put(0, t.bootloader);
+    put(1, t.tee);
+    put(6, t.snp);
+  }
+  put(7, t.microcode);
+  return raw;
+}
+
+struct Cpuid {
+  std::uint8_t family, model, stepping;
+};
+Cpuid cpuid_of(snp::Product p) {
+  switch (p) {
+    case snp::Product::milan:
+      return {0x19, 0x01, 0x01};
+    case snp::Product::turin:
+      return {0x1A, 0x02, 0x00};
+    default:
+      return {0x19, 0x11, 0x01};
+  }
+}
+
+#define ASSIGN_OR_RETURN(var, expr)               \
+  auto var##_result = (expr);                     \
+  if (!var##_result) return var##_result.error(); \
+  auto var = std::move(*var##_result)
+
+// pem_blocks returns the spans of every "-----BEGIN <label>-----" block.
+std::vector<std::span<const std::byte>> pem_blocks(std::span<const std::byte> text,
+                                                   std::string_view label) {
+  const std::string begin = "-----BEGIN " + std::string(label) + "-----";
+  const std::string end = "-----END " + std::string(label) + "-----";
+  const std::string_view all(reinterpret_cast<const char*>(text.data()), text.size());
+  std::vector<std::span<const std::byte>> out;
+  std::size_t at = 0;
+  while ((at = all.find(begin, at)) != std::string_view::npos) {
+    const std::size_t stop = all.find(end, at);
+    if (stop == std::string_view::npos) break;
+    out.push_back(text.subspan(at, stop + end.size() - at));
+    at = stop + end.size();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::array<std::byte, 48> measurement_of(std::span<const std::byte> image) {
+  return crypto::sha384(image);
+}
+
+Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::generate(snp::Product product,
+                                                             system_clock::time_point now) {
+  if (product == snp::Product::unknown) {
+    return Error(errc::unsupported_evidence, "development SNP PKI: no product given");
+  }
+  const std::string name(snp::product_name(product));
+  ASSIGN_OR_RETURN(ark_key, crypto::PrivateKey::generate(crypto::KeyType::rsa_4096));
+  ASSIGN_OR_RETURN(ask_key, crypto::PrivateKey::generate(crypto::KeyType::rsa_4096));
+  ASSIGN_OR_RETURN(vcek_key, crypto::PrivateKey::generate(crypto::KeyType::ec_p384));
+  const auto from = now - hours(24);
+  const auto to = now + hours(24 * 3650);
+
+  crypto::CertificateSpec ark_spec{.subject = amd_style_name("ARK-" + name),
+                                   .public_key = ark_key.public_key(),
+                                   .not_before = from,
+                                   .not_after = to,
+                                   .serial = 1,
+                                   .ca = true};
+  ASSIGN_OR_RETURN(ark, crypto::issue_certificate(ark_spec, ark_key, nullptr,
+                                                  crypto::Signature::rsa_pss_sha384));
+  crypto::CertificateSpec ask_spec{.subject = amd_style_name("SEV-" + name),
+                                   .public_key = ask_key.public_key(),
+                                   .not_before = from,
+                                   .not_after = to,
+                                   .serial = 2,
+                                   .ca = true};
+  ASSIGN_OR_RETURN(
+      ask, crypto::issue_certificate(ask_spec, ark_key, &ark, crypto::Signature::rsa_pss_sha384));
+
+  DevelopmentSnpPki pki{.product = product,
+                        .ark_key = ark_key,
+                        .ask_key = ask_key,
+                        .vcek_key = vcek_key,
+                        .ark = ark,
+                        .ask = ask,
+                        .vcek = ark};  // replaced below
+  crypto::random_bytes(pki.chip_id);
+  if (product == snp::Product::turin)
+    std::fill(pki.chip_id.begin() + 8, pki.chip_id.end(), std::byte{0});
+  // Current enough for Privatemode's minimum TCB.
+  pki.tcb.fmc = product == snp::Product::turin ? 1 : 0;
+  pki.tcb.bootloader = 10;
+  pki.tcb.tee = 0;
+  pki.tcb.snp = 28;
+  pki.tcb.microcode = 88;
+  pki.tcb.raw = tcb_word(pki.tcb, product);
+
+  const auto oid = [](std::string_view suffix) { return std::string(kKds) + std::string(suffix); };
+  std::vector<CertificateExtension> kds = {
+      {oid("1"), crypto::der_integer(product == snp::Product::turin ? 1 : 0)},
+      {oid("2"), crypto::der_ia5_string(name)},
+      {oid("3.1"), crypto::der_integer(pki.tcb.bootloader)},
+      {oid("3.2"), crypto::der_integer(pki.tcb.tee)},
+      {oid("3.3"), crypto::der_integer(pki.tcb.snp)},
+      {oid("3.8"), crypto::der_integer(pki.tcb.microcode)},
+  };
+  if (product == snp::Product::turin) {
+    kds.push_back({oid("3.9"), crypto::der_integer(pki.tcb.fmc)});
+  } else {
+    for (int i = 4; i <= 7; ++i)
+      kds.push_back({oid("3." + std::to_string(i)), crypto::der_integer(0)});
+  }
+  const std::size_t id_size = product == snp::Product::turin ? 8 : 64;
+  kds.push_back(
+      {oid("4"), std::vector<std::byte>(pki.chip_id.begin(), pki.chip_id.begin() + id_size)});
+  crypto::CertificateSpec vcek_spec{.subject = amd_style_name("SEV-VCEK"),
+                                    .public_key = vcek_key.public_key(),
+                                    .not_before = from,
+                                    .not_after = to,
+                                    .serial = 0,
+                                    .extensions = std::move(kds)};
+  ASSIGN_OR_RETURN(
+      vcek, crypto::issue_certificate(vcek_spec, ask_key, &ask, crypto::Signature::rsa_pss_sha384));
+  pki.vcek = vcek;
+  return pki;
+}
+
+snp::TrustedChain DevelopmentSnpPki::trusted_chain() const {
+  return snp::TrustedChain{product, ask, ark, true};
+}
+
+crypto::SecretBytes DevelopmentSnpPki::to_pem_bundle() const {
+  const std::string certs = crypto::to_pem(ark) + crypto::to_pem(ask) + crypto::to_pem(vcek);
+  const crypto::SecretBytes keys[] = {ark_key.to_pem(), ask_key.to_pem(), vcek_key.to_pem()};
+  std::size_t size = certs.size();
+  for (const auto& k : keys) size += k.size();
+  crypto::SecretBytes out(size);
+  std::byte* at = out.writable_bytes().data();
+  std::memcpy(at, certs.data(), certs.size());
+  at += certs.size();
+  for (const auto& k : keys) {
+    std::memcpy(at, k.bytes().data(), k.size());
+    at += k.size();
+  }
+  return out;
+}
+
+Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::from_pem_bundle(
+    std::span<const std::byte> pem) {
+  const auto bad = [](const std::string& why) {
+    return Error(errc::malformed_evidence, "development SNP PKI bundle: " + why);
+  };
+  const auto cert_blocks = pem_blocks(pem, "CERTIFICATE");
+  const auto key_blocks = pem_blocks(pem, "PRIVATE KEY");
+  if (cert_blocks.size() != 3 || key_blocks.size() != 3) {
+    return bad("expected 3 certificates and 3 private keys, found " +
+               std::to_string(cert_blocks.size()) + " and " + std::to_string(key_blocks.size()));
+  }
+  std::vector<crypto::Certificate> certs;
+  for (auto block : cert_blocks) {
+    auto c = crypto::Certificate::from_pem(
+        std::string_view(reinterpret_cast<const char*>(block.data()), block.size()));
+    if (!c) return bad(c.error().message());
+    certs.push_back(*c);
+  }
+  std::vector<crypto::PrivateKey> keys;
+  for (auto block : key_blocks) {
+    auto k = crypto::PrivateKey::from_pem(block);
+    if (!k) return bad(k.error().message());
+    keys.push_back(*k);
+  }
+  auto extensions = snp::parse_vcek_extensions(certs[2]);
+  if (!extensions) return bad(extensions.error().message());
+  DevelopmentSnpPki pki{.product = snp::product_from_name(extensions->product_name),
+                        .ark_key = keys[0],
+                        .ask_key = keys[1],
+                        .vcek_key = keys[2],
+                        .ark = certs[0],
+                        .ask = certs[1],
+                        .vcek = certs[2]};
+  std::copy(extensions->hwid.begin(), extensions->hwid.end(), pki.chip_id.begin());
+  pki.tcb = extensions->tcb;
+  return pki;
+}
+
+Result<snp::AttestationReport, Error> issue_snp_report(const DevelopmentSnpPki& pki,
+                                                       const SnpLaunch& launch,
+                                                       std::span<const std::byte, 64> report_data) {
+  std::array<std::byte, snp::kReportSize> raw{};
+  std::byte* r = raw.data();
+  const std::uint64_t tcb = pki.tcb.raw;
+  put_le(r + 0x000, 3, 4);  // VERSION
+  put_le(r + 0x004, 2, 4);  // GUEST_SVN, as Contrast's ID block
+  put_le(r + 0x008, launch.policy, 8);
+  r[0x010] = std::byte{1};  // FAMILY_ID
+  r[0x020] = std::byte{2};  // IMAGE_ID
+  put_le(r + 0x034, 1, 4);  // SIGNATURE_ALGO: ECDSA P-384 with SHA-384
+  put_le(r + 0x038, tcb, 8);
+  put_le(r + 0x040, launch.platform_info, 8);
+  std::memcpy(r + 0x050, report_data.data(), 64);
+  std::memcpy(r + 0x090, launch.measurement.data(), 48);
+  std::memcpy(r + 0x0C0, launch.host_data.data(), 32);
+  const auto id_key_digest = snp::contrast_id_key_digest(launch.measurement, launch.policy);
+  std::memcpy(r + 0x0E0, id_key_digest.data(), 48);
+  crypto::random_bytes(std::span(r + 0x140, 32));  // REPORT_ID
+  std::memset(r + 0x160, 0xFF, 32);                // REPORT_ID_MA: none
+  put_le(r + 0x180, tcb, 8);                       // REPORTED_TCB
+  const Cpuid cpuid = cpuid_of(pki.product);
+  r[0x188] = static_cast<std::byte>(cpuid.family);
+  r[0x189] = static_cast<std::byte>(cpuid.model);
+  r[0x18A] = static_cast<std::byte>(cpuid.stepping);
+  std::memcpy(r + 0x1A0, pki.chip_id.data(), 64);
+  put_le(r + 0x1E0, tcb, 8);  // COMMITTED_TCB
+  r[0x1E8] = std::byte{21};   // firmware 1.55 build 21, current and committed
+  r[0x1E9] = std::byte{55};
+  r[0x1EA] = std::byte{1};
+  r[0x1EC] = std::byte{21};
+  r[0x1ED] = std::byte{55};
+  r[0x1EE] = std::byte{1};
+  put_le(r + 0x1F0, tcb, 8);  // LAUNCH_TCB
+  auto signature = pki.vcek_key.sign_ecdsa(
+      crypto::Hash::sha384, std::span(raw).first(snp::kSignedSize), crypto::SignatureFormat::raw);
+  if (!signature) return signature.error();
+  for (std::size_t i = 0; i < 48; ++i) {  // big-endian r, s → 72-byte little-endian fields
+    r[0x2A0 + i] = (*signature)[47 - i];
+    r[0x2E8 + i] = (*signature)[48 + 47 - i];
+  }
+  return snp::parse_report(raw);
+}
+
+#undef ASSIGN_OR_RETURN
+
+}  // namespace cipherline::attest::sim
