@@ -47,9 +47,14 @@ Result<std::vector<std::vector<std::byte>>, Error> recover_ecdsa_public_keys(
   const Owned<BIGNUM> z = to_bn(digest);
   const int excess = static_cast<int>(digest.size() * 8) - order_bits;
   if (excess > 0) BN_rshift(z.get(), z.get(), excess);
-  const Owned<BIGNUM> minus_z(BN_new());
-  BN_mod_sub(minus_z.get(), n, z.get(), n, ctx.get());  // (n - z) mod n = -z
+  // Q = r⁻¹·(s·R − z·G) = u1·G + u2·R with u1 = −z·r⁻¹, u2 = s·r⁻¹ (mod n):
+  // one double-scalar multiplication per candidate.
   const Owned<BIGNUM> r_inverse(BN_mod_inverse(nullptr, r.get(), n, ctx.get()));
+  const Owned<BIGNUM> u1(BN_new());
+  const Owned<BIGNUM> u2(BN_new());
+  BN_mod_mul(u1.get(), z.get(), r_inverse.get(), n, ctx.get());
+  BN_mod_sub(u1.get(), n, u1.get(), n, ctx.get());
+  BN_mod_mul(u2.get(), s.get(), r_inverse.get(), n, ctx.get());
 
   std::vector<std::vector<std::byte>> keys;
   for (int y_bit = 0; y_bit <= 1; ++y_bit) {
@@ -58,11 +63,8 @@ Result<std::vector<std::vector<std::byte>>, Error> recover_ecdsa_public_keys(
         1) {
       continue;  // r is not an x-coordinate on the curve
     }
-    // Q = r⁻¹·(s·R − z·G) = r⁻¹·((−z)·G + s·R)
-    const Owned<EC_POINT> sum(EC_POINT_new(group.get()));
     const Owned<EC_POINT> q(EC_POINT_new(group.get()));
-    if (EC_POINT_mul(group.get(), sum.get(), minus_z.get(), big_r.get(), s.get(), ctx.get()) != 1 ||
-        EC_POINT_mul(group.get(), q.get(), nullptr, sum.get(), r_inverse.get(), ctx.get()) != 1 ||
+    if (EC_POINT_mul(group.get(), q.get(), u1.get(), big_r.get(), u2.get(), ctx.get()) != 1 ||
         EC_POINT_is_at_infinity(group.get(), q.get()) == 1) {
       continue;
     }

@@ -145,5 +145,32 @@ TEST(SnpVerify, ARootNotBuiltInIsRejectedUnlessDevelopment) {
   EXPECT_FALSE(check_named(r, "certificate chain").passed);  // and it does not sign the ASK
 }
 
+TEST(SnpVerify, ChainCacheSkipsOnlyWhatItVerified) {
+  Evidence e = go_sev_guest();
+  ChainCache cache(2);
+  const auto& milan = amd_chain(Product::milan);
+  VerificationReport first = verify_report(e.report, e.vcek, milan, kAt, &cache);
+  EXPECT_EQ(check_named(first, "certificate chain").actual, "verified");
+  EXPECT_EQ(cache.size(), 1u);
+  VerificationReport second = verify_report(e.report, e.vcek, milan, kAt, &cache);
+  EXPECT_TRUE(second.passed());
+  EXPECT_EQ(check_named(second, "certificate chain").actual, "verified (cached)");
+  // Outside the certificates' validity the cache does not answer.
+  VerificationReport late =
+      verify_report(e.report, e.vcek, milan, sys_days(year{2060} / 1 / 1), &cache);
+  EXPECT_FALSE(check_named(late, "certificate chain").passed);
+  // Another chain is not the cached one; failures are not cached.
+  VerificationReport genoa =
+      verify_report(e.report, e.vcek, amd_chain(Product::genoa), kAt, &cache);
+  EXPECT_FALSE(check_named(genoa, "certificate chain").passed);
+  EXPECT_EQ(cache.size(), 1u);
+  // The signature is checked every time.
+  auto bytes = std::vector<std::byte>(e.report.raw.begin(), e.report.raw.end());
+  bytes[0x050] ^= std::byte{1};
+  VerificationReport tampered =
+      verify_report(parse_report(bytes).value(), e.vcek, milan, kAt, &cache);
+  EXPECT_EQ(tampered.first_failure()->name, "report signature");
+}
+
 }  // namespace
 }  // namespace cipherline::attest::snp

@@ -113,7 +113,8 @@ CoordinatorVerification verify_coordinator(std::string_view document_json,
     ref.report_data = report_data;
     const snp::TrustedChain& chain =
         use_development ? *trust.development_chain : snp::amd_chain(ref.product);
-    VerificationReport candidate = snp::verify_report(evidence->report, *vcek, chain, trust.now);
+    VerificationReport candidate =
+        snp::verify_report(evidence->report, *vcek, chain, trust.now, trust.chain_cache);
     snp::check_reference_values(evidence->report, ref, candidate);
     if (!best || failures(candidate) < failures(*best)) {
       best = std::move(candidate);

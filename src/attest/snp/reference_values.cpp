@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 #include "cipherline/crypto/ecdsa_recovery.hpp"
@@ -46,8 +48,10 @@ std::uint64_t encode_policy(const GuestPolicy& p) noexcept {
          bit(p.ciphertext_hiding, 24) | bit(p.page_swap_disable, 25);
 }
 
-std::array<std::byte, 48> contrast_id_key_digest(std::span<const std::byte, 48> measurement,
-                                                 std::uint64_t policy) {
+namespace {
+
+std::array<std::byte, 48> compute_id_key_digest(std::span<const std::byte, 48> measurement,
+                                                std::uint64_t policy) {
   // ID_BLOCK: LD ‖ FAMILY_ID ‖ IMAGE_ID ‖ VERSION ‖ GUEST_SVN ‖ POLICY.
   std::array<std::byte, 0x60> block{};
   std::memcpy(block.data(), measurement.data(), 48);
@@ -71,6 +75,30 @@ std::array<std::byte, 48> contrast_id_key_digest(std::span<const std::byte, 48> 
     id_key[4 + 72 + i] = q[48 + 47 - i];
   }
   return crypto::sha384(id_key);
+}
+
+}  // namespace
+
+std::array<std::byte, 48> contrast_id_key_digest(std::span<const std::byte, 48> measurement,
+                                                 std::uint64_t policy) {
+  // The recovery costs two P-384 double-scalar multiplications; every
+  // verification against the same reference values asks for the same
+  // digest, so results are remembered (a few reference entries at most).
+  using Key = std::pair<std::array<std::byte, 48>, std::uint64_t>;
+  static std::mutex mutex;
+  static std::map<Key, std::array<std::byte, 48>> memo;
+  Key key;
+  std::copy(measurement.begin(), measurement.end(), key.first.begin());
+  key.second = policy;
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = memo.find(key); it != memo.end()) return it->second;
+  }
+  const auto digest = compute_id_key_digest(measurement, policy);
+  std::lock_guard lock(mutex);
+  if (memo.size() >= 256) memo.clear();
+  memo.emplace(key, digest);
+  return digest;
 }
 
 void check_reference_values(const AttestationReport& report, const ReferenceValues& ref,

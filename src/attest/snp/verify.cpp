@@ -6,6 +6,7 @@
 #include "amd_roots.hpp"
 #include "cipherline/attest/error.hpp"
 #include "cipherline/crypto/hex.hpp"
+#include "cipherline/crypto/sha256.hpp"
 
 namespace cipherline::attest::snp {
 namespace {
@@ -166,9 +167,40 @@ Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& v
   return x;
 }
 
+std::array<std::byte, 32> ChainCache::key_of(const crypto::Certificate& vcek,
+                                             const TrustedChain& chain) {
+  const auto v = vcek.fingerprint_sha256();
+  const auto s = chain.ask.fingerprint_sha256();
+  const auto a = chain.ark.fingerprint_sha256();
+  return crypto::sha256({v, s, a});
+}
+
+bool ChainCache::contains(const crypto::Certificate& vcek, const TrustedChain& chain,
+                          std::chrono::system_clock::time_point at) const {
+  const auto key = key_of(vcek, chain);
+  std::lock_guard lock(mutex_);
+  return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
+    return e.key == key && at >= e.not_before && at <= e.not_after;
+  });
+}
+
+void ChainCache::insert(const crypto::Certificate& vcek, const TrustedChain& chain) {
+  Entry e{key_of(vcek, chain),
+          std::max({vcek.not_before(), chain.ask.not_before(), chain.ark.not_before()}),
+          std::min({vcek.not_after(), chain.ask.not_after(), chain.ark.not_after()})};
+  std::lock_guard lock(mutex_);
+  entries_.push_back(e);
+  if (entries_.size() > capacity_) entries_.pop_front();
+}
+
+std::size_t ChainCache::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
 VerificationReport verify_report(const AttestationReport& report, const crypto::Certificate& vcek,
                                  const TrustedChain& chain,
-                                 std::chrono::system_clock::time_point at) {
+                                 std::chrono::system_clock::time_point at, ChainCache* cache) {
   VerificationReport r("AMD SEV-SNP attestation report");
   auto extensions = parse_vcek_extensions(vcek);
   const Product vcek_product =
@@ -213,9 +245,14 @@ VerificationReport verify_report(const AttestationReport& report, const crypto::
   }
   const crypto::Certificate intermediates[] = {chain.ask};
   const crypto::Certificate roots[] = {chain.ark};
-  auto chained = crypto::verify_chain(vcek, intermediates, roots, at);
-  r.check("certificate chain", "VCEK <- ASK <- ARK",
-          chained ? "verified" : chained.error().message(), chained.has_value());
+  if (cache != nullptr && cache->contains(vcek, chain, at)) {
+    r.check("certificate chain", "VCEK <- ASK <- ARK", "verified (cached)", true);
+  } else {
+    auto chained = crypto::verify_chain(vcek, intermediates, roots, at);
+    r.check("certificate chain", "VCEK <- ASK <- ARK",
+            chained ? "verified" : chained.error().message(), chained.has_value());
+    if (chained && cache != nullptr) cache->insert(vcek, chain);
+  }
   const crypto::PublicKey key = vcek.public_key();
   const bool p384 = key.type() == crypto::PublicKey::Type::ec_p384;
   r.check("VCEK key", "ECDSA P-384", p384 ? "ECDSA P-384" : "another key type", p384);

@@ -49,6 +49,8 @@ struct CoordinatorTrust {
   std::chrono::system_clock::time_point now{};
   std::optional<snp::TrustedChain> development_chain{};
   bool require_single_manifest = true;
+  // Remembers verified VCEK chains across attestations (may be shared).
+  snp::ChainCache* chain_cache = nullptr;
 };
 
 struct CoordinatorVerification {

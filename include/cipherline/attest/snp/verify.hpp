@@ -33,6 +33,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -67,8 +69,35 @@ struct VcekExtensions {
 };
 Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& vcek);
 
+// ChainCache remembers VCEK ← ASK ← ARK chains that verified, with the
+// interval in which all three certificates are valid, so that attesting
+// the same machine again (every key rotation) skips the RSA-4096 work. A
+// hit needs the same VCEK, ASK and ARK bytes and a time inside the
+// interval; the "certificate chain" check then says "verified (cached)".
+// Thread-safe; holds at most `capacity` chains (the oldest goes first).
+class ChainCache {
+ public:
+  explicit ChainCache(std::size_t capacity = 64) : capacity_(capacity) {}
+  bool contains(const crypto::Certificate& vcek, const TrustedChain& chain,
+                std::chrono::system_clock::time_point at) const;
+  void insert(const crypto::Certificate& vcek, const TrustedChain& chain);
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    std::array<std::byte, 32> key;
+    std::chrono::system_clock::time_point not_before, not_after;
+  };
+  static std::array<std::byte, 32> key_of(const crypto::Certificate& vcek,
+                                          const TrustedChain& chain);
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::deque<Entry> entries_;
+};
+
 VerificationReport verify_report(const AttestationReport& report, const crypto::Certificate& vcek,
                                  const TrustedChain& chain,
-                                 std::chrono::system_clock::time_point at);
+                                 std::chrono::system_clock::time_point at,
+                                 ChainCache* cache = nullptr);
 
 }  // namespace cipherline::attest::snp
