@@ -19,4 +19,7 @@ int crypto_hpke_encap(std::span<const std::string_view> args);
 int crypto_hpke_decap(std::span<const std::string_view> args);
 int crypto_secret_id(std::span<const std::string_view> args);
 
+int verify_snp(std::span<const std::string_view> args);
+int verify_coordinator(std::span<const std::string_view> args);
+
 }  // namespace cipherline::cli

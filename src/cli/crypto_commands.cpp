@@ -34,18 +34,7 @@ int check_failed(const std::string& message) {
   return 1;
 }
 
-// Flag values decoded from hex or base64; a malformed one is a usage error.
-std::vector<std::byte> hex_flag(const Flags& flags, std::string_view name, std::size_t size = 0) {
-  auto bytes = crypto::from_hex(flags.text(name));
-  if (!bytes) throw UsageError("--" + std::string(name) + ": " + bytes.error().message());
-  if (size != 0 && bytes->size() != size) {
-    throw UsageError("--" + std::string(name) + " must be " + std::to_string(size) + " bytes (" +
-                     std::to_string(2 * size) + " hex digits), got " +
-                     std::to_string(bytes->size()));
-  }
-  return *bytes;
-}
-
+// Flag values decoded from base64; a malformed one is a usage error.
 std::vector<std::byte> base64_flag(const Flags& flags, std::string_view name) {
   auto bytes = crypto::from_base64(flags.text(name));
   if (!bytes) throw UsageError("--" + std::string(name) + ": " + bytes.error().message());
@@ -61,15 +50,13 @@ std::size_t length_flag(const Flags& flags) {
 }
 
 protocol::FieldNonce nonce_flag(const Flags& flags) {
-  const auto bytes = hex_flag(flags, "nonce", 12);
+  const auto bytes = flags.hex("nonce", 12);
   protocol::FieldNonce nonce{};
   std::copy(bytes.begin(), bytes.end(), nonce.begin());
   return nonce;
 }
 
-crypto::Aes256Gcm key_flag(const Flags& flags) {
-  return crypto::Aes256Gcm(hex_flag(flags, "key", 32));
-}
+crypto::Aes256Gcm key_flag(const Flags& flags) { return crypto::Aes256Gcm(flags.hex("key", 32)); }
 
 }  // namespace
 
@@ -125,7 +112,7 @@ int crypto_xwing_keygen(std::span<const std::string_view> args) {
                "random");
   if (!flags.parse(args)) return 0;
   crypto::SecretBytes seed = flags.is_set("seed")
-                                 ? crypto::SecretBytes::copy_of(hex_flag(flags, "seed", 32))
+                                 ? crypto::SecretBytes::copy_of(flags.hex("seed", 32))
                                  : crypto::SecretBytes::random(32);
   const auto public_key = crypto::xwing_public_key(seed.bytes()).value();
   std::printf("{\"seed\":\"%s\",\"public_key\":\"%s\"}\n", crypto::to_hex(seed.bytes()).c_str(),
@@ -158,7 +145,7 @@ int crypto_hpke_decap(std::span<const std::string_view> args) {
       .option("enc", "BASE64", "1120-byte encapsulated key")
       .option("length", "N", "exported secret length in bytes", "32");
   if (!flags.parse(args)) return 0;
-  const crypto::SecretBytes seed = crypto::SecretBytes::copy_of(hex_flag(flags, "seed", 32));
+  const crypto::SecretBytes seed = crypto::SecretBytes::copy_of(flags.hex("seed", 32));
   const auto enc = base64_flag(flags, "enc");
   const std::size_t length = length_flag(flags);
   auto context = crypto::hpke_setup_recipient(crypto::HpkeKem::xwing, enc, seed.bytes(), {});

@@ -1,5 +1,7 @@
 #include "flags.hpp"
 
+#include "cipherline/crypto/hex.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -157,6 +159,17 @@ double Flags::seconds(std::string_view name, double min, double max) const {
                      " and " + std::to_string(max) + " seconds, got " + v);
   }
   return s;
+}
+
+std::vector<std::byte> Flags::hex(std::string_view name, std::size_t size) const {
+  auto bytes = crypto::from_hex(text(name));
+  if (!bytes) throw UsageError("--" + std::string(name) + ": " + bytes.error().message());
+  if (size != 0 && bytes->size() != size) {
+    throw UsageError("--" + std::string(name) + " must be " + std::to_string(size) + " bytes (" +
+                     std::to_string(2 * size) + " hex digits), got " +
+                     std::to_string(bytes->size()));
+  }
+  return std::move(*bytes);
 }
 
 }  // namespace cipherline::cli

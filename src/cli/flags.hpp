@@ -8,6 +8,7 @@
 // exits with status 2.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -44,6 +45,8 @@ class Flags {
   std::uint64_t unsigned_integer(std::string_view name, std::uint64_t min, std::uint64_t max) const;
   // byte_size accepts a number with an optional K, M or G suffix (powers of 1024).
   std::uint64_t byte_size(std::string_view name, std::uint64_t min, std::uint64_t max) const;
+  // hex decodes a hex value, of exactly `size` bytes unless size is 0.
+  std::vector<std::byte> hex(std::string_view name, std::size_t size = 0) const;
   // seconds accepts a positive decimal number of seconds ("2", "0.5").
   double seconds(std::string_view name, double min, double max) const;
 

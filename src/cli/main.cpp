@@ -26,6 +26,8 @@ constexpr std::string_view kUsage =
     "  crypto hpke-encap     X-Wing HPKE sender: encapsulated key and exported secret\n"
     "  crypto hpke-decap     X-Wing HPKE recipient: exported secret\n"
     "  crypto secret-id      secret ID of a public key\n"
+    "  verify snp            check an AMD SEV-SNP report against its VCEK and AMD's roots\n"
+    "  verify coordinator    check a Contrast Coordinator attestation document\n"
     "\n"
     "  --version             print the version\n"
     "  --help                show this text; `cipherline <command> --help` for its flags\n";
@@ -46,6 +48,8 @@ const std::vector<Command>& commands() {
       {{"crypto", "hpke-encap"}, &cipherline::cli::crypto_hpke_encap},
       {{"crypto", "hpke-decap"}, &cipherline::cli::crypto_hpke_decap},
       {{"crypto", "secret-id"}, &cipherline::cli::crypto_secret_id},
+      {{"verify", "snp"}, &cipherline::cli::verify_snp},
+      {{"verify", "coordinator"}, &cipherline::cli::verify_coordinator},
   };
   return list;
 }

@@ -292,6 +292,20 @@ Result<Manifest, Error> parse_manifest(std::string_view json) {
   return m;
 }
 
+Result<SnpReferenceEntry, Error> parse_snp_reference_entry(std::string_view json) {
+  simdjson::dom::parser parser;
+  element root;
+  if (auto err = parser.parse(json.data(), json.size()).get(root); err) {
+    return Error(errc::malformed_evidence,
+                 std::string("SNP reference values: not JSON: ") + simdjson::error_message(err));
+  }
+  object entry;
+  if (root.get(entry) != simdjson::SUCCESS) {
+    return Error(errc::malformed_evidence, "SNP reference values: not a JSON object");
+  }
+  return snp_entry(entry, "snp");
+}
+
 #undef ASSIGN_OR_RETURN
 
 }  // namespace cipherline::attest::contrast

@@ -57,5 +57,8 @@ struct Manifest {
 };
 
 Result<Manifest, Error> parse_manifest(std::string_view json);
+// parse_snp_reference_entry parses one `ReferenceValues.snp[i]` object on
+// its own (for tools that check a single report), with the same rules.
+Result<SnpReferenceEntry, Error> parse_snp_reference_entry(std::string_view json);
 
 }  // namespace cipherline::attest::contrast

@@ -1,0 +1,129 @@
+// `cipherline verify …`: attestation evidence checked from files, printing
+// the verification report. Exit status 0 verified, 1 rejected (the report
+// names the failing checks), 2 for a usage or parse error.
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cipherline/attest/contrast/coordinator.hpp"
+#include "cipherline/attest/contrast/manifest.hpp"
+#include "cipherline/attest/snp/reference_values.hpp"
+#include "cipherline/attest/snp/verify.hpp"
+#include "cipherline/crypto/base64.hpp"
+#include "cipherline/crypto/hex.hpp"
+#include "commands.hpp"
+#include "flags.hpp"
+#include "verify_support.hpp"
+
+namespace cipherline::cli {
+namespace {
+
+using namespace std::chrono;
+
+// Prints the report and turns it into the exit status.
+int finish(const attest::VerificationReport& report, bool json) {
+  const std::string text = json ? report.to_json() + "\n" : report.to_text();
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return report.passed() ? 0 : 1;
+}
+
+}  // namespace
+
+int verify_snp(std::span<const std::string_view> args) {
+  Flags flags("verify snp",
+              "Verifies an AMD SEV-SNP attestation report against its VCEK and AMD's roots,\n"
+              "and optionally against reference values. Exit status 0 verified, 1 rejected,\n"
+              "2 usage or parse error.");
+  flags.option("report", "FILE", "the 1184-byte ATTESTATION_REPORT (binary or hex text)")
+      .option("vcek", "FILE", "the VCEK certificate (DER or PEM)")
+      .option("chain", "FILE", "AMD's cert_chain PEM (ASK, then ARK); its ARK must be AMD's",
+              "built-in roots")
+      .option("reference", "FILE",
+              "reference values: one manifest ReferenceValues.snp entry (JSON)", "none")
+      .option("report-data", "HEX", "the expected 64-byte REPORT_DATA", "not checked")
+      .option("at", "RFC3339", "time at which certificates must be valid", "now")
+      .toggle("json", "print the report as JSON");
+  if (!flags.parse(args)) return 0;
+
+  const auto report = parse_or_usage(attest::snp::parse_report(read_evidence(flags, "report")));
+  const auto vcek = certificate_flag(flags, "vcek");
+  const auto at = time_flag(flags, "at");
+
+  const attest::snp::TrustedChain chain = [&] {
+    if (flags.is_set("chain")) {
+      const auto certs = certificates_flag(flags, "chain");
+      if (certs.size() != 2) {
+        throw UsageError("--chain expects two certificates (ASK, then ARK), found " +
+                         std::to_string(certs.size()));
+      }
+      return attest::snp::TrustedChain{ark_product(certs[1]), certs[0], certs[1], false};
+    }
+    auto product = report.cpuid_product();
+    if (product == attest::snp::Product::unknown) {
+      const auto ext = attest::snp::parse_vcek_extensions(vcek);
+      if (ext) product = attest::snp::product_from_name(ext->product_name);
+    }
+    if (product == attest::snp::Product::unknown) {
+      throw UsageError(
+          "cannot tell the product (Milan, Genoa, Turin) from the report or the VCEK; give "
+          "--chain");
+    }
+    return attest::snp::amd_chain(product);
+  }();
+  attest::VerificationReport result = attest::snp::verify_report(report, vcek, chain, at);
+
+  std::optional<attest::snp::ReferenceValues> reference;
+  if (flags.is_set("reference")) {
+    const std::string json = read_text_flag(flags, "reference");
+    reference = parse_or_usage(attest::contrast::parse_snp_reference_entry(json)).values;
+  }
+  if (flags.is_set("report-data")) {
+    const auto data = flags.hex("report-data", 64);
+    if (!reference) {
+      result.check_equal("report data", crypto::to_hex(data), crypto::to_hex(report.report_data));
+    } else {
+      reference->report_data.emplace();
+      std::copy(data.begin(), data.end(), reference->report_data->begin());
+    }
+  }
+  if (reference) attest::snp::check_reference_values(report, *reference, result);
+  return finish(result, flags.is_set("json"));
+}
+
+int verify_coordinator(std::span<const std::string_view> args) {
+  Flags flags("verify coordinator",
+              "Verifies a Contrast Coordinator attestation document as the Privatemode client\n"
+              "does: bound to the nonce, carrying exactly the expected manifest, from a TEE\n"
+              "meeting its reference values. Exit status 0 verified, 1 rejected, 2 usage or\n"
+              "parse error.");
+  flags
+      .option("doc", "FILE",
+              "the /attest JSON (or Privatemode's {\"AttestationDoc\": base64} wrapper)")
+      .option("nonce", "HEX", "the 32-byte nonce the document was requested with")
+      .option("manifest", "FILE", "the expected manifest (compared byte for byte)")
+      .option("dev-trust", "DIR",
+              "trust the development TEE roots in DIR (" + std::string(kDevSnpChainFile) + ")",
+              "none")
+      .option("at", "RFC3339", "time at which certificates must be valid", "now")
+      .toggle("json", "print the report as JSON");
+  if (!flags.parse(args)) return 0;
+
+  std::string doc = read_text_flag(flags, "doc");
+  doc = unwrap_privatemode_document(doc);
+  const auto nonce = flags.hex("nonce", 32);
+  attest::contrast::CoordinatorTrust trust;
+  const std::string manifest = read_text_flag(flags, "manifest");
+  const auto m = std::as_bytes(std::span(manifest.data(), manifest.size()));
+  trust.expected_manifest.assign(m.begin(), m.end());
+  trust.now = time_flag(flags, "at");
+  if (flags.is_set("dev-trust")) trust.development_chain = development_chain(flags, "dev-trust");
+  const auto verified = attest::contrast::verify_coordinator(doc, nonce, trust);
+  const int status = finish(verified.report, flags.is_set("json"));
+  const attest::Check* failure = verified.report.first_failure();
+  return failure != nullptr && failure->name == "attestation document" ? 2 : status;  // unparsable
+}
+
+}  // namespace cipherline::cli

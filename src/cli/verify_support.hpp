@@ -1,0 +1,44 @@
+// Reading the inputs of `cipherline verify …` from flags: evidence files
+// (binary or hex text), certificates (DER or PEM), times (RFC 3339) and
+// development trust directories. Every problem is a UsageError naming the
+// flag, the file and what was wrong (exit status 2).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cipherline/attest/snp/verify.hpp"
+#include "cipherline/crypto/certificate.hpp"
+#include "flags.hpp"
+
+namespace cipherline::cli {
+
+// The file in a development trust directory that holds the software TEE's
+// SEV-SNP chain: ASK then ARK, as AMD's cert_chain.
+inline constexpr std::string_view kDevSnpChainFile = "sev-snp-dev-cert-chain.pem";
+
+std::vector<std::byte> read_file_flag(const Flags& flags, std::string_view name);
+std::string read_text_flag(const Flags& flags, std::string_view name);
+// read_evidence reads a binary file, or hex text (whitespace allowed).
+std::vector<std::byte> read_evidence(const Flags& flags, std::string_view name);
+crypto::Certificate certificate_flag(const Flags& flags, std::string_view name);
+std::vector<crypto::Certificate> certificates_flag(const Flags& flags, std::string_view name);
+// time_flag: "now" (the default) or RFC 3339 ("2024-06-01T12:00:00Z",
+// "…+02:00", or a bare date meaning midnight UTC).
+std::chrono::system_clock::time_point time_flag(const Flags& flags, std::string_view name);
+attest::snp::TrustedChain development_chain(const Flags& flags, std::string_view name);
+// ark_product: the product an ARK names in its CN ("ARK-Genoa"), or unknown.
+attest::snp::Product ark_product(const crypto::Certificate& ark);
+// unwrap_privatemode_document returns the Coordinator document inside
+// Privatemode's {"AttestationDoc": "<base64>"} response, or `json` itself.
+std::string unwrap_privatemode_document(const std::string& json);
+
+template <class T>
+T parse_or_usage(Result<T, Error> r) {
+  if (!r) throw UsageError(r.error().message());
+  return std::move(*r);
+}
+
+}  // namespace cipherline::cli

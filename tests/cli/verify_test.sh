@@ -1,0 +1,90 @@
+#!/bin/sh
+# `cipherline verify`: real SEV-SNP evidence accepted, each kind of tampering
+# rejected with the failing check named (exit 1), bad input refused with a
+# message saying what is wrong (exit 2).
+set -u
+bin="$1"
+vectors="$2"
+failures=0
+
+check() {  # check NAME EXPECTED_STATUS EXPECTED_TEXT -- COMMAND...
+  name="$1"; want_status="$2"; want_text="$3"; shift 4
+  out=$("$@" 2>&1); status=$?
+  if [ "$status" -ne "$want_status" ]; then
+    echo "FAIL $name: exit status $status, expected $want_status; output: $out"
+    failures=$((failures + 1))
+  elif ! printf '%s' "$out" | grep -qF -- "$want_text"; then
+    echo "FAIL $name: output lacks '$want_text': $out"
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+snp="$vectors/attest/vectors/snp"
+report="$snp/milan_go_sev_guest_report.bin"
+vcek="$snp/milan_go_sev_guest_vcek.der"
+at=2026-06-01T00:00:00Z
+
+check snp-verified 0 "AMD SEV-SNP attestation report: verified" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at"
+check snp-pem-vcek-v5 0 "PASS report signature" -- \
+  "$bin" verify snp --report "$snp/milan_gcp_v5_report.bin" --vcek "$snp/milan_gcp_vcek.pem" --at "$at"
+od -An -tx1 -v "$report" >"$tmp/report.hex"
+check snp-hex-report 0 "PASS chip ID" -- \
+  "$bin" verify snp --report "$tmp/report.hex" --vcek "$vcek" --at "$at"
+check snp-json 0 '"passed":true' -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --json
+check snp-explicit-chain 0 "PASS ARK" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --chain "$vectors/crypto/vectors/ask_ark_milan.pem"
+
+# Rejections: exit 1 and the failing check named.
+cp "$report" "$tmp/tampered.bin"
+printf '\377' | dd of="$tmp/tampered.bin" bs=1 seek=144 conv=notrunc 2>/dev/null  # MEASUREMENT
+check snp-tampered 1 "FAIL report signature" -- \
+  "$bin" verify snp --report "$tmp/tampered.bin" --vcek "$vcek" --at "$at"
+check snp-expired 1 "FAIL certificate chain" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at 2060-01-01
+check snp-wrong-product 1 "FAIL product: expected Genoa, got Milan" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --chain "$vectors/crypto/vectors/ask_ark_genoa.pem"
+check snp-other-vcek 1 "FAIL chip ID" -- \
+  "$bin" verify snp --report "$report" --vcek "$snp/milan_virtee_vcek.der" --at "$at"
+check snp-report-data 1 "FAIL report data" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --report-data "$(printf '00%.0s' $(seq 64))"
+cat >"$tmp/reference.json" <<'JSON'
+{"ProductName":"Milan","TrustedMeasurement":"000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+ "MinimumTCB":{"BootloaderVersion":2,"TEEVersion":0,"SNPVersion":5,"MicrocodeVersion":68},"GuestPolicy":{"SMT":true}}
+JSON
+check snp-reference 1 "FAIL measurement" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --reference "$tmp/reference.json"
+check snp-debug-policy 1 "DEBUG set but not allowed" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --reference "$tmp/reference.json"
+
+# Bad input: exit 2 with what is wrong.
+head -c 100 "$report" >"$tmp/short.bin"
+check snp-short 2 "SNP report: 100 bytes, expected 1184" -- \
+  "$bin" verify snp --report "$tmp/short.bin" --vcek "$vcek"
+check snp-missing-file 2 "--report $tmp/none.bin: No such file or directory" -- \
+  "$bin" verify snp --report "$tmp/none.bin" --vcek "$vcek"
+check snp-bad-time 2 "--at expects an RFC 3339 time" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at yesterday
+check snp-bad-vcek 2 "--vcek $report" -- "$bin" verify snp --report "$report" --vcek "$report"
+printf '{"ProductName":"Rome"}' >"$tmp/bad-reference.json"
+check snp-bad-reference 2 "'Rome' is not Milan, Genoa or Turin" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --reference "$tmp/bad-reference.json"
+check snp-time-offset 1 "FAIL certificate chain" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at 2060-01-01T12:00:00+02:00
+
+printf '{"Policies":{}}' >"$tmp/manifest.json"
+printf 'not json' >"$tmp/doc.json"
+nonce=$(printf '07%.0s' $(seq 32))
+check coordinator-unparsable 2 "FAIL attestation document" -- \
+  "$bin" verify coordinator --doc "$tmp/doc.json" --nonce "$nonce" --manifest "$tmp/manifest.json"
+check coordinator-short-nonce 2 "--nonce must be 32 bytes" -- \
+  "$bin" verify coordinator --doc "$tmp/doc.json" --nonce 0011 --manifest "$tmp/manifest.json"
+check coordinator-no-trust-dir 2 "sev-snp-dev-cert-chain.pem: No such file or directory" -- \
+  "$bin" verify coordinator --doc "$tmp/doc.json" --nonce "$nonce" --manifest "$tmp/manifest.json" --dev-trust "$tmp"
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
