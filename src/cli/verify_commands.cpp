@@ -12,6 +12,8 @@
 #include "cipherline/attest/contrast/manifest.hpp"
 #include "cipherline/attest/snp/reference_values.hpp"
 #include "cipherline/attest/snp/verify.hpp"
+#include "cipherline/attest/tdx/collateral.hpp"
+#include "cipherline/attest/tdx/verify.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "commands.hpp"
@@ -90,6 +92,56 @@ int verify_snp(std::span<const std::string_view> args) {
     }
   }
   if (reference) attest::snp::check_reference_values(report, *reference, result);
+  return finish(result, flags.is_set("json"));
+}
+
+int verify_tdx(std::span<const std::string_view> args) {
+  Flags flags("verify tdx",
+              "Verifies an Intel TDX quote (DCAP v4 or v5) against its PCK chain and Intel's\n"
+              "root, optionally against PCS collateral and reference values. Exit status 0\n"
+              "verified, 1 rejected, 2 usage or parse error.");
+  flags.option("quote", "FILE", "the quote (binary or hex text)")
+      .option("collateral", "DIR",
+              "PCS collateral: tcb_info.json and qe_identity.json as served, and optionally "
+              "tcb_signing.pem (the TCB-Info-Issuer-Chain leaf) to check their signatures",
+              "none")
+      .option("reference", "FILE",
+              "reference values: one manifest ReferenceValues.tdx entry (JSON)", "none")
+      .option("report-data", "HEX", "the expected 64-byte REPORTDATA", "not checked")
+      .option("at", "RFC3339", "time at which certificates and collateral must be valid", "now")
+      .toggle("json", "print the report as JSON");
+  if (!flags.parse(args)) return 0;
+
+  const auto quote = parse_or_usage(attest::tdx::parse_quote(read_evidence(flags, "quote")));
+  const auto at = time_flag(flags, "at");
+  const auto& root = attest::tdx::intel_root();
+  attest::VerificationReport result = attest::tdx::verify_quote(quote, root, at);
+
+  std::optional<attest::contrast::TdxReferenceEntry> reference;
+  if (flags.is_set("reference")) {
+    reference = parse_or_usage(
+        attest::contrast::parse_tdx_reference_entry(read_text_flag(flags, "reference")));
+  }
+  if (flags.is_set("collateral")) {
+    const std::string dir = flags.text("collateral");
+    attest::tdx::Collateral collateral{parse_or_usage(attest::tdx::parse_tcb_info(
+                                           read_file_in(flags, "collateral", "tcb_info.json"))),
+                                       parse_or_usage(attest::tdx::parse_qe_identity(
+                                           read_file_in(flags, "collateral", "qe_identity.json"))),
+                                       std::nullopt};
+    if (auto pem = read_optional_file_in(flags, "collateral", "tcb_signing.pem")) {
+      collateral.signing_certificate = parse_or_usage(crypto::Certificate::from_pem(*pem));
+    }
+    attest::tdx::CollateralPolicy policy;
+    if (reference)
+      policy.min_tcb_evaluation_data_number = reference->min_tcb_evaluation_data_number;
+    attest::tdx::check_collateral(quote, collateral, root, policy, at, result);
+  }
+  if (reference) attest::tdx::check_reference_values(quote, reference->values, result);
+  if (flags.is_set("report-data")) {
+    result.check_equal("report data", crypto::to_hex(flags.hex("report-data", 64)),
+                       crypto::to_hex(quote.body.report_data));
+  }
   return finish(result, flags.is_set("json"));
 }
 

@@ -43,6 +43,25 @@ std::string read_text_flag(const Flags& flags, std::string_view name) {
   return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
+std::optional<std::string> read_optional_file_in(const Flags& flags, std::string_view name,
+                                                 std::string_view file) {
+  const std::string path = flags.text(name) + "/" + std::string(file);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return std::nullopt;
+    throw file_error(name, path, std::strerror(errno));
+  }
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+std::string read_file_in(const Flags& flags, std::string_view name, std::string_view file) {
+  auto text = read_optional_file_in(flags, name, file);
+  if (!text) {
+    throw file_error(name, flags.text(name) + "/" + std::string(file), std::strerror(ENOENT));
+  }
+  return std::move(*text);
+}
+
 std::vector<std::byte> read_evidence(const Flags& flags, std::string_view name) {
   auto bytes = read_file_flag(flags, name);
   std::string digits;
@@ -115,11 +134,7 @@ std::chrono::system_clock::time_point time_flag(const Flags& flags, std::string_
 
 attest::snp::TrustedChain development_chain(const Flags& flags, std::string_view name) {
   const std::string path = flags.text(name) + "/" + std::string(kDevSnpChainFile);
-  auto text = [&] {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw file_error(name, path, std::strerror(errno));
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }();
+  const std::string text = read_file_in(flags, name, kDevSnpChainFile);
   auto certs = crypto::Certificate::all_from_pem(text);
   if (!certs || certs->size() != 2) {
     throw file_error(name, path, "expected two certificates (ASK, then ARK)");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,11 @@ inline constexpr std::string_view kDevSnpChainFile = "sev-snp-dev-cert-chain.pem
 
 std::vector<std::byte> read_file_flag(const Flags& flags, std::string_view name);
 std::string read_text_flag(const Flags& flags, std::string_view name);
+// read_file_in reads `file` in the directory given by flag `name`;
+// read_optional_file_in returns nullopt when it does not exist.
+std::string read_file_in(const Flags& flags, std::string_view name, std::string_view file);
+std::optional<std::string> read_optional_file_in(const Flags& flags, std::string_view name,
+                                                 std::string_view file);
 // read_evidence reads a binary file, or hex text (whitespace allowed).
 std::vector<std::byte> read_evidence(const Flags& flags, std::string_view name);
 crypto::Certificate certificate_flag(const Flags& flags, std::string_view name);

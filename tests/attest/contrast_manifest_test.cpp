@@ -87,7 +87,7 @@ TEST(Manifest, ParsesPoliciesAndReferenceValues) {
   EXPECT_EQ(v.minimum_mitigation_vector, 11u);
   ASSERT_EQ(v.allowed_chip_ids.size(), 1u);
   EXPECT_EQ(v.allowed_chip_ids[0], c.report.chip_id);
-  EXPECT_TRUE(m.tdx_json.empty());
+  EXPECT_TRUE(m.tdx.empty());
   EXPECT_EQ(m.seedshare_owner_pub_keys, std::vector<std::string>{"00"});
 }
 

@@ -77,6 +77,31 @@ check snp-bad-reference 2 "'Rome' is not Milan, Genoa or Turin" -- \
 check snp-time-offset 1 "FAIL certificate chain" -- \
   "$bin" verify snp --report "$report" --vcek "$vcek" --at 2060-01-01T12:00:00+02:00
 
+tdx="$vectors/attest/vectors/tdx"
+check tdx-verified 0 "Intel TDX quote: verified" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2024-06-01
+mkdir "$tmp/collateral"
+cp "$tdx/go_tdx_guest_tcb_info.json" "$tmp/collateral/tcb_info.json"
+cp "$tdx/go_tdx_guest_qe_identity.json" "$tmp/collateral/qe_identity.json"
+cp "$tdx/intel_tcb_signing.pem" "$tmp/collateral/tcb_signing.pem"
+check tdx-collateral 0 "PASS TCB status: UpToDate" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2023-07-01T00:00:00Z --collateral "$tmp/collateral"
+check tdx-collateral-expired 1 "FAIL TCB info freshness" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2024-06-01 --collateral "$tmp/collateral"
+cp "$tdx/trustee_v4_quote.dat" "$tmp/quote.dat"
+printf '\377' | dd of="$tmp/quote.dat" bs=1 seek=200 conv=notrunc 2>/dev/null  # in the TD body
+check tdx-tampered 1 "FAIL quote signature" -- "$bin" verify tdx --quote "$tmp/quote.dat" --at 2024-06-01
+zeros48=$(printf '00%.0s' $(seq 48))
+printf '{"MrTd":"%s","Rtmrs":["%s","%s","%s","%s"]}' "$zeros48" "$zeros48" "$zeros48" "$zeros48" "$zeros48" >"$tmp/tdx-reference.json"
+check tdx-reference 1 "FAIL MRTD" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2024-06-01 --reference "$tmp/tdx-reference.json"
+printf '{"MrTd":"00","Rtmrs":[]}' >"$tmp/bad-tdx-reference.json"
+check tdx-bad-reference 2 "tdx.MrTd: 2 hex digits, expected 96" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --reference "$tmp/bad-tdx-reference.json"
+check tdx-missing-collateral 2 "qe_identity.json: No such file or directory" -- \
+  sh -c "rm \"$tmp/collateral/qe_identity.json\"; \"$bin\" verify tdx --quote \"$tdx/trustee_v4_quote.dat\" --collateral \"$tmp/collateral\""
+check tdx-not-a-quote 2 "TDX quote" -- "$bin" verify tdx --quote "$report"
+
 printf '{"Policies":{}}' >"$tmp/manifest.json"
 printf 'not json' >"$tmp/doc.json"
 nonce=$(printf '07%.0s' $(seq 32))

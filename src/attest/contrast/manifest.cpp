@@ -213,6 +213,8 @@ Result<SnpReferenceEntry, Error> snp_entry(object o, const std::string& path) {
   return e;
 }
 
+Result<TdxReferenceEntry, Error> tdx_entry(object o, const std::string& path);
+
 }  // namespace
 
 std::vector<std::array<std::byte, 32>> Manifest::coordinator_policy_hashes() const {
@@ -279,10 +281,17 @@ Result<Manifest, Error> parse_manifest(std::string_view json) {
     }
     ASSIGN_OR_RETURN(tdx_list, r.list("tdx"));
     if (tdx_list) {
-      for (element item : *tdx_list) m.tdx_json.push_back(simdjson::minify(item));
+      std::size_t i = 0;
+      for (element item : *tdx_list) {
+        const std::string path = "ReferenceValues.tdx[" + std::to_string(i++) + "]";
+        object entry;
+        if (item.get(entry) != simdjson::SUCCESS) return manifest_error(path, "not an object");
+        ASSIGN_OR_RETURN(parsed, tdx_entry(entry, path));
+        m.tdx.push_back(std::move(parsed));
+      }
     }
   }
-  if (m.snp.empty() && m.tdx_json.empty()) {
+  if (m.snp.empty() && m.tdx.empty()) {
     return manifest_error("ReferenceValues", "no reference values");
   }
   ASSIGN_OR_RETURN(owner_keys, strings(f, "WorkloadOwnerPubKeys"));
@@ -304,6 +313,70 @@ Result<SnpReferenceEntry, Error> parse_snp_reference_entry(std::string_view json
     return Error(errc::malformed_evidence, "SNP reference values: not a JSON object");
   }
   return snp_entry(entry, "snp");
+}
+
+namespace {
+
+Result<TdxReferenceEntry, Error> tdx_entry(object o, const std::string& path) {
+  const Fields f(o, path);
+  TdxReferenceEntry e;
+  ASSIGN_OR_RETURN(platform, f.text("Platform", false));
+  e.platform = std::string(platform);
+  ASSIGN_OR_RETURN(evaluation, f.number("MinTCBEvaluationDataNumber", false, UINT32_MAX));
+  e.min_tcb_evaluation_data_number = static_cast<std::uint32_t>(evaluation);
+  ASSIGN_OR_RETURN(mr_td_text, f.text("MrTd"));
+  ASSIGN_OR_RETURN(mr_td, fixed_hex<48>(f.at("MrTd"), mr_td_text));
+  e.values.mr_td = mr_td;
+  ASSIGN_OR_RETURN(mr_seam_text, f.text("MrSeam", false));
+  if (!mr_seam_text.empty()) {
+    ASSIGN_OR_RETURN(mr_seam, fixed_hex<48>(f.at("MrSeam"), mr_seam_text));
+    e.values.mr_seam = mr_seam;
+  }
+  ASSIGN_OR_RETURN(rtmrs, strings(f, "Rtmrs"));
+  if (rtmrs.size() != 4) {
+    return manifest_error(f.at("Rtmrs"), std::to_string(rtmrs.size()) + " entries, expected 4");
+  }
+  for (std::size_t i = 0; i < 4; ++i) {
+    ASSIGN_OR_RETURN(rtmr, fixed_hex<48>(f.at("Rtmrs") + "[" + std::to_string(i) + "]", rtmrs[i]));
+    e.values.rtmrs[i] = rtmr;
+  }
+  ASSIGN_OR_RETURN(xfam_text, f.text("Xfam", false));
+  if (!xfam_text.empty()) {
+    ASSIGN_OR_RETURN(xfam, fixed_hex<8>(f.at("Xfam"), xfam_text));
+    e.values.xfam = xfam;
+  }
+  e.values.td_attributes =
+      std::array<std::byte, 8>{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0x10},
+                               std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}};
+  ASSIGN_OR_RETURN(piids, strings(f, "AllowedPIIDs"));
+  for (std::size_t i = 0; i < piids.size(); ++i) {
+    ASSIGN_OR_RETURN(piid,
+                     fixed_hex<16>(f.at("AllowedPIIDs") + "[" + std::to_string(i) + "]", piids[i]));
+    e.allowed_piids.push_back(piid);
+  }
+  ASSIGN_OR_RETURN(memory_integrity, f.flag("MemoryIntegrity"));
+  ASSIGN_OR_RETURN(smt_disabled, f.flag("SMTDisabled"));
+  ASSIGN_OR_RETURN(static_platform, f.flag("StaticPlatform"));
+  e.memory_integrity = memory_integrity;
+  e.smt_disabled = smt_disabled;
+  e.static_platform = static_platform;
+  return e;
+}
+
+}  // namespace
+
+Result<TdxReferenceEntry, Error> parse_tdx_reference_entry(std::string_view json) {
+  simdjson::dom::parser parser;
+  element root;
+  if (auto err = parser.parse(json.data(), json.size()).get(root); err) {
+    return Error(errc::malformed_evidence,
+                 std::string("TDX reference values: not JSON: ") + simdjson::error_message(err));
+  }
+  object entry;
+  if (root.get(entry) != simdjson::SUCCESS) {
+    return Error(errc::malformed_evidence, "TDX reference values: not a JSON object");
+  }
+  return tdx_entry(entry, "tdx");
 }
 
 #undef ASSIGN_OR_RETURN

@@ -19,7 +19,6 @@
 //   attest::errc::malformed_evidence naming the JSON path.
 // - The manifest's identity is its bytes: compare manifests byte for byte,
 //   never by re-serializing (there is no canonical form).
-// - TDX entries are kept as their JSON text for the TDX verifier.
 // - Pure function.
 #pragma once
 
@@ -30,6 +29,7 @@
 #include <vector>
 
 #include "cipherline/attest/snp/reference_values.hpp"
+#include "cipherline/attest/tdx/verify.hpp"
 
 namespace cipherline::attest::contrast {
 
@@ -46,10 +46,23 @@ struct SnpReferenceEntry {
   snp::ReferenceValues values;  // host_data and report_data are left unset
 };
 
+// A `ReferenceValues.tdx[i]` entry (spec §2.3): MrTd, MrSeam, Rtmrs (four),
+// Xfam as hex in quote order, MinTCBEvaluationDataNumber, AllowedPIIDs and
+// the platform switches. TD attributes are Contrast's fixed value: only
+// SEPT_VE_DISABLE (bytes 00 00 00 10 00 00 00 00).
+struct TdxReferenceEntry {
+  std::string platform;
+  tdx::ReferenceValues values;
+  std::uint32_t min_tcb_evaluation_data_number = 0;
+  std::vector<std::array<std::byte, 16>> allowed_piids;
+  bool memory_integrity = false;
+  bool smt_disabled = false;
+  bool static_platform = false;
+};
 struct Manifest {
   std::vector<ManifestPolicy> policies;
   std::vector<SnpReferenceEntry> snp;
-  std::vector<std::string> tdx_json;
+  std::vector<TdxReferenceEntry> tdx;
   std::vector<std::string> workload_owner_pub_keys;
   std::vector<std::string> seedshare_owner_pub_keys;
 
@@ -60,5 +73,7 @@ Result<Manifest, Error> parse_manifest(std::string_view json);
 // parse_snp_reference_entry parses one `ReferenceValues.snp[i]` object on
 // its own (for tools that check a single report), with the same rules.
 Result<SnpReferenceEntry, Error> parse_snp_reference_entry(std::string_view json);
+
+Result<TdxReferenceEntry, Error> parse_tdx_reference_entry(std::string_view json);
 
 }  // namespace cipherline::attest::contrast
