@@ -21,6 +21,7 @@ int crypto_secret_id(std::span<const std::string_view> args);
 
 int verify_snp(std::span<const std::string_view> args);
 int verify_tdx(std::span<const std::string_view> args);
+int verify_gpu(std::span<const std::string_view> args);
 int verify_coordinator(std::span<const std::string_view> args);
 
 }  // namespace cipherline::cli

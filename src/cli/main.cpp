@@ -28,6 +28,7 @@ constexpr std::string_view kUsage =
     "  crypto secret-id      secret ID of a public key\n"
     "  verify snp            check an AMD SEV-SNP report against its VCEK and AMD's roots\n"
     "  verify tdx            check an Intel TDX quote against its PCK chain and Intel's root\n"
+    "  verify gpu            check an NVIDIA GPU report against its chain and NVIDIA's root\n"
     "  verify coordinator    check a Contrast Coordinator attestation document\n"
     "\n"
     "  --version             print the version\n"
@@ -51,6 +52,7 @@ const std::vector<Command>& commands() {
       {{"crypto", "secret-id"}, &cipherline::cli::crypto_secret_id},
       {{"verify", "snp"}, &cipherline::cli::verify_snp},
       {{"verify", "tdx"}, &cipherline::cli::verify_tdx},
+      {{"verify", "gpu"}, &cipherline::cli::verify_gpu},
       {{"verify", "coordinator"}, &cipherline::cli::verify_coordinator},
   };
   return list;

@@ -10,6 +10,7 @@
 
 #include "cipherline/attest/contrast/coordinator.hpp"
 #include "cipherline/attest/contrast/manifest.hpp"
+#include "cipherline/attest/nvgpu/verify.hpp"
 #include "cipherline/attest/snp/reference_values.hpp"
 #include "cipherline/attest/snp/verify.hpp"
 #include "cipherline/attest/tdx/collateral.hpp"
@@ -142,6 +143,60 @@ int verify_tdx(std::span<const std::string_view> args) {
     result.check_equal("report data", crypto::to_hex(flags.hex("report-data", 64)),
                        crypto::to_hex(quote.body.report_data));
   }
+  return finish(result, flags.is_set("json"));
+}
+
+namespace {
+
+std::vector<std::string> comma_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const auto comma = std::min(text.find(',', at), text.size());
+    if (comma > at) out.push_back(text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int verify_gpu(std::span<const std::string_view> args) {
+  Flags flags("verify gpu",
+              "Verifies an NVIDIA GPU attestation report (SPDM GET_MEASUREMENTS request and\n"
+              "response) against the GPU's certificate chain and NVIDIA's root. Exit status 0\n"
+              "verified, 1 rejected, 2 usage or parse error.");
+  flags.option("report", "FILE", "the report (binary, or hex text as NVIDIA's tools write it)")
+      .option("chain", "FILE", "the GPU's attestation certificate chain, PEM, leaf first")
+      .option("nonce", "HEX",
+              "the 32-byte nonce the report was requested with (without it, freshness is not "
+              "established)",
+              "not checked")
+      .option("reference", "FILE",
+              "reference measurements: a JSON list of {\"index\": N, \"values\": [hex, …]}", "none")
+      .option("driver", "VERSIONS", "allowed driver versions, comma-separated", "any")
+      .option("vbios", "VERSIONS", "allowed VBIOS versions, comma-separated", "any")
+      .option("at", "RFC3339", "time at which certificates must be valid", "now")
+      .toggle("json", "print the report as JSON");
+  if (!flags.parse(args)) return 0;
+
+  const auto report = parse_or_usage(attest::nvgpu::parse_report(read_evidence(flags, "report")));
+  const auto chain = certificates_flag(flags, "chain");
+  std::array<std::byte, attest::nvgpu::kNonceSize> nonce = report.request.nonce;
+  if (flags.is_set("nonce")) {
+    const auto given = flags.hex("nonce", attest::nvgpu::kNonceSize);
+    std::copy(given.begin(), given.end(), nonce.begin());
+  }
+  attest::nvgpu::ReferenceValues reference;
+  if (flags.is_set("reference")) {
+    reference.measurements = parse_or_usage(
+        attest::nvgpu::parse_reference_measurements(read_text_flag(flags, "reference")));
+  }
+  if (flags.is_set("driver")) reference.driver_versions = comma_list(flags.text("driver"));
+  if (flags.is_set("vbios")) reference.vbios_versions = comma_list(flags.text("vbios"));
+  attest::VerificationReport result = attest::nvgpu::verify_report(
+      report, chain, attest::nvgpu::nvidia_root(), nonce, reference, time_flag(flags, "at"));
+  if (!flags.is_set("nonce")) result.claim("freshness", "not established (no --nonce given)");
   return finish(result, flags.is_set("json"));
 }
 

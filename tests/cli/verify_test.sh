@@ -102,6 +102,27 @@ check tdx-missing-collateral 2 "qe_identity.json: No such file or directory" -- 
   sh -c "rm \"$tmp/collateral/qe_identity.json\"; \"$bin\" verify tdx --quote \"$tdx/trustee_v4_quote.dat\" --collateral \"$tmp/collateral\""
 check tdx-not-a-quote 2 "TDX quote" -- "$bin" verify tdx --quote "$report"
 
+gpu="$vectors/attest/vectors/nvgpu"
+check gpu-verified 0 "NVIDIA GPU attestation report: verified" -- \
+  "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01 \
+  --driver 550.90.07 --vbios 96.00.9f.00.01
+check gpu-no-nonce-claim 0 "freshness: not established" -- \
+  "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01
+check gpu-wrong-nonce 1 "FAIL nonce" -- \
+  "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01 \
+  --nonce "$(printf '00%.0s' $(seq 32))"
+check gpu-driver 1 "FAIL driver version" -- \
+  "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01 \
+  --driver 535.104.05,545.23.08
+printf '[{"index":2,"values":["%s"]}]' "$(printf '00%.0s' $(seq 48))" >"$tmp/gpu-reference.json"
+check gpu-measurement 1 "FAIL measurement 2" -- \
+  "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01 \
+  --reference "$tmp/gpu-reference.json"
+check gpu-foreign-root-chain 1 "FAIL certificate chain" -- \
+  "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/nvidia_corim_signing_root_ca.pem" --at 2024-06-01
+check gpu-not-a-report 2 "SPDM" -- \
+  "$bin" verify gpu --report "$report" --chain "$gpu/h100_cert_chain.pem"
+
 printf '{"Policies":{}}' >"$tmp/manifest.json"
 printf 'not json' >"$tmp/doc.json"
 nonce=$(printf '07%.0s' $(seq 32))
