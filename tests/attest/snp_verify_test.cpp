@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "cipherline/crypto/hex.hpp"
+#include "cipherline/crypto/sha512.hpp"
 #include "vector_files.hpp"
 
 namespace cipherline::attest::snp {
@@ -54,6 +55,8 @@ TEST(SnpVerify, RealReportsVerify) {
       {"snp/milan_go_sev_guest_report.bin", "snp/milan_go_sev_guest_vcek.der", ""},
       {"snp/milan_virtee_report.bin", "snp/milan_virtee_vcek.der", ""},
       {"snp/milan_gcp_v5_report.bin", "", "snp/milan_gcp_vcek.pem"},
+      {"snp/milan_gcp_v5_report_data.bin", "", "snp/milan_gcp_vcek.pem"},
+      {"snp/milan_gcp_v5_x25519_bound.bin", "", "snp/milan_gcp_vcek.pem"},
   };
   for (const auto& c : cases) {
     const auto report = parse_report(read_vector(c.report)).value();
@@ -170,6 +173,20 @@ TEST(SnpVerify, ChainCacheSkipsOnlyWhatItVerified) {
   VerificationReport tampered =
       verify_report(parse_report(bytes).value(), e.vcek, milan, kAt, &cache);
   EXPECT_EQ(tampered.first_failure()->name, "report signature");
+}
+
+// The X25519-bound GCP report: REPORT_DATA = SHA-512(NONCE ‖ X25519_KEY),
+// with the values published next to it.
+TEST(SnpVerify, ReportDataBindsTheKeyInTheGcpSample) {
+  const auto report = parse_report(read_vector("snp/milan_gcp_v5_x25519_bound.bin")).value();
+  const std::string text = read_text("snp/milan_gcp_v5_x25519_bound.txt");
+  const auto value_of = [&](const std::string& name) {
+    const auto at = text.find(name + "=") + name.size() + 1;
+    return crypto::from_hex(text.substr(at, 64)).value();
+  };
+  const auto nonce = value_of("NONCE");
+  const auto key = value_of("X25519_KEY");
+  EXPECT_EQ(crypto::to_hex(crypto::sha512({nonce, key})), crypto::to_hex(report.report_data));
 }
 
 }  // namespace
