@@ -156,5 +156,22 @@ TEST_F(SimSnp, CoordinatorAttestationEndToEnd) {
   EXPECT_NE(untrusted.report.first_failure()->actual.find("untrusted root"), std::string::npos);
 }
 
+TEST_F(SimSnp, VlekSignedReportsVerifyUnderTheirAsvk) {
+  const auto vlek =
+      DevelopmentSnpPki::generate(snp::Product::genoa, kNow, snp::SigningKey::vlek).value();
+  const auto report = issue_snp_report(vlek, launch(), report_data(3)).value();
+  EXPECT_EQ(report.signing_key, snp::SigningKey::vlek);
+  const VerificationReport r = snp::verify_report(report, vlek.vcek, vlek.trusted_chain(), kNow);
+  EXPECT_TRUE(r.passed()) << r.to_text();
+  ASSERT_NE(r.find_claim("CSP ID"), nullptr) << r.to_text();
+  EXPECT_EQ(*r.find_claim("CSP ID"), "cipherline development");
+  // Under a VCEK chain the mismatch is named; the bundle keeps the kind.
+  const VerificationReport wrong =
+      snp::verify_report(report, vlek.vcek, pki().trusted_chain(), kNow);
+  EXPECT_EQ(wrong.first_failure()->name, "signing key");
+  const auto loaded = DevelopmentSnpPki::from_pem_bundle(vlek.to_pem_bundle().bytes()).value();
+  EXPECT_EQ(loaded.signing_key, snp::SigningKey::vlek);
+}
+
 }  // namespace
 }  // namespace cipherline::attest::sim

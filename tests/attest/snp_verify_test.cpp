@@ -189,5 +189,26 @@ TEST(SnpVerify, ReportDataBindsTheKeyInTheGcpSample) {
   EXPECT_EQ(crypto::to_hex(crypto::sha512({nonce, key})), crypto::to_hex(report.report_data));
 }
 
+TEST(SnpVerify, BuiltInVlekChainsShareTheArks) {
+  for (Product p : {Product::milan, Product::genoa, Product::turin}) {
+    const TrustedChain& vlek = amd_vlek_chain(p);
+    EXPECT_EQ(vlek.key, SigningKey::vlek);
+    EXPECT_EQ(crypto::to_hex(vlek.ark.fingerprint_sha256()), amd_ark_fingerprint(p));
+    EXPECT_NE(vlek.ask.subject().find("CN=SEV-VLEK-" + std::string(product_name(p))),
+              std::string::npos);
+    // The ASVK is signed by the ARK.
+    const crypto::Certificate roots[] = {vlek.ark};
+    EXPECT_TRUE(crypto::verify_chain(vlek.ask, {}, roots, sys_days(year{2026} / 6 / 1)))
+        << product_name(p);
+  }
+  // A VCEK-signed report against a VLEK chain: the signing key is named.
+  Evidence e = go_sev_guest();
+  const VerificationReport r = verify_report(e.report, e.vcek, amd_vlek_chain(Product::milan), kAt);
+  const Check& key = check_named(r, "signing key");
+  EXPECT_FALSE(key.passed);
+  EXPECT_EQ(key.expected, "VLEK");
+  EXPECT_EQ(key.actual, "VCEK");
+}
+
 }  // namespace
 }  // namespace cipherline::attest::snp

@@ -91,7 +91,9 @@ std::array<std::byte, 48> measurement_of(std::span<const std::byte> image) {
 }
 
 Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::generate(snp::Product product,
-                                                             system_clock::time_point now) {
+                                                             system_clock::time_point now,
+                                                             snp::SigningKey signing_key) {
+  const bool vlek = signing_key == snp::SigningKey::vlek;
   if (product == snp::Product::unknown) {
     return Error(errc::unsupported_evidence, "development SNP PKI: no product given");
   }
@@ -110,7 +112,7 @@ Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::generate(snp::Product produc
                                    .ca = true};
   ASSIGN_OR_RETURN(ark, crypto::issue_certificate(ark_spec, ark_key, nullptr,
                                                   crypto::Signature::rsa_pss_sha384));
-  crypto::CertificateSpec ask_spec{.subject = amd_style_name("SEV-" + name),
+  crypto::CertificateSpec ask_spec{.subject = amd_style_name((vlek ? "SEV-VLEK-" : "SEV-") + name),
                                    .public_key = ask_key.public_key(),
                                    .not_before = from,
                                    .not_after = to,
@@ -120,6 +122,7 @@ Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::generate(snp::Product produc
       ask, crypto::issue_certificate(ask_spec, ark_key, &ark, crypto::Signature::rsa_pss_sha384));
 
   DevelopmentSnpPki pki{.product = product,
+                        .signing_key = signing_key,
                         .ark_key = ark_key,
                         .ask_key = ask_key,
                         .vcek_key = vcek_key,
@@ -152,10 +155,14 @@ Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::generate(snp::Product produc
     for (int i = 4; i <= 7; ++i)
       kds.push_back({oid("3." + std::to_string(i)), crypto::der_integer(0)});
   }
-  const std::size_t id_size = product == snp::Product::turin ? 8 : 64;
-  kds.push_back(
-      {oid("4"), std::vector<std::byte>(pki.chip_id.begin(), pki.chip_id.begin() + id_size)});
-  crypto::CertificateSpec vcek_spec{.subject = amd_style_name("SEV-VCEK"),
+  if (vlek) {
+    kds.push_back({oid("5"), crypto::der_ia5_string("cipherline development")});
+  } else {
+    const std::size_t id_size = product == snp::Product::turin ? 8 : 64;
+    kds.push_back(
+        {oid("4"), std::vector<std::byte>(pki.chip_id.begin(), pki.chip_id.begin() + id_size)});
+  }
+  crypto::CertificateSpec vcek_spec{.subject = amd_style_name(vlek ? "SEV-VLEK" : "SEV-VCEK"),
                                     .public_key = vcek_key.public_key(),
                                     .not_before = from,
                                     .not_after = to,
@@ -168,7 +175,7 @@ Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::generate(snp::Product produc
 }
 
 snp::TrustedChain DevelopmentSnpPki::trusted_chain() const {
-  return snp::TrustedChain{product, ask, ark, true};
+  return snp::TrustedChain{product, ask, ark, true, signing_key};
 }
 
 crypto::SecretBytes DevelopmentSnpPki::to_pem_bundle() const {
@@ -213,14 +220,16 @@ Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::from_pem_bundle(
   }
   auto extensions = snp::parse_vcek_extensions(certs[2]);
   if (!extensions) return bad(extensions.error().message());
-  DevelopmentSnpPki pki{.product = snp::product_from_name(extensions->product_name),
-                        .ark_key = keys[0],
-                        .ask_key = keys[1],
-                        .vcek_key = keys[2],
-                        .ark = certs[0],
-                        .ask = certs[1],
-                        .vcek = certs[2]};
-  std::copy(extensions->hwid.begin(), extensions->hwid.end(), pki.chip_id.begin());
+  DevelopmentSnpPki pki{
+      .product = snp::product_from_name(extensions->product_name),
+      .signing_key = extensions->csp_id.empty() ? snp::SigningKey::vcek : snp::SigningKey::vlek,
+      .ark_key = keys[0],
+      .ask_key = keys[1],
+      .vcek_key = keys[2],
+      .ark = certs[0],
+      .ask = certs[1],
+      .vcek = certs[2]};
+  std::copy(extensions->hwid.begin(), extensions->hwid.end(), pki.chip_id.begin());  // VCEK
   pki.tcb = extensions->tcb;
   return pki;
 }
@@ -239,6 +248,7 @@ Result<snp::AttestationReport, Error> issue_snp_report(const DevelopmentSnpPki& 
   put_le(r + 0x034, 1, 4);  // SIGNATURE_ALGO: ECDSA P-384 with SHA-384
   put_le(r + 0x038, tcb, 8);
   put_le(r + 0x040, launch.platform_info, 8);
+  put_le(r + 0x048, static_cast<std::uint64_t>(pki.signing_key) << 2, 4);  // SIGNING_KEY
   std::memcpy(r + 0x050, report_data.data(), 64);
   std::memcpy(r + 0x090, launch.measurement.data(), 48);
   std::memcpy(r + 0x0C0, launch.host_data.data(), 32);

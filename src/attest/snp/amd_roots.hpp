@@ -8,4 +8,9 @@ extern const char kMilanChainPem[];
 extern const char kGenoaChainPem[];
 extern const char kTurinChainPem[];
 
+// The ASVKs (VLEK intermediates), one certificate each.
+extern const char kMilanAsvkPem[];
+extern const char kGenoaAsvkPem[];
+extern const char kTurinAsvkPem[];
+
 }  // namespace cipherline::attest::snp::internal

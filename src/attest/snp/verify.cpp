@@ -97,6 +97,27 @@ const TrustedChain& amd_chain(Product product) {
   throw std::invalid_argument("no built-in AMD chain for an unknown product");
 }
 
+const TrustedChain& amd_vlek_chain(Product product) {
+  static const auto load = [](Product p, const char* asvk) {
+    return TrustedChain{p, crypto::Certificate::from_pem(asvk).value(), amd_chain(p).ark, false,
+                        SigningKey::vlek};
+  };
+  static const TrustedChain milan = load(Product::milan, internal::kMilanAsvkPem);
+  static const TrustedChain genoa = load(Product::genoa, internal::kGenoaAsvkPem);
+  static const TrustedChain turin = load(Product::turin, internal::kTurinAsvkPem);
+  switch (product) {
+    case Product::milan:
+      return milan;
+    case Product::genoa:
+      return genoa;
+    case Product::turin:
+      return turin;
+    case Product::unknown:
+      break;
+  }
+  throw std::invalid_argument("no built-in AMD VLEK chain for an unknown product");
+}
+
 Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& vcek) {
   VcekExtensions x;
   if (auto v = integer_extension(vcek, "1", "structVersion"); v) {
@@ -156,7 +177,17 @@ Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& v
   x.tcb.raw = raw;
 
   const auto hwid = vcek.extension(std::string(kKdsOid) + "4");
-  if (!hwid) return vcek_error("hwID (" + std::string(kKdsOid) + "4) is missing (a VLEK?)");
+  if (!hwid) {
+    // A VLEK names the cloud provider it was issued to instead of a chip.
+    const auto csp = vcek.extension(std::string(kKdsOid) + "5");
+    const auto csp_value = csp ? der_value(*csp, 0x16) : std::nullopt;
+    if (!csp_value) {
+      return vcek_error("neither hwID (" + std::string(kKdsOid) + "4) nor cspID (" +
+                        std::string(kKdsOid) + "5) is present");
+    }
+    x.csp_id.assign(reinterpret_cast<const char*>(csp_value->data()), csp_value->size());
+    return x;
+  }
   const auto wrapped = der_value(*hwid, 0x04);
   const std::span<const std::byte> id = wrapped ? *wrapped : std::span<const std::byte>(*hwid);
   x.hwid.assign(id.begin(), id.end());
@@ -233,10 +264,11 @@ VerificationReport verify_report(const AttestationReport& report, const crypto::
 
   r.check_equal("product", std::string(product_name(chain.product)),
                 std::string(product_name(product)));
-  r.check_equal("signing key", "VCEK",
-                report.signing_key == SigningKey::vcek   ? "VCEK"
-                : report.signing_key == SigningKey::vlek ? "VLEK"
-                                                         : "none");
+  const auto key_name = [](SigningKey k) {
+    return k == SigningKey::vcek ? "VCEK" : k == SigningKey::vlek ? "VLEK" : "none";
+  };
+  const std::string endorsement = key_name(chain.key);
+  r.check_equal("signing key", endorsement, key_name(report.signing_key));
   const std::string ark_fingerprint = crypto::to_hex(chain.ark.fingerprint_sha256());
   if (chain.development) {
     r.check("ARK", "a development root (explicitly trusted)", ark_fingerprint, true);
@@ -245,22 +277,24 @@ VerificationReport verify_report(const AttestationReport& report, const crypto::
   }
   const crypto::Certificate intermediates[] = {chain.ask};
   const crypto::Certificate roots[] = {chain.ark};
+  const std::string chain_name =
+      chain.key == SigningKey::vlek ? "VLEK <- ASVK <- ARK" : "VCEK <- ASK <- ARK";
   if (cache != nullptr && cache->contains(vcek, chain, at)) {
-    r.check("certificate chain", "VCEK <- ASK <- ARK", "verified (cached)", true);
+    r.check("certificate chain", chain_name, "verified (cached)", true);
   } else {
     auto chained = crypto::verify_chain(vcek, intermediates, roots, at);
-    r.check("certificate chain", "VCEK <- ASK <- ARK",
-            chained ? "verified" : chained.error().message(), chained.has_value());
+    r.check("certificate chain", chain_name, chained ? "verified" : chained.error().message(),
+            chained.has_value());
     if (chained && cache != nullptr) cache->insert(vcek, chain);
   }
   const crypto::PublicKey key = vcek.public_key();
   const bool p384 = key.type() == crypto::PublicKey::Type::ec_p384;
-  r.check("VCEK key", "ECDSA P-384", p384 ? "ECDSA P-384" : "another key type", p384);
+  r.check(endorsement + " key", "ECDSA P-384", p384 ? "ECDSA P-384" : "another key type", p384);
   auto signature =
       p384 ? crypto::verify_ecdsa(key, crypto::Hash::sha384, report.signed_bytes(),
                                   report.signature_rs, crypto::SignatureFormat::raw)
            : Result<void, Error>(Error(errc::unsupported_evidence, "the VCEK key is not P-384"));
-  r.check("report signature", "valid under the VCEK",
+  r.check("report signature", "valid under the " + endorsement,
           signature ? "valid" : signature.error().message(), signature.has_value());
 
   if (!extensions) {
@@ -270,7 +304,10 @@ VerificationReport verify_report(const AttestationReport& report, const crypto::
   const TcbVersion reported = decode_tcb(report.reported_tcb, product);
   r.check("reported TCB", extensions->tcb.to_string() + " (the VCEK's)", reported.to_string(),
           extensions->tcb.raw == report.reported_tcb);
-  if (report.mask_chip_key) {
+  if (!extensions->csp_id.empty()) {
+    r.claim("CSP ID", extensions->csp_id);
+    r.check("chip ID", "not bound to a chip (VLEK)", "VLEK of " + extensions->csp_id, true);
+  } else if (report.mask_chip_key) {
     r.check("chip ID", "masked (MASK_CHIP_KEY)", "masked", true);
   } else {
     const std::size_t used = product == Product::turin ? 8 : 64;

@@ -12,9 +12,9 @@
 //   snp::verify_report(report, pki.vcek, snp::amd_chain(snp::Product::genoa), now);  // fails
 //
 // Contract:
-// - Names follow AMD's (CN ARK-<Product>, SEV-<Product>, SEV-VCEK; AMD's
-//   location RDNs) with O "cipherline development TEE (NOT AMD)" so no one
-//   mistakes the chain for AMD's. Validity: ten years from `now` minus a day.
+// - Names follow AMD's (CN ARK-<Product>, SEV-<Product> or SEV-VLEK-<Product>,
+//   SEV-VCEK or SEV-VLEK; AMD's location RDNs) with O "cipherline development TEE (NOT AMD)" so no
+//   one mistakes the chain for AMD's. Validity: ten years from `now` minus a day.
 // - Reports are version 3 with the product's CPUID bytes; the launch looks
 //   like a Contrast launch: FAMILY_ID 01…, IMAGE_ID 02…, GUEST_SVN 2, and
 //   the ID key digest Contrast's deterministic ID block gives for the
@@ -37,13 +37,17 @@ namespace cipherline::attest::sim {
 
 struct DevelopmentSnpPki {
   snp::Product product = snp::Product::genoa;
+  // VCEK (a chip's key, under an ASK) or VLEK (a provider's key, under an
+  // ASVK, with cspID "cipherline development" instead of hwID).
+  snp::SigningKey signing_key = snp::SigningKey::vcek;
   crypto::PrivateKey ark_key, ask_key, vcek_key;
   crypto::Certificate ark, ask, vcek;
   std::array<std::byte, 64> chip_id{};
   snp::TcbVersion tcb;
 
-  static Result<DevelopmentSnpPki, Error> generate(snp::Product product,
-                                                   std::chrono::system_clock::time_point now);
+  static Result<DevelopmentSnpPki, Error> generate(
+      snp::Product product, std::chrono::system_clock::time_point now,
+      snp::SigningKey signing_key = snp::SigningKey::vcek);
   // The chain a verifier trusts when development roots are configured.
   snp::TrustedChain trusted_chain() const;
 

@@ -12,16 +12,18 @@
 // Checks, in order (each a named entry of the report):
 //   product            the report's CPUID product (v3+) or the VCEK's
 //                      productName (v2) is the chain's product
-//   signing key        SIGNING_KEY is the VCEK (VLEK chains are not built in)
+//   signing key        SIGNING_KEY is the kind of key the chain certifies
+//                      (VCEK for an ASK chain, VLEK for an ASVK chain)
 //   ARK                the chain's root is the one built in for the product
 //                      (SHA-256 fingerprint), unless the chain is a
 //                      development chain (TrustedChain::development)
 //   certificate chain  VCEK ← ASK ← ARK verifies at `at`
-//   VCEK key           ECDSA P-384
+//   VCEK key / VLEK key  ECDSA P-384
 //   report signature   ECDSA P-384 / SHA-384 over bytes 0x000–0x29F
 //   reported TCB       REPORTED_TCB equals the VCEK's TCB extensions
 //   chip ID            CHIP_ID equals the VCEK's hwID (unless MASK_CHIP_KEY;
-//                      Turin compares the 8 bytes it uses)
+//                      Turin compares the 8 bytes it uses); a VLEK is not
+//                      bound to a chip (its CSP ID is a claim)
 //   committed TCB      COMMITTED_TCB ≤ CURRENT_TCB, component-wise
 //   VCEK TCB           the VCEK's TCB ≤ CURRENT_TCB, component-wise
 // Claims: version, product, measurement, report data, host data, chip ID,
@@ -44,28 +46,34 @@
 
 namespace cipherline::attest::snp {
 
-// A trusted ASK/ARK pair for one product line.
+// A trusted intermediate/ARK pair for one product line: the ASK, which
+// certifies VCEKs (one per chip), or the ASVK, which certifies VLEKs (one
+// per cloud provider).
 struct TrustedChain {
   Product product = Product::unknown;
-  crypto::Certificate ask;
+  crypto::Certificate ask;  // the ASK, or the ASVK for a VLEK chain
   crypto::Certificate ark;
   // A development chain (the software TEE's) is trusted as given; built-in
   // AMD chains are also pinned by fingerprint.
   bool development = false;
+  SigningKey key = SigningKey::vcek;  // what the intermediate certifies
 };
 
 // amd_chain returns the built-in AMD chain of a product line (parsed once).
 // Throws std::invalid_argument for Product::unknown.
 const TrustedChain& amd_chain(Product product);
+// amd_vlek_chain returns the built-in ASVK/ARK chain of a product line.
+const TrustedChain& amd_vlek_chain(Product product);
 // amd_ark_fingerprint is the SHA-256 of the built-in ARK's DER, as hex.
 std::string_view amd_ark_fingerprint(Product product) noexcept;
 
-// The AMD KDS extensions of a VCEK (OIDs 1.3.6.1.4.1.3704.1.*).
+// The AMD KDS extensions of a VCEK or VLEK (OIDs 1.3.6.1.4.1.3704.1.*).
 struct VcekExtensions {
   int struct_version = 0;
   std::string product_name;  // "Milan-B0", "Genoa", "Turin", …
   TcbVersion tcb;
-  std::vector<std::byte> hwid;  // CHIP_ID (64 bytes; 8 for Turin)
+  std::vector<std::byte> hwid;  // VCEK: CHIP_ID (64 bytes; 8 for Turin)
+  std::string csp_id;           // VLEK: the cloud provider it was issued to
 };
 Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& vcek);
 
