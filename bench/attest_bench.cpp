@@ -12,9 +12,11 @@
 #include "cipherline/attest/contrast/coordinator.hpp"
 #include "cipherline/attest/contrast/report_data.hpp"
 #include "cipherline/attest/contrast/snp_evidence.hpp"
+#include "cipherline/attest/nvgpu/verify.hpp"
 #include "cipherline/attest/sim/snp_issuer.hpp"
 #include "cipherline/attest/snp/reference_values.hpp"
 #include "cipherline/attest/snp/verify.hpp"
+#include "cipherline/attest/tdx/verify.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "ratio_reporter.hpp"
 
@@ -149,6 +151,37 @@ void BM_CoordinatorVerifySim(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_CoordinatorVerifySim)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// An Intel TDX quote: PCK chain (ECDSA P-256), QE report, binding, quote.
+void BM_TdxVerifyQuote(benchmark::State& state) {
+  static const auto quote = tdx::parse_quote(read_vector("tdx/trustee_v4_quote.dat")).value();
+  const auto at = sys_days(year{2024} / 6 / 1);
+  for (auto _ : state) {
+    auto r = tdx::verify_quote(quote, tdx::intel_root(), at);
+    if (!r.passed()) state.SkipWithError("verification failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TdxVerifyQuote)->Unit(benchmark::kMicrosecond);
+
+// An NVIDIA H100 report: its five-certificate chain and the P-384 signature.
+void BM_GpuVerifyReport(benchmark::State& state) {
+  static const auto report = nvgpu::parse_report(read_vector("nvgpu/h100_report.txt")).value();
+  static const auto chain = [] {
+    const auto pem = read_vector("nvgpu/h100_cert_chain.pem");
+    return crypto::Certificate::all_from_pem(
+               std::string_view(reinterpret_cast<const char*>(pem.data()), pem.size()))
+        .value();
+  }();
+  const auto at = sys_days(year{2024} / 6 / 1);
+  for (auto _ : state) {
+    auto r =
+        nvgpu::verify_report(report, chain, nvgpu::nvidia_root(), report.request.nonce, {}, at);
+    if (!r.passed()) state.SkipWithError("verification failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_GpuVerifyReport)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace cipherline
