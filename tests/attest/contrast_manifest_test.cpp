@@ -152,10 +152,14 @@ TEST(Coordinator, ManifestRulesOfPrivatemode) {
   const Check mismatch = check(verify_coordinator(c.document(other), kNonce, trust), "manifest");
   EXPECT_FALSE(mismatch.passed);
   EXPECT_NE(mismatch.expected, mismatch.actual);
-  // TDX evidence where SNP is expected, a short nonce, a broken document.
+  // SNP evidence labelled TDX: it does not decode as a QuoteV4; an unknown
+  // evidence type is rejected as such. A short nonce, a broken document.
   EXPECT_FALSE(check(verify_coordinator(c.document(manifest, 1, {1, 3, 9901, 2, 2}), kNonce, trust),
-                     "evidence type")
+                     "evidence decodes")
                    .passed);
+  EXPECT_FALSE(
+      check(verify_coordinator(c.document(manifest, 1, {1, 2, 3}), kNonce, trust), "evidence type")
+          .passed);
   const std::vector<std::byte> short_nonce(16);
   const auto v = verify_coordinator(c.document(manifest), short_nonce, trust);
   EXPECT_EQ(v.report.first_failure()->name, "nonce");

@@ -3,9 +3,12 @@
 // signatures still verify), and broken messages are named.
 #include <gtest/gtest.h>
 
+#include "cipherline/attest/contrast/attestation_document.hpp"
+#include "cipherline/attest/contrast/coordinator.hpp"
 #include "cipherline/attest/contrast/protobuf.hpp"
 #include "cipherline/attest/contrast/tdx_evidence.hpp"
 #include "cipherline/attest/error.hpp"
+#include "cipherline/crypto/hex.hpp"
 #include "vector_files.hpp"
 
 namespace cipherline::attest::contrast {
@@ -66,6 +69,47 @@ TEST(TdxEvidence, BrokenMessagesAreNamed) {
   EXPECT_NE(r.error().message().find("repeated more often than the layout allows"),
             std::string::npos)
       << r.error().message();
+}
+
+// A real TDX quote as Coordinator evidence: every check holds except the
+// REPORT_DATA binding, which only a real Coordinator can produce.
+TEST(TdxEvidence, CoordinatorVerificationTakesTheTdxPath) {
+  const auto quote = tdx::parse_quote(testing::read_vector("tdx/edgeless_qpl_quote.dat")).value();
+  const auto hex = [](std::span<const std::byte> b) { return crypto::to_hex(b); };
+  const std::string manifest =
+      R"({"Policies":{")" + hex(std::span(quote.body.mr_config_id).first(32)) +
+      R"(":{"Role":"coordinator"}},"ReferenceValues":{"tdx":[{"MrTd":")" + hex(quote.body.mr_td) +
+      R"(","Rtmrs":[")" + hex(quote.body.rtmrs[0]) + R"(",")" + hex(quote.body.rtmrs[1]) +
+      R"(",")" + hex(quote.body.rtmrs[2]) + R"(",")" + hex(quote.body.rtmrs[3]) +
+      R"("],"MrSeam":")" + hex(quote.body.mr_seam) + R"(","Xfam":")" + hex(quote.body.xfam) +
+      R"("}]}})";
+  AttestationDocument doc;
+  doc.version = "v1.20.0";
+  doc.attestation_type = {1, 3, 9901, 2, 2};
+  doc.raw_attestation_doc = encode_tdx_quote_v4(quote);
+  const auto m = std::as_bytes(std::span(manifest.data(), manifest.size()));
+  doc.manifests = {std::vector<std::byte>(m.begin(), m.end())};
+  doc.root_ca_pem = "root";
+  doc.mesh_ca_pem = "mesh";
+  const std::vector<std::byte> nonce(32, std::byte{9});
+  CoordinatorTrust trust;
+  trust.expected_manifest = doc.manifests[0];
+  trust.now = std::chrono::sys_days(std::chrono::year{2024} / 6 / 1);
+  const auto v = verify_coordinator(write_attestation_document(doc), nonce, trust);
+  std::vector<std::string> failed;
+  for (const Check& c : v.report.checks()) {
+    if (!c.passed) failed.push_back(c.name);
+  }
+  EXPECT_EQ(failed, std::vector<std::string>{"tdx[0]: report data"}) << v.report.to_text();
+  EXPECT_NE(v.report.find_claim("tdx[0]: MRTD"), nullptr);
+
+  // A manifest without TDX entries cannot accept TDX evidence.
+  const std::string snp_only = R"({"Policies":{")" + std::string(64, 'a') +
+                               R"(":{"Role":"coordinator"}},"ReferenceValues":{"snp":[]}})";
+  trust.expected_manifest.assign(std::as_bytes(std::span(snp_only.data(), snp_only.size())).begin(),
+                                 std::as_bytes(std::span(snp_only.data(), snp_only.size())).end());
+  const auto none = verify_coordinator(write_attestation_document(doc), nonce, trust);
+  ASSERT_NE(none.report.first_failure(), nullptr);
 }
 
 }  // namespace

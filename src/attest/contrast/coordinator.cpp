@@ -6,6 +6,7 @@
 #include "cipherline/attest/contrast/manifest.hpp"
 #include "cipherline/attest/contrast/report_data.hpp"
 #include "cipherline/attest/contrast/snp_evidence.hpp"
+#include "cipherline/attest/contrast/tdx_evidence.hpp"
 #include "cipherline/attest/error.hpp"
 #include "cipherline/attest/snp/reference_values.hpp"
 #include "cipherline/crypto/hex.hpp"
@@ -21,6 +22,113 @@ std::string sha256_hex(std::span<const std::byte> bytes) {
 std::size_t failures(const VerificationReport& r) {
   return static_cast<std::size_t>(std::count_if(r.checks().begin(), r.checks().end(),
                                                 [](const Check& c) { return !c.passed; }));
+}
+
+// Picks, among reference entries, the one that accepts the evidence, or
+// else the one with the fewest failures, and merges its checks as "<kind>[i]: …".
+template <class Entries, class Verify>
+void merge_best(const Entries& entries, const char* kind, Verify verify, VerificationReport& r) {
+  std::optional<VerificationReport> best;
+  std::size_t best_index = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    VerificationReport candidate = verify(entries[i]);
+    if (!best || failures(candidate) < failures(*best)) {
+      best = std::move(candidate);
+      best_index = i;
+    }
+    if (best->passed()) break;
+  }
+  r.merge(*best, std::string(kind) + "[" + std::to_string(best_index) + "]: ");
+}
+
+// The SEV-SNP path; returns HOST_DATA, or nullopt when a check that later
+// ones depend on failed.
+std::optional<std::array<std::byte, 32>> verify_snp_evidence(
+    const AttestationDocument& doc, const Manifest& manifest,
+    const std::array<std::byte, 64>& report_data, const CoordinatorTrust& trust,
+    VerificationReport& r) {
+  auto evidence = decode_snp_attestation(doc.raw_attestation_doc);
+  if (!r.check("evidence decodes", "a sevsnp.Attestation",
+               evidence ? "decoded" : evidence.error().message(), evidence.has_value())) {
+    return std::nullopt;
+  }
+  auto vcek =
+      evidence->vcek_der.empty()
+          ? Result<crypto::Certificate, Error>(Error(attest::errc::malformed_evidence, "absent"))
+          : crypto::Certificate::from_der(evidence->vcek_der);
+  if (!r.check("VCEK present", "a VCEK certificate in the evidence",
+               vcek ? "present" : vcek.error().message(), vcek.has_value())) {
+    return std::nullopt;
+  }
+  if (!r.check("SNP reference values", "at least one entry",
+               std::to_string(manifest.snp.size()) + " entries", !manifest.snp.empty())) {
+    return std::nullopt;
+  }
+  // An ARK carried in the evidence must be one this client trusts: AMD's
+  // for an entry's product, or the configured development root.
+  // Development roots verify only evidence that names them (or names none).
+  bool use_development = trust.development_chain.has_value();
+  if (!evidence->ark_der.empty()) {
+    auto ark = crypto::Certificate::from_der(evidence->ark_der);
+    const std::string fingerprint = ark ? crypto::to_hex(ark->fingerprint_sha256()) : "unreadable";
+    use_development =
+        trust.development_chain &&
+        fingerprint == crypto::to_hex(trust.development_chain->ark.fingerprint_sha256());
+    bool trusted = use_development;
+    for (const auto& entry : manifest.snp) {
+      trusted = trusted || fingerprint == snp::amd_ark_fingerprint(entry.values.product);
+    }
+    if (!r.check("trusted root", "AMD's ARK or a configured development root",
+                 trusted ? fingerprint : "untrusted root (ARK SHA-256 " + fingerprint + ")",
+                 trusted)) {
+      return std::nullopt;
+    }
+  }
+  merge_best(
+      manifest.snp, "snp",
+      [&](const SnpReferenceEntry& entry) {
+        snp::ReferenceValues ref = entry.values;
+        ref.report_data = report_data;
+        const snp::TrustedChain& chain = use_development ? *trust.development_chain
+                                         : evidence->report.signing_key == snp::SigningKey::vlek
+                                             ? snp::amd_vlek_chain(ref.product)
+                                             : snp::amd_chain(ref.product);
+        VerificationReport candidate =
+            snp::verify_report(evidence->report, *vcek, chain, trust.now, trust.chain_cache);
+        snp::check_reference_values(evidence->report, ref, candidate);
+        return candidate;
+      },
+      r);
+  return evidence->report.host_data;
+}
+
+// The TDX path; returns MRCONFIGID[0:32].
+std::optional<std::array<std::byte, 32>> verify_tdx_evidence(
+    const AttestationDocument& doc, const Manifest& manifest,
+    const std::array<std::byte, 64>& report_data, const CoordinatorTrust& trust,
+    VerificationReport& r) {
+  auto quote = decode_tdx_quote_v4(doc.raw_attestation_doc);
+  if (!r.check("evidence decodes", "a tdx.QuoteV4", quote ? "decoded" : quote.error().message(),
+               quote.has_value())) {
+    return std::nullopt;
+  }
+  if (!r.check("TDX reference values", "at least one entry",
+               std::to_string(manifest.tdx.size()) + " entries", !manifest.tdx.empty())) {
+    return std::nullopt;
+  }
+  merge_best(
+      manifest.tdx, "tdx",
+      [&](const TdxReferenceEntry& entry) {
+        VerificationReport candidate = tdx::verify_quote(*quote, tdx::intel_root(), trust.now);
+        tdx::check_reference_values(*quote, entry.values, candidate);
+        candidate.check_equal("report data", crypto::to_hex(report_data),
+                              crypto::to_hex(quote->body.report_data));
+        return candidate;
+      },
+      r);
+  std::array<std::byte, 32> identity{};
+  std::copy_n(quote->body.mr_config_id.begin(), 32, identity.begin());
+  return identity;
 }
 
 }  // namespace
@@ -56,82 +164,37 @@ CoordinatorVerification verify_coordinator(std::string_view document_json,
                manifest ? "valid" : manifest.error().message(), manifest.has_value())) {
     return out;
   }
-  if (!r.check_equal(
-          "evidence type", "1.3.9901.2.1 (SEV-SNP)",
-          doc->attestation_type_text() + (doc->evidence_type() == EvidenceType::snp   ? " (SEV-SNP)"
-                                          : doc->evidence_type() == EvidenceType::tdx ? " (TDX)"
-                                                                                      : ""))) {
-    return out;
-  }
-  auto evidence = decode_snp_attestation(doc->raw_attestation_doc);
-  if (!r.check("evidence decodes", "a sevsnp.Attestation",
-               evidence ? "decoded" : evidence.error().message(), evidence.has_value())) {
-    return out;
-  }
-  auto vcek =
-      evidence->vcek_der.empty()
-          ? Result<crypto::Certificate, Error>(Error(attest::errc::malformed_evidence, "absent"))
-          : crypto::Certificate::from_der(evidence->vcek_der);
-  if (!r.check("VCEK present", "a VCEK certificate in the evidence",
-               vcek ? "present" : vcek.error().message(), vcek.has_value())) {
-    return out;
-  }
-  if (!r.check("SNP reference values", "at least one entry",
-               std::to_string(manifest->snp.size()) + " entries", !manifest->snp.empty())) {
-    return out;
-  }
-
-  // An ARK carried in the evidence must be one this client trusts: AMD's
-  // for an entry's product, or the configured development root.
-  // Development roots verify only evidence that names them (or names none).
-  bool use_development = trust.development_chain.has_value();
-  if (!evidence->ark_der.empty()) {
-    auto ark = crypto::Certificate::from_der(evidence->ark_der);
-    const std::string fingerprint = ark ? crypto::to_hex(ark->fingerprint_sha256()) : "unreadable";
-    use_development =
-        trust.development_chain &&
-        fingerprint == crypto::to_hex(trust.development_chain->ark.fingerprint_sha256());
-    bool trusted = use_development;
-    for (const auto& entry : manifest->snp) {
-      trusted = trusted || fingerprint == snp::amd_ark_fingerprint(entry.values.product);
-    }
-    if (!r.check("trusted root", "AMD's ARK or a configured development root",
-                 trusted ? fingerprint : "untrusted root (ARK SHA-256 " + fingerprint + ")",
-                 trusted)) {
-      return out;
-    }
-  }
-
   const auto report_data =
-      coordinator_report_data(nonce, doc->manifests, doc->root_ca_pem, doc->mesh_ca_pem);
-  // Evidence passes if any reference entry accepts it; report the entry
-  // that passes, or else the one with the fewest failures.
-  std::optional<VerificationReport> best;
-  std::size_t best_index = 0;
-  for (std::size_t i = 0; i < manifest->snp.size(); ++i) {
-    snp::ReferenceValues ref = manifest->snp[i].values;
-    ref.report_data = report_data;
-    const snp::TrustedChain& chain =
-        use_development ? *trust.development_chain : snp::amd_chain(ref.product);
-    VerificationReport candidate =
-        snp::verify_report(evidence->report, *vcek, chain, trust.now, trust.chain_cache);
-    snp::check_reference_values(evidence->report, ref, candidate);
-    if (!best || failures(candidate) < failures(*best)) {
-      best = std::move(candidate);
-      best_index = i;
-    }
-    if (best->passed()) break;
+      trust.capabilities_body
+          ? coordinator_report_data(nonce, doc->manifests, doc->root_ca_pem, doc->mesh_ca_pem,
+                                    std::span<const std::byte>(*trust.capabilities_body))
+          : coordinator_report_data(nonce, doc->manifests, doc->root_ca_pem, doc->mesh_ca_pem);
+  // The workload identity the TEE reports: HOST_DATA (SNP) or the first 32
+  // bytes of MRCONFIGID (TDX).
+  std::optional<std::array<std::byte, 32>> identity;
+  switch (doc->evidence_type()) {
+    case EvidenceType::snp:
+      r.check("evidence type", "SEV-SNP or TDX", doc->attestation_type_text() + " (SEV-SNP)", true);
+      identity = verify_snp_evidence(*doc, *manifest, report_data, trust, r);
+      break;
+    case EvidenceType::tdx:
+      r.check("evidence type", "SEV-SNP or TDX", doc->attestation_type_text() + " (TDX)", true);
+      identity = verify_tdx_evidence(*doc, *manifest, report_data, trust, r);
+      break;
+    case EvidenceType::unknown:
+      r.check("evidence type", "SEV-SNP or TDX", doc->attestation_type_text(), false);
+      return out;
   }
-  r.merge(*best, "snp[" + std::to_string(best_index) + "]: ");
+  if (!identity) return out;
 
   const auto coordinators = manifest->coordinator_policy_hashes();
-  const auto& host_data = evidence->report.host_data;
   const bool coordinator =
-      std::find(coordinators.begin(), coordinators.end(), host_data) != coordinators.end();
+      std::find(coordinators.begin(), coordinators.end(), *identity) != coordinators.end();
   std::string expected;
-  for (const auto& h : coordinators)
+  for (const auto& h : coordinators) {
     expected += (expected.empty() ? "" : " or ") + crypto::to_hex(h);
-  r.check("coordinator policy", expected, crypto::to_hex(host_data), coordinator);
+  }
+  r.check("coordinator policy", expected, crypto::to_hex(*identity), coordinator);
 
   out.mesh_ca_pem = doc->mesh_ca_pem;
   out.root_ca_pem = doc->root_ca_pem;

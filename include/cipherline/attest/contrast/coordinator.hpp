@@ -12,15 +12,21 @@
 // Checks, in order: "nonce" (32 bytes), "attestation document" (parses),
 // "manifest count" (exactly one: a Privatemode deployment cannot be
 // updated), "manifest" (byte-equal to the expected one; SHA-256 shown),
-// "manifest parses", "evidence type" (SEV-SNP), "evidence decodes", "VCEK
-// present" (no KDS fetch here: the Coordinator must include it), "trusted
-// root" (when the evidence carries an ARK: AMD's for an entry's product or
-// the configured development root, else "untrusted root"), then, for
-// the SNP reference entry that matches best, every check of
-// snp::verify_report and snp::check_reference_values prefixed
-// "snp[i]: " (REPORT_DATA expected from the nonce, the manifest history and
-// the CA PEMs), and "coordinator policy" (HOST_DATA is the policy hash of a
-// manifest entry with the coordinator role).
+// "manifest parses", "evidence type" (SEV-SNP or TDX), "evidence decodes",
+// then per type:
+// - SEV-SNP: "VCEK present" (no KDS fetch here: the Coordinator must
+//   include it), "SNP reference values", "trusted root" (when the evidence
+//   carries an ARK: AMD's for an entry's product or the configured
+//   development root, else "untrusted root"), and for the SNP reference
+//   entry that matches best every check of snp::verify_report and
+//   snp::check_reference_values prefixed "snp[i]: ";
+// - TDX: "TDX reference values", and for the best entry every check of
+//   tdx::verify_quote and tdx::check_reference_values and "report data",
+//   prefixed "tdx[i]: ";
+// with REPORT_DATA expected from the nonce, the manifest history and the CA
+// PEMs (and the capabilities digest when given); finally "coordinator
+// policy": HOST_DATA (SNP) or MRCONFIGID[0:32] (TDX) is the policy hash of
+// a manifest entry with the coordinator role.
 //
 // Reference values come from the expected manifest, which the document's
 // manifest must equal byte for byte. Development chains (the software TEE)
@@ -51,6 +57,9 @@ struct CoordinatorTrust {
   bool require_single_manifest = true;
   // Remembers verified VCEK chains across attestations (may be shared).
   snp::ChainCache* chain_cache = nullptr;
+  // For the versioned `/v1/attest` API: the raw body of the Coordinator's
+  // `/capabilities` response, the fifth REPORT_DATA input.
+  std::optional<std::vector<std::byte>> capabilities_body{};
 };
 
 struct CoordinatorVerification {
