@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "../der_reader.hpp"
 #include "amd_roots.hpp"
 #include "cipherline/attest/error.hpp"
 #include "cipherline/crypto/hex.hpp"
@@ -17,32 +18,12 @@ Error vcek_error(const std::string& why) {
   return Error(errc::malformed_evidence, "VCEK extensions: " + why);
 }
 
-// der_value returns the contents of a DER TLV with tag `tag` that spans all
-// of `der` (short or long length form).
-std::optional<std::span<const std::byte>> der_value(std::span<const std::byte> der,
-                                                    std::uint8_t tag) {
-  if (der.size() < 2 || std::to_integer<std::uint8_t>(der[0]) != tag) return std::nullopt;
-  std::size_t length = std::to_integer<std::size_t>(der[1]);
-  std::size_t header = 2;
-  if (length & 0x80) {
-    const std::size_t octets = length & 0x7F;
-    if (octets == 0 || octets > 2 || der.size() < 2 + octets) return std::nullopt;
-    length = 0;
-    for (std::size_t i = 0; i < octets; ++i) {
-      length = (length << 8) | std::to_integer<std::size_t>(der[2 + i]);
-    }
-    header += octets;
-  }
-  if (der.size() != header + length) return std::nullopt;
-  return der.subspan(header);
-}
-
 Result<std::uint64_t, Error> integer_extension(const crypto::Certificate& vcek,
                                                std::string_view suffix, std::string_view name) {
   const std::string oid = std::string(kKdsOid) + std::string(suffix);
   const auto ext = vcek.extension(oid);
   if (!ext) return vcek_error(std::string(name) + " (" + oid + ") is missing");
-  const auto value = der_value(*ext, 0x02);
+  const auto value = attest::internal::der_single(*ext, 0x02);
   if (!value || value->empty() || value->size() > 9 ||
       (std::to_integer<std::uint8_t>((*value)[0]) & 0x80) != 0) {
     return vcek_error(std::string(name) + " (" + oid + ") is not a small non-negative INTEGER");
@@ -126,7 +107,7 @@ Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& v
     return v.error();
   }
   const auto name = vcek.extension(std::string(kKdsOid) + "2");
-  const auto name_value = name ? der_value(*name, 0x16) : std::nullopt;
+  const auto name_value = name ? attest::internal::der_single(*name, 0x16) : std::nullopt;
   if (!name_value)
     return vcek_error("productName (" + std::string(kKdsOid) + "2) is missing or not an IA5String");
   x.product_name.assign(reinterpret_cast<const char*>(name_value->data()), name_value->size());
@@ -180,7 +161,7 @@ Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& v
   if (!hwid) {
     // A VLEK names the cloud provider it was issued to instead of a chip.
     const auto csp = vcek.extension(std::string(kKdsOid) + "5");
-    const auto csp_value = csp ? der_value(*csp, 0x16) : std::nullopt;
+    const auto csp_value = csp ? attest::internal::der_single(*csp, 0x16) : std::nullopt;
     if (!csp_value) {
       return vcek_error("neither hwID (" + std::string(kKdsOid) + "4) nor cspID (" +
                         std::string(kKdsOid) + "5) is present");
@@ -188,7 +169,7 @@ Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& v
     x.csp_id.assign(reinterpret_cast<const char*>(csp_value->data()), csp_value->size());
     return x;
   }
-  const auto wrapped = der_value(*hwid, 0x04);
+  const auto wrapped = attest::internal::der_single(*hwid, 0x04);
   const std::span<const std::byte> id = wrapped ? *wrapped : std::span<const std::byte>(*hwid);
   x.hwid.assign(id.begin(), id.end());
   if (x.hwid.size() != (turin ? 8u : 64u)) {
