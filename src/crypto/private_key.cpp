@@ -109,6 +109,23 @@ Result<std::vector<std::byte>, Error> PrivateKey::sign_ecdsa(Hash hash,
   return raw;
 }
 
+Result<std::vector<std::byte>, Error> PrivateKey::sign_ecdsa_prehashed(
+    std::span<const std::byte> digest) const {
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+      EVP_PKEY_CTX_new(key_.get(), nullptr), &EVP_PKEY_CTX_free);
+  std::size_t size = 0;
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+      EVP_PKEY_sign(ctx.get(), nullptr, &size, u8(digest), digest.size()) != 1) {
+    return key_error("ECDSA signing needs an EC key");
+  }
+  std::vector<std::byte> signature(size);
+  if (EVP_PKEY_sign(ctx.get(), u8(std::span(signature)), &size, u8(digest), digest.size()) != 1) {
+    return key_error("ECDSA signing failed");
+  }
+  signature.resize(size);
+  return signature;
+}
+
 Result<std::vector<std::byte>, Error> PrivateKey::sign_rsa_pss_sha384(
     std::span<const std::byte> message) const {
   MdContext ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);

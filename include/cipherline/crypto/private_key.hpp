@@ -40,6 +40,9 @@ class PrivateKey {
 
   Result<std::vector<std::byte>, Error> sign_ecdsa(Hash hash, std::span<const std::byte> message,
                                                    SignatureFormat format) const;
+  // sign_ecdsa_prehashed signs `digest` as given (not hashed again), DER.
+  Result<std::vector<std::byte>, Error> sign_ecdsa_prehashed(
+      std::span<const std::byte> digest) const;
   Result<std::vector<std::byte>, Error> sign_rsa_pss_sha384(
       std::span<const std::byte> message) const;
 
