@@ -58,4 +58,8 @@ bool constant_time_equal(std::span<const std::byte> a, std::span<const std::byte
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+void secure_wipe(std::span<std::byte> bytes) noexcept {
+  sodium_memzero(bytes.data(), bytes.size());
+}
+
 }  // namespace cipherline::crypto

@@ -52,4 +52,8 @@ class SecretBytes {
 // that depends only on the length; false for different lengths.
 bool constant_time_equal(std::span<const std::byte> a, std::span<const std::byte> b) noexcept;
 
+// secure_wipe zeroes `bytes` in a way the compiler cannot elide, for
+// transient copies of key material outside SecretBytes.
+void secure_wipe(std::span<std::byte> bytes) noexcept;
+
 }  // namespace cipherline::crypto
