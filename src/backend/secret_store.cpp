@@ -67,7 +67,7 @@ Task<Result<SecretPtr, Error>> MemorySecretStore::get(std::string_view id) {
   const auto it = entries_.find(id);
   if (it == entries_.end() || it->second.expires <= now()) {
     if (it != entries_.end()) entries_.erase(it);
-    co_return Error(errc::no_secret, "no secret for ID " + std::string(id));
+    co_return Error(errc::no_secret, "no secret for ID \"" + std::string(id) + "\"");
   }
   co_return it->second.secret;
 }

@@ -10,7 +10,7 @@
 
 #include "cipherline/backend/error.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
-#include "cipherline/runtime/when_all.hpp"
+#include "cipherline/runtime/task_scope.hpp"
 
 namespace cipherline::backend {
 namespace {
@@ -60,7 +60,7 @@ TEST(MemorySecretStore, CreateOnlyWithTimeToLive) {
     EXPECT_FALSE(missing);
     if (missing) co_return;
     EXPECT_EQ(missing.error(), errc::no_secret);
-    EXPECT_EQ(missing.error().message(), "no secret for ID b");
+    EXPECT_EQ(missing.error().message(), "no secret for ID \"b\"");
 
     clock.t += seconds(3599);
     EXPECT_TRUE(co_await store.get("a"));
@@ -107,9 +107,19 @@ TEST(FileSecretStore, ConcurrentPutsOfOneIdCreateOnce) {
   TempDir dir;
   sync_wait(loop, [&]() -> Task<void> {
     auto store = FileSecretStore::open(dir.file()).value();
-    auto [first, second] = co_await when_all(store->put(secret("x", 1), seconds(60)),
-                                             store->put(secret("x", 2), seconds(60)));
-    EXPECT_NE(first.has_value(), second.has_value());
+    // Independent tasks (when_all would cancel one when the other fails).
+    std::optional<Result<void, Error>> first, second;
+    TaskScope scope;
+    scope.spawn([](FileSecretStore& s, std::optional<Result<void, Error>>& out) -> Task<void> {
+      out = co_await s.put(secret("x", 1), seconds(60));
+    }(*store, first));
+    scope.spawn([](FileSecretStore& s, std::optional<Result<void, Error>>& out) -> Task<void> {
+      out = co_await s.put(secret("x", 2), seconds(60));
+    }(*store, second));
+    co_await scope.join();
+    EXPECT_NE(first->has_value(), second->has_value())
+        << (*first ? "ok" : first->error().message()) << " / "
+        << (*second ? "ok" : second->error().message());
   }());
   std::ifstream in(dir.file());
   const std::string text((std::istreambuf_iterator<char>(in)), {});

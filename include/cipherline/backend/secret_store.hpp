@@ -3,7 +3,7 @@
 //
 //   MemorySecretStore store;
 //   if (auto r = co_await store.put(secret, protocol::kSecretStoredFor); !r) ...  // secret_exists
-//   auto s = co_await store.get(id);    // backend::errc::no_secret: "no secret for ID <id>"
+//   auto s = co_await store.get(id);    // backend::errc::no_secret: "no secret for ID \"<id>\""
 //
 // Contract:
 // - put stores a secret unless one with its ID exists and has not expired
@@ -11,7 +11,7 @@
 //   replayed public key cannot overwrite a key in use.
 // - get returns the secret while it lives; afterwards, or for an unknown ID,
 //   backend::errc::no_secret with the message workers send: "no secret for
-//   ID <id>".
+//   ID \"<id>\"" (the exact words clients match on).
 // - Expired secrets are dropped lazily (on access) and by `purge`.
 // - Loop thread only. Implementations: MemorySecretStore (the default; gone
 //   at exit), FileSecretStore (survives restarts), and etcd (shared by

@@ -1,0 +1,24 @@
+// respond_error: the backend's plaintext error response, as Privatemode's
+// services write it (spec §1.4):
+//
+//   {"error":{"message":"…","type":""}}
+//   Content-Type: application/json, X-Content-Type-Options: nosniff,
+//   Privatemode-Encrypted: false
+//
+// or, when the request accepts only an event stream, the same JSON as an
+// `event: error` Server-Sent Event. `Privatemode-Encrypted: false` tells
+// clients not to try to decrypt it. The message must not contain prompt
+// text or tokens.
+#pragma once
+
+#include <string_view>
+
+#include "cipherline/http/request.hpp"
+#include "cipherline/http/response_writer.hpp"
+
+namespace cipherline::backend {
+
+Task<void> respond_error(const http::Request& request, http::ResponseWriter& writer, int status,
+                         std::string_view message);
+
+}  // namespace cipherline::backend
