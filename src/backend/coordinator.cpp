@@ -1,0 +1,153 @@
+#include "cipherline/backend/coordinator.hpp"
+
+#include <simdjson.h>
+
+#include "cipherline/attest/contrast/attestation_document.hpp"
+#include "cipherline/attest/contrast/manifest.hpp"
+#include "cipherline/attest/contrast/report_data.hpp"
+#include "cipherline/attest/contrast/snp_evidence.hpp"
+#include "cipherline/attest/error.hpp"
+#include "cipherline/backend/error_response.hpp"
+#include "cipherline/crypto/base64.hpp"
+#include "cipherline/crypto/certificate_builder.hpp"
+#include "cipherline/http/json_writer.hpp"
+
+namespace cipherline::backend {
+namespace {
+
+using namespace std::chrono;
+
+constexpr std::size_t kNonceSize = 32;
+
+Result<crypto::Certificate, Error> self_signed_ca(const crypto::PrivateKey& key,
+                                                  const std::string& cn, std::uint64_t serial) {
+  const auto now = system_clock::now();
+  return crypto::issue_certificate({.subject = {{"O", "cipherline"}, {"CN", cn}},
+                                    .public_key = key.public_key(),
+                                    .not_before = now - hours(1),
+                                    .not_after = now + hours(24 * 3650),
+                                    .serial = serial,
+                                    .ca = true},
+                                   key, nullptr, crypto::Signature::ecdsa_sha256);
+}
+
+// Reads the base64 nonce from a JSON body's `field`.
+Result<std::vector<std::byte>, Error> nonce_from(std::string_view body, const char* field) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view text;
+  if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS ||
+      root[field].get(text) != simdjson::SUCCESS) {
+    return Error(attest::errc::malformed_evidence,
+                 std::string("expected a JSON object with the base64 string \"") + field + "\"");
+  }
+  auto nonce = crypto::from_base64(text);
+  if (!nonce) {
+    return Error(nonce.error().code(),
+                 std::string("\"") + field + "\": " + nonce.error().message());
+  }
+  if (nonce->size() != kNonceSize) {
+    return Error(attest::errc::malformed_evidence,
+                 "the nonce must be 32 bytes, got " + std::to_string(nonce->size()));
+  }
+  return std::move(*nonce);
+}
+
+}  // namespace
+
+Coordinator::Coordinator(CoordinatorConfig config, crypto::PrivateKey ca_key,
+                         crypto::Certificate root_ca, crypto::Certificate mesh_ca,
+                         std::array<std::byte, 32> policy_hash)
+    : config_(std::move(config)),
+      ca_key_(std::move(ca_key)),
+      root_ca_(std::move(root_ca)),
+      mesh_ca_(std::move(mesh_ca)),
+      root_ca_pem_(crypto::to_pem(root_ca_)),
+      mesh_ca_pem_(crypto::to_pem(mesh_ca_)),
+      policy_hash_(policy_hash) {}
+
+Result<Coordinator, Error> Coordinator::create(CoordinatorConfig config) {
+  const std::string_view text(reinterpret_cast<const char*>(config.manifest.data()),
+                              config.manifest.size());
+  auto manifest = attest::contrast::parse_manifest(text);
+  if (!manifest) return manifest.error();
+  const auto coordinators = manifest->coordinator_policy_hashes();
+  auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  if (!key) return key.error();
+  auto root = self_signed_ca(*key, "system:coordinator:root", 1);
+  if (!root) return root.error();
+  auto mesh = self_signed_ca(*key, "system:coordinator:intermediate", 2);
+  if (!mesh) return mesh.error();
+  return Coordinator(std::move(config), std::move(*key), std::move(*root), std::move(*mesh),
+                     coordinators.front());
+}
+
+Result<std::string, Error> Coordinator::attest(std::span<const std::byte> nonce) const {
+  attest::contrast::AttestationDocument doc;
+  doc.version = config_.version;
+  doc.attestation_type = {1, 3, 9901, 2, 1};
+  doc.manifests = {config_.manifest};
+  doc.root_ca_pem = root_ca_pem_;
+  doc.mesh_ca_pem = mesh_ca_pem_;
+  attest::sim::SnpLaunch launch;
+  launch.measurement = config_.measurement;
+  launch.host_data = policy_hash_;
+  const auto report_data =
+      attest::contrast::coordinator_report_data(nonce, doc.manifests, root_ca_pem_, mesh_ca_pem_);
+  auto report = attest::sim::issue_snp_report(config_.tee, launch, report_data);
+  if (!report) return report.error();
+  attest::contrast::SnpEvidence evidence;
+  evidence.report = std::move(*report);
+  evidence.vcek_der = config_.tee.vcek.der();
+  evidence.ask_der = config_.tee.ask.der();
+  evidence.ark_der = config_.tee.ark.der();
+  evidence.product = config_.tee.product;
+  doc.raw_attestation_doc = attest::contrast::encode_snp_attestation(evidence);
+  return attest::contrast::write_attestation_document(doc);
+}
+
+void Coordinator::add_routes(http::Router& router) {
+  const auto handler = [this](const char* field, bool wrap) {
+    return [this, field, wrap](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
+      auto body = co_await request.body.read_all(4096);
+      auto nonce =
+          body ? nonce_from(*body, field) : Result<std::vector<std::byte>, Error>(body.error());
+      if (!nonce) {
+        co_await respond_error(request, writer, 400, "attestation: " + nonce.error().message());
+        co_return;
+      }
+      auto doc = attest(*nonce);
+      if (!doc) {
+        co_await respond_error(request, writer, 500, "attestation: " + doc.error().message());
+        co_return;
+      }
+      std::string out = std::move(*doc);
+      if (wrap) {
+        std::string wrapped;
+        http::JsonWriter(wrapped)
+            .begin_object()
+            .key("AttestationDoc")
+            .string(crypto::to_base64(std::as_bytes(std::span(out.data(), out.size()))))
+            .end_object();
+        out = std::move(wrapped);
+      }
+      (void)co_await writer.respond(200, {{"Content-Type", "application/json"}}, out);
+    };
+  };
+  router.add("POST", "/attest", handler("nonce", false), {.max_body = 4096});
+  router.add("POST", "/privatemode/v1/attest", handler("Nonce", true), {.max_body = 4096});
+}
+
+Result<crypto::Certificate, Error> Coordinator::issue_mesh_certificate(
+    const crypto::PublicKey& key, const std::string& dns_name) {
+  const auto now = system_clock::now();
+  return crypto::issue_certificate({.subject = {{"O", "cipherline"}, {"CN", dns_name}},
+                                    .public_key = key,
+                                    .not_before = now - minutes(5),
+                                    .not_after = now + hours(24),
+                                    .serial = next_serial_++,
+                                    .dns_names = {dns_name}},
+                                   ca_key_, &mesh_ca_, crypto::Signature::ecdsa_sha256);
+}
+
+}  // namespace cipherline::backend
