@@ -68,6 +68,10 @@ PublicKey PrivateKey::public_key() const {
   return PublicKey(std::shared_ptr<EVP_PKEY>(pub, &EVP_PKEY_free));
 }
 
+bool PrivateKey::matches(const PublicKey& key) const noexcept {
+  return EVP_PKEY_eq(key_.get(), key.native()) == 1;
+}
+
 SecretBytes PrivateKey::to_pem() const {
   Bio bio(BIO_new(BIO_s_secmem()), &BIO_free);
   PEM_write_bio_PKCS8PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr);

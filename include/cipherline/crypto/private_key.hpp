@@ -36,6 +36,8 @@ class PrivateKey {
   static Result<PrivateKey, Error> from_pem(std::span<const std::byte> pem);
 
   PublicKey public_key() const;
+  // matches says whether `key` is this key's public half.
+  bool matches(const PublicKey& key) const noexcept;
   SecretBytes to_pem() const;
 
   Result<std::vector<std::byte>, Error> sign_ecdsa(Hash hash, std::span<const std::byte> message,

@@ -7,6 +7,7 @@
 #include "cipherline/attest/error.hpp"
 #include "cipherline/crypto/certificate_builder.hpp"
 #include "cipherline/crypto/random.hpp"
+#include "pem_bundle.hpp"
 
 namespace cipherline::attest::sim {
 namespace {
@@ -19,23 +20,6 @@ constexpr std::string_view kOrganization = "cipherline development TEE (NOT NVID
   auto var##_result = (expr);                     \
   if (!var##_result) return var##_result.error(); \
   auto var = std::move(*var##_result)
-
-// pem_blocks returns the spans of every "-----BEGIN <label>-----" block.
-std::vector<std::span<const std::byte>> pem_blocks(std::span<const std::byte> text,
-                                                   std::string_view label) {
-  const std::string begin = "-----BEGIN " + std::string(label) + "-----";
-  const std::string end = "-----END " + std::string(label) + "-----";
-  const std::string_view all(reinterpret_cast<const char*>(text.data()), text.size());
-  std::vector<std::span<const std::byte>> out;
-  std::size_t at = 0;
-  while ((at = all.find(begin, at)) != std::string_view::npos) {
-    const std::size_t stop = all.find(end, at);
-    if (stop == std::string_view::npos) break;
-    out.push_back(text.subspan(at, stop + end.size() - at));
-    at = stop + end.size();
-  }
-  return out;
-}
 
 // Little-endian SPDM encoding, appended to one buffer.
 class Writer {
@@ -64,15 +48,6 @@ Result<std::vector<std::byte>, Error> text_value(std::string_view name, std::str
   std::vector<std::byte> out(text.size() + 1);
   std::memcpy(out.data(), text.data(), text.size());
   return out;
-}
-
-// proves_key checks that `key` is the private half of `certificate`'s key.
-bool proves_key(const crypto::PrivateKey& key, const crypto::Certificate& certificate) {
-  static constexpr std::string_view kProbe = "cipherline development GPU key check";
-  const auto probe = std::as_bytes(std::span(kProbe.data(), kProbe.size()));
-  auto signature = key.sign_ecdsa(crypto::Hash::sha384, probe, crypto::SignatureFormat::der);
-  return signature && crypto::verify_ecdsa(certificate.public_key(), crypto::Hash::sha384, probe,
-                                           *signature, crypto::SignatureFormat::der);
 }
 
 }  // namespace
@@ -137,56 +112,17 @@ std::vector<crypto::Certificate> DevelopmentGpuPki::certificate_chain() const {
 }
 
 crypto::SecretBytes DevelopmentGpuPki::to_pem_bundle() const {
-  const std::string certs =
-      crypto::to_pem(root) + crypto::to_pem(intermediate) + crypto::to_pem(leaf);
-  const crypto::SecretBytes keys[] = {root_key.to_pem(), intermediate_key.to_pem(),
-                                      leaf_key.to_pem()};
-  std::size_t size = certs.size();
-  for (const auto& k : keys) size += k.size();
-  crypto::SecretBytes out(size);
-  std::byte* at = out.writable_bytes().data();
-  std::memcpy(at, certs.data(), certs.size());
-  at += certs.size();
-  for (const auto& k : keys) {
-    std::memcpy(at, k.bytes().data(), k.size());
-    at += k.size();
-  }
-  return out;
+  const crypto::Certificate certs[] = {root, intermediate, leaf};
+  const crypto::PrivateKey keys[] = {root_key, intermediate_key, leaf_key};
+  return internal::write_pem_bundle(certs, keys);
 }
 
 Result<DevelopmentGpuPki, Error> DevelopmentGpuPki::from_pem_bundle(
     std::span<const std::byte> pem) {
-  const auto bad = [](const std::string& why) {
-    return Error(errc::malformed_evidence, "development GPU PKI bundle: " + why);
-  };
-  const auto cert_blocks = pem_blocks(pem, "CERTIFICATE");
-  const auto key_blocks = pem_blocks(pem, "PRIVATE KEY");
-  if (cert_blocks.size() != 3 || key_blocks.size() != 3) {
-    return bad("expected 3 certificates and 3 private keys, found " +
-               std::to_string(cert_blocks.size()) + " and " + std::to_string(key_blocks.size()));
-  }
-  std::vector<crypto::Certificate> certs;
-  for (auto block : cert_blocks) {
-    auto c = crypto::Certificate::from_pem(
-        std::string_view(reinterpret_cast<const char*>(block.data()), block.size()));
-    if (!c) return bad(c.error().message());
-    certs.push_back(*c);
-  }
-  std::vector<crypto::PrivateKey> keys;
-  for (auto block : key_blocks) {
-    auto k = crypto::PrivateKey::from_pem(block);
-    if (!k) return bad(k.error().message());
-    keys.push_back(*k);
-  }
-  // A bundle whose keys were reordered or replaced would issue reports
-  // that fail verification far from here; say so now.
   static constexpr const char* kRoles[] = {"root", "intermediate", "leaf"};
-  for (std::size_t i = 0; i < 3; ++i) {
-    if (!proves_key(keys[i], certs[i])) {
-      return bad(std::string("private key ") + std::to_string(i + 1) + " is not the " + kRoles[i] +
-                 " certificate's key");
-    }
-  }
+  ASSIGN_OR_RETURN(bundle, internal::read_pem_bundle(pem, "development GPU PKI", kRoles));
+  const auto& certs = bundle.certificates;
+  const auto& keys = bundle.keys;
   return DevelopmentGpuPki{.root_key = keys[0],
                            .intermediate_key = keys[1],
                            .leaf_key = keys[2],

@@ -8,6 +8,7 @@
 #include "cipherline/crypto/certificate_builder.hpp"
 #include "cipherline/crypto/random.hpp"
 #include "cipherline/crypto/sha512.hpp"
+#include "pem_bundle.hpp"
 
 namespace cipherline::attest::sim {
 namespace {
@@ -66,23 +67,6 @@ Cpuid cpuid_of(snp::Product p) {
   auto var##_result = (expr);                     \
   if (!var##_result) return var##_result.error(); \
   auto var = std::move(*var##_result)
-
-// pem_blocks returns the spans of every "-----BEGIN <label>-----" block.
-std::vector<std::span<const std::byte>> pem_blocks(std::span<const std::byte> text,
-                                                   std::string_view label) {
-  const std::string begin = "-----BEGIN " + std::string(label) + "-----";
-  const std::string end = "-----END " + std::string(label) + "-----";
-  const std::string_view all(reinterpret_cast<const char*>(text.data()), text.size());
-  std::vector<std::span<const std::byte>> out;
-  std::size_t at = 0;
-  while ((at = all.find(begin, at)) != std::string_view::npos) {
-    const std::size_t stop = all.find(end, at);
-    if (stop == std::string_view::npos) break;
-    out.push_back(text.subspan(at, stop + end.size() - at));
-    at = stop + end.size();
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -179,47 +163,22 @@ snp::TrustedChain DevelopmentSnpPki::trusted_chain() const {
 }
 
 crypto::SecretBytes DevelopmentSnpPki::to_pem_bundle() const {
-  const std::string certs = crypto::to_pem(ark) + crypto::to_pem(ask) + crypto::to_pem(vcek);
-  const crypto::SecretBytes keys[] = {ark_key.to_pem(), ask_key.to_pem(), vcek_key.to_pem()};
-  std::size_t size = certs.size();
-  for (const auto& k : keys) size += k.size();
-  crypto::SecretBytes out(size);
-  std::byte* at = out.writable_bytes().data();
-  std::memcpy(at, certs.data(), certs.size());
-  at += certs.size();
-  for (const auto& k : keys) {
-    std::memcpy(at, k.bytes().data(), k.size());
-    at += k.size();
-  }
-  return out;
+  const crypto::Certificate certs[] = {ark, ask, vcek};
+  const crypto::PrivateKey keys[] = {ark_key, ask_key, vcek_key};
+  return internal::write_pem_bundle(certs, keys);
 }
 
 Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::from_pem_bundle(
     std::span<const std::byte> pem) {
-  const auto bad = [](const std::string& why) {
-    return Error(errc::malformed_evidence, "development SNP PKI bundle: " + why);
-  };
-  const auto cert_blocks = pem_blocks(pem, "CERTIFICATE");
-  const auto key_blocks = pem_blocks(pem, "PRIVATE KEY");
-  if (cert_blocks.size() != 3 || key_blocks.size() != 3) {
-    return bad("expected 3 certificates and 3 private keys, found " +
-               std::to_string(cert_blocks.size()) + " and " + std::to_string(key_blocks.size()));
-  }
-  std::vector<crypto::Certificate> certs;
-  for (auto block : cert_blocks) {
-    auto c = crypto::Certificate::from_pem(
-        std::string_view(reinterpret_cast<const char*>(block.data()), block.size()));
-    if (!c) return bad(c.error().message());
-    certs.push_back(*c);
-  }
-  std::vector<crypto::PrivateKey> keys;
-  for (auto block : key_blocks) {
-    auto k = crypto::PrivateKey::from_pem(block);
-    if (!k) return bad(k.error().message());
-    keys.push_back(*k);
-  }
+  static constexpr const char* kRoles[] = {"ARK", "ASK", "VCEK"};
+  ASSIGN_OR_RETURN(bundle, internal::read_pem_bundle(pem, "development SNP PKI", kRoles));
+  const auto& certs = bundle.certificates;
+  const auto& keys = bundle.keys;
   auto extensions = snp::parse_vcek_extensions(certs[2]);
-  if (!extensions) return bad(extensions.error().message());
+  if (!extensions) {
+    return Error(errc::malformed_evidence,
+                 "development SNP PKI bundle: " + extensions.error().message());
+  }
   DevelopmentSnpPki pki{
       .product = snp::product_from_name(extensions->product_name),
       .signing_key = extensions->csp_id.empty() ? snp::SigningKey::vcek : snp::SigningKey::vlek,
