@@ -59,6 +59,9 @@ TEST(SnpReport, TcbLayoutsAndComparison) {
   EXPECT_EQ(turin.tee, 2);
   EXPECT_EQ(turin.snp, 3);
   EXPECT_EQ(turin.microcode, 0x48);
+  // encode_tcb is decode_tcb's inverse when the reserved bytes are zero.
+  EXPECT_EQ(encode_tcb(milan, Product::milan), 0xde1b000000000004u);
+  EXPECT_EQ(encode_tcb(turin, Product::turin), 0x4800000003020001u);
   EXPECT_TRUE(tcb_at_least(milan, decode_tcb(0xd01b000000000004, Product::milan)));
   EXPECT_FALSE(tcb_at_least(milan, decode_tcb(0x001c000000000000, Product::milan)));
 }

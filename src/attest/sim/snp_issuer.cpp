@@ -32,23 +32,6 @@ void put_le(std::byte* out, std::uint64_t v, std::size_t size) {
   for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<std::byte>(v >> (8 * i));
 }
 
-std::uint64_t tcb_word(const snp::TcbVersion& t, snp::Product product) {
-  std::uint64_t raw = 0;
-  const auto put = [&raw](int byte, std::uint8_t v) { raw |= std::uint64_t{v} << (8 * byte); };
-  if (product == snp::Product::turin) {
-    put(0, t.fmc);
-    put(1, t.bootloader);
-    put(2, t.tee);
-    put(3, t.snp);
-  } else {
-    put(0, t.bootloader);
-    put(1, t.tee);
-    put(6, t.snp);
-  }
-  put(7, t.microcode);
-  return raw;
-}
-
 struct Cpuid {
   std::uint8_t family, model, stepping;
 };
@@ -122,7 +105,7 @@ Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::generate(snp::Product produc
   pki.tcb.tee = 0;
   pki.tcb.snp = 28;
   pki.tcb.microcode = 88;
-  pki.tcb.raw = tcb_word(pki.tcb, product);
+  pki.tcb.raw = snp::encode_tcb(pki.tcb, product);
 
   const auto oid = [](std::string_view suffix) { return std::string(kKds) + std::string(suffix); };
   std::vector<CertificateExtension> kds = {

@@ -114,6 +114,15 @@ TcbVersion decode_tcb(std::uint64_t raw, Product product) noexcept {
   return t;
 }
 
+std::uint64_t encode_tcb(const TcbVersion& t, Product product) noexcept {
+  const auto at = [](int byte, std::uint8_t v) { return std::uint64_t{v} << (8 * byte); };
+  const std::uint64_t microcode = at(7, t.microcode);
+  if (product == Product::turin) {
+    return at(0, t.fmc) | at(1, t.bootloader) | at(2, t.tee) | at(3, t.snp) | microcode;
+  }
+  return at(0, t.bootloader) | at(1, t.tee) | at(6, t.snp) | microcode;
+}
+
 std::string TcbVersion::to_string() const {
   std::string out;
   if (fmc != 0) out = "fmc " + std::to_string(fmc) + ", ";

@@ -57,14 +57,12 @@ std::string_view amd_ark_fingerprint(Product product) noexcept {
   return {};
 }
 
-const TrustedChain& amd_chain(Product product) {
-  static const auto load = [](Product p, const char* pem) {
-    auto certs = crypto::Certificate::all_from_pem(pem).value();
-    return TrustedChain{p, certs.at(0), certs.at(1), false};
-  };
-  static const TrustedChain milan = load(Product::milan, internal::kMilanChainPem);
-  static const TrustedChain genoa = load(Product::genoa, internal::kGenoaChainPem);
-  static const TrustedChain turin = load(Product::turin, internal::kTurinChainPem);
+namespace {
+
+// by_product picks one of three per-product values.
+template <class T>
+const T& by_product(Product product, const T& milan, const T& genoa, const T& turin,
+                    const char* what) {
   switch (product) {
     case Product::milan:
       return milan;
@@ -75,7 +73,20 @@ const TrustedChain& amd_chain(Product product) {
     case Product::unknown:
       break;
   }
-  throw std::invalid_argument("no built-in AMD chain for an unknown product");
+  throw std::invalid_argument(std::string("no built-in AMD ") + what + " for an unknown product");
+}
+
+}  // namespace
+
+const TrustedChain& amd_chain(Product product) {
+  static const auto load = [](Product p, const char* pem) {
+    auto certs = crypto::Certificate::all_from_pem(pem).value();
+    return TrustedChain{p, certs.at(0), certs.at(1), false};
+  };
+  static const TrustedChain milan = load(Product::milan, internal::kMilanChainPem);
+  static const TrustedChain genoa = load(Product::genoa, internal::kGenoaChainPem);
+  static const TrustedChain turin = load(Product::turin, internal::kTurinChainPem);
+  return by_product(product, milan, genoa, turin, "chain");
 }
 
 const TrustedChain& amd_vlek_chain(Product product) {
@@ -86,17 +97,7 @@ const TrustedChain& amd_vlek_chain(Product product) {
   static const TrustedChain milan = load(Product::milan, internal::kMilanAsvkPem);
   static const TrustedChain genoa = load(Product::genoa, internal::kGenoaAsvkPem);
   static const TrustedChain turin = load(Product::turin, internal::kTurinAsvkPem);
-  switch (product) {
-    case Product::milan:
-      return milan;
-    case Product::genoa:
-      return genoa;
-    case Product::turin:
-      return turin;
-    case Product::unknown:
-      break;
-  }
-  throw std::invalid_argument("no built-in AMD VLEK chain for an unknown product");
+  return by_product(product, milan, genoa, turin, "VLEK chain");
 }
 
 Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& vcek) {
@@ -135,27 +136,17 @@ Result<VcekExtensions, Error> parse_vcek_extensions(const crypto::Certificate& v
     if (*fmc > 255) return vcek_error("fmcSPL exceeds 255");
     x.tcb.fmc = static_cast<std::uint8_t>(*fmc);
   }
-  // The raw word, in the product's layout, so it can be compared with the report.
-  std::uint64_t raw = 0;
-  const auto put = [&raw](int byte, std::uint8_t v) { raw |= std::uint64_t{v} << (8 * byte); };
-  if (turin) {
-    put(0, x.tcb.fmc);
-    put(1, x.tcb.bootloader);
-    put(2, x.tcb.tee);
-    put(3, x.tcb.snp);
-  } else {
-    put(0, x.tcb.bootloader);
-    put(1, x.tcb.tee);
-    put(6, x.tcb.snp);
-    for (int i = 4; i <= 7; ++i) {  // spl4–spl7: reserved bytes 2–5
+  // The raw word, in the product's layout, so it can be compared with the
+  // report; Milan and Genoa VCEKs also carry the reserved bytes 2–5.
+  x.tcb.raw = encode_tcb(x.tcb, turin ? Product::turin : Product::milan);
+  if (!turin) {
+    for (int i = 4; i <= 7; ++i) {  // spl4–spl7
       if (auto v = integer_extension(vcek, "3." + std::to_string(i), "spl" + std::to_string(i));
           v) {
-        put(i - 2, static_cast<std::uint8_t>(*v));
+        x.tcb.raw |= (*v & 0xFF) << (8 * (i - 2));
       }
     }
   }
-  put(7, x.tcb.microcode);
-  x.tcb.raw = raw;
 
   const auto hwid = vcek.extension(std::string(kKdsOid) + "4");
   if (!hwid) {

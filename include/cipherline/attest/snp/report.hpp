@@ -53,6 +53,9 @@ struct TcbVersion {
   std::string to_string() const;  // "bl 3, tee 0, snp 8, ucode 115" (+ "fmc N" for Turin)
 };
 TcbVersion decode_tcb(std::uint64_t raw, Product product) noexcept;
+// encode_tcb is the word of `tcb`'s components in `product`'s layout
+// (reserved bytes zero); `tcb.raw` is not read.
+std::uint64_t encode_tcb(const TcbVersion& tcb, Product product) noexcept;
 // tcb_at_least: every component of `have` ≥ the same component of `minimum`.
 bool tcb_at_least(const TcbVersion& have, const TcbVersion& minimum) noexcept;
 
