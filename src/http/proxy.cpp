@@ -11,6 +11,7 @@
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/http/client.hpp"
 #include "cipherline/http/error.hpp"
+#include "cipherline/http/headers.hpp"
 
 namespace cipherline::http {
 namespace {
@@ -53,16 +54,6 @@ std::optional<std::string> percent_decode(std::string_view in) {
     i += 2;
   }
   return out;
-}
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 std::string_view trim(std::string_view s) {
@@ -118,9 +109,9 @@ bool name_entry_matches(std::string_view entry, std::string_view host) {
   if (entry.ends_with('.')) entry.remove_suffix(1);
   if (host.ends_with('.')) host.remove_suffix(1);
   if (entry.empty()) return false;
-  if (iequals(entry, host)) return true;
+  if (header_name_equals(entry, host)) return true;
   return host.size() > entry.size() && host[host.size() - entry.size() - 1] == '.' &&
-         iequals(entry, host.substr(host.size() - entry.size()));
+         header_name_equals(entry, host.substr(host.size() - entry.size()));
 }
 
 }  // namespace
@@ -156,7 +147,7 @@ Result<ProxyEndpoint, Error> parse_proxy_url(std::string_view url) {
   std::string_view rest = trim(url);
   if (const auto sep = rest.find("://"); sep != std::string_view::npos) {
     const std::string_view scheme = rest.substr(0, sep);
-    if (!iequals(scheme, "http")) {
+    if (!header_name_equals(scheme, "http")) {
       return proxy_error(quoted + " uses the unsupported scheme '" + std::string(scheme) +
                          "' (only http:// proxies are supported)");
     }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "../assign_or_return.hpp"
 #include "cipherline/attest/error.hpp"
 #include "cipherline/crypto/hex.hpp"
 
@@ -91,11 +92,6 @@ class Fields {
   object o_;
   std::string path_;
 };
-
-#define ASSIGN_OR_RETURN(var, expr)               \
-  auto var##_result = (expr);                     \
-  if (!var##_result) return var##_result.error(); \
-  auto var = std::move(*var##_result)
 
 Result<std::vector<std::string>, Error> strings(const Fields& f, std::string_view name) {
   ASSIGN_OR_RETURN(maybe, f.list(name));
@@ -378,7 +374,5 @@ Result<TdxReferenceEntry, Error> parse_tdx_reference_entry(std::string_view json
   }
   return tdx_entry(entry, "tdx");
 }
-
-#undef ASSIGN_OR_RETURN
 
 }  // namespace cipherline::attest::contrast

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "../assign_or_return.hpp"
 #include "cipherline/attest/error.hpp"
 #include "cipherline/crypto/hex.hpp"
 
@@ -67,11 +68,6 @@ class Cursor {
   std::size_t base_;
   std::size_t at_ = 0;
 };
-
-#define ASSIGN_OR_RETURN(var, expr)               \
-  auto var##_result = (expr);                     \
-  if (!var##_result) return var##_result.error(); \
-  auto var = std::move(*var##_result)
 
 int hex_value(unsigned char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -468,7 +464,5 @@ Result<AttestationReport, Error> parse_report(std::span<const std::byte> bytes) 
   }
   return report;
 }
-
-#undef ASSIGN_OR_RETURN
 
 }  // namespace cipherline::attest::nvgpu

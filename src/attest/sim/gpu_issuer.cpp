@@ -4,6 +4,7 @@
 #include <string_view>
 #include <utility>
 
+#include "../assign_or_return.hpp"
 #include "cipherline/attest/error.hpp"
 #include "cipherline/crypto/certificate_builder.hpp"
 #include "cipherline/crypto/random.hpp"
@@ -15,11 +16,6 @@ namespace {
 using namespace std::chrono;
 
 constexpr std::string_view kOrganization = "cipherline development TEE (NOT NVIDIA)";
-
-#define ASSIGN_OR_RETURN(var, expr)               \
-  auto var##_result = (expr);                     \
-  if (!var##_result) return var##_result.error(); \
-  auto var = std::move(*var##_result)
 
 // Little-endian SPDM encoding, appended to one buffer.
 class Writer {
@@ -200,7 +196,5 @@ Result<nvgpu::AttestationReport, Error> issue_gpu_report(
   w.bytes(signature);
   return nvgpu::parse_report(w.buffer());
 }
-
-#undef ASSIGN_OR_RETURN
 
 }  // namespace cipherline::attest::sim

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "../assign_or_return.hpp"
 #include "cipherline/attest/error.hpp"
 #include "cipherline/attest/snp/reference_values.hpp"
 #include "cipherline/crypto/certificate_builder.hpp"
@@ -45,11 +46,6 @@ Cpuid cpuid_of(snp::Product p) {
       return {0x19, 0x11, 0x01};
   }
 }
-
-#define ASSIGN_OR_RETURN(var, expr)               \
-  auto var##_result = (expr);                     \
-  if (!var##_result) return var##_result.error(); \
-  auto var = std::move(*var##_result)
 
 }  // namespace
 
@@ -221,7 +217,5 @@ Result<snp::AttestationReport, Error> issue_snp_report(const DevelopmentSnpPki& 
   }
   return snp::parse_report(raw);
 }
-
-#undef ASSIGN_OR_RETURN
 
 }  // namespace cipherline::attest::sim
