@@ -1,23 +1,16 @@
 #include "cipherline/attest/contrast/protobuf.hpp"
 
-#include <cstdio>
 
+#include "../hex_format.hpp"
 #include "cipherline/attest/error.hpp"
 
 namespace cipherline::attest::contrast {
-namespace {
-
-std::string hex_offset(std::size_t offset) {
-  char buffer[24];
-  std::snprintf(buffer, sizeof buffer, "0x%zx", offset);
-  return buffer;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Error ProtobufReader::error(const ProtobufField& field, const std::string& why) const {
-  return Error(errc::malformed_evidence, name_ + ": field " + std::to_string(field.number) +
-                                             " at offset " + hex_offset(field.offset) + ": " + why);
+  return Error(errc::malformed_evidence,
+               name_ + ": field " + std::to_string(field.number) + " at offset " +
+                   attest::internal::hex_number(field.offset) + ": " + why);
 }
 
 Result<std::uint64_t, Error> ProtobufReader::read_varint(const char* what) {
@@ -25,16 +18,17 @@ Result<std::uint64_t, Error> ProtobufReader::read_varint(const char* what) {
   std::uint64_t value = 0;
   for (int shift = 0; shift < 70; shift += 7) {
     if (pos_ >= in_.size()) {
-      return Error(errc::malformed_evidence,
-                   name_ + ": " + what + " at offset " + hex_offset(start) + " is cut short");
+      return Error(errc::malformed_evidence, name_ + ": " + what + " at offset " +
+                                                 attest::internal::hex_number(start) +
+                                                 " is cut short");
     }
     const auto b = std::to_integer<std::uint8_t>(in_[pos_++]);
     if (shift == 63 && b > 1) break;  // would overflow 64 bits
     value |= std::uint64_t{b & 0x7Fu} << shift;
     if ((b & 0x80) == 0) return value;
   }
-  return Error(errc::malformed_evidence,
-               name_ + ": " + what + " at offset " + hex_offset(start) + " is too long");
+  return Error(errc::malformed_evidence, name_ + ": " + what + " at offset " +
+                                             attest::internal::hex_number(start) + " is too long");
 }
 
 Result<std::optional<ProtobufField>, Error> ProtobufReader::next() {

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "../assign_or_return.hpp"
+#include "../hex_format.hpp"
 #include "cipherline/attest/error.hpp"
 #include "cipherline/crypto/hex.hpp"
 
@@ -11,16 +12,6 @@ namespace cipherline::attest::nvgpu {
 namespace {
 
 constexpr std::size_t kOpaqueLimit = 1024;  // SPDM 1.1: OpaqueLength ≤ 1024
-
-std::string hex_number(std::size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  do {
-    out.insert(out.begin(), kDigits[n % 16]);
-    n /= 16;
-  } while (n != 0);
-  return "0x" + out;
-}
 
 std::string version_text(std::uint8_t v) {
   return std::to_string(v >> 4) + "." + std::to_string(v & 0x0F);
@@ -40,7 +31,7 @@ class Cursor {
   Error error(std::string_view field, std::size_t offset, const std::string& why,
               attest::errc code = errc::malformed_evidence) const {
     return Error(code, std::string(message_) + ": " + std::string(field) + " at offset " +
-                           hex_number(offset) + ": " + why);
+                           attest::internal::hex_number(offset) + ": " + why);
   }
 
   Result<std::span<const std::byte>, Error> take(std::string_view field, std::size_t size) {
@@ -106,12 +97,14 @@ Result<MeasurementsRequest, Error> parse_request(std::span<const std::byte> byte
   r.version = static_cast<std::uint8_t>(version);
   ASSIGN_OR_RETURN(code, in.le("RequestResponseCode", 1));
   if (code != kGetMeasurements) {
-    return in.error("RequestResponseCode", 1, hex_number(code) + " is not GET_MEASUREMENTS (0xe0)");
+    return in.error("RequestResponseCode", 1,
+                    attest::internal::hex_number(code) + " is not GET_MEASUREMENTS (0xe0)");
   }
   ASSIGN_OR_RETURN(attributes, in.le("Param1", 1));
   if ((attributes & 1) == 0) {
     return in.error("Param1", 2,
-                    hex_number(attributes) + ": no signature requested, so the report is unsigned");
+                    attest::internal::hex_number(attributes) +
+                        ": no signature requested, so the report is unsigned");
   }
   r.attributes = static_cast<std::uint8_t>(attributes);
   ASSIGN_OR_RETURN(operation, in.le("Param2", 1));
@@ -119,7 +112,8 @@ Result<MeasurementsRequest, Error> parse_request(std::span<const std::byte> byte
   ASSIGN_OR_RETURN(nonce, in.take("Nonce", kNonceSize));
   std::copy(nonce.begin(), nonce.end(), r.nonce.begin());
   ASSIGN_OR_RETURN(slot, in.le("SlotIDParam", 1));
-  if (slot > 7) return in.error("SlotIDParam", 36, hex_number(slot) + " is not a slot (0-7)");
+  if (slot > 7)
+    return in.error("SlotIDParam", 36, attest::internal::hex_number(slot) + " is not a slot (0-7)");
   r.slot_id = static_cast<std::uint8_t>(slot);
   return r;
 }
@@ -146,7 +140,8 @@ Result<std::vector<MeasurementBlock>, Error> parse_record(std::span<const std::b
     ASSIGN_OR_RETURN(specification, in.le(name + "MeasurementSpecification", 1));
     if (specification != 1) {
       return in.error(name + "MeasurementSpecification", start + 1,
-                      hex_number(specification) + " is not DMTF (0x1)", errc::unsupported_evidence);
+                      attest::internal::hex_number(specification) + " is not DMTF (0x1)",
+                      errc::unsupported_evidence);
     }
     ASSIGN_OR_RETURN(size, in.le(name + "MeasurementSize", 2));
     if (size > in.remaining()) {
@@ -195,7 +190,7 @@ Result<std::string, Error> text_field(const Cursor& response, const PlacedField&
     const auto c = std::to_integer<unsigned char>(*it);
     if (c < 0x20 || c > 0x7E) {
       return response.error(name, placed.value_offset + static_cast<std::size_t>(it - v.begin()),
-                            hex_number(c) + " is not printable ASCII");
+                            attest::internal::hex_number(c) + " is not printable ASCII");
     }
   }
   if (std::any_of(end, v.end(), [](std::byte b) { return b != std::byte{0}; })) {
@@ -387,7 +382,8 @@ Result<AttestationReport, Error> parse_report(std::span<const std::byte> bytes) 
     return in.error("RequestResponseCode", 1, "an SPDM ERROR response, not MEASUREMENTS (0x60)");
   }
   if (code != kMeasurements) {
-    return in.error("RequestResponseCode", 1, hex_number(code) + " is not MEASUREMENTS (0x60)");
+    return in.error("RequestResponseCode", 1,
+                    attest::internal::hex_number(code) + " is not MEASUREMENTS (0x60)");
   }
   ASSIGN_OR_RETURN(param1, in.le("Param1", 1));
   ASSIGN_OR_RETURN(param2, in.le("Param2", 1));

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "../hex_format.hpp"
 #include "cipherline/crypto/ecdsa_recovery.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha512.hpp"
@@ -14,13 +15,6 @@ namespace cipherline::attest::snp {
 namespace {
 
 std::string hex(std::span<const std::byte> b) { return crypto::to_hex(b); }
-
-std::string hex_u64(std::uint64_t v) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out = "0x";
-  for (int shift = 60; shift >= 0; shift -= 4) out += kDigits[(v >> shift) & 0xF];
-  return out;
-}
 
 void put_le(std::byte* out, std::uint64_t v, std::size_t size) {
   for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<std::byte>(v >> (8 * i));
@@ -135,9 +129,10 @@ void check_reference_values(const AttestationReport& report, const ReferenceValu
     for (const auto& b : required) {
       if (!b.have && b.want) wrong.push_back(std::string(b.name) + " required but clear");
     }
-    out.check("guest policy", "compatible with " + hex_u64(encode_policy(want)),
-              hex_u64(report.policy) + (wrong.empty() ? "" : " (" + join(wrong) + ")"),
-              wrong.empty());
+    out.check(
+        "guest policy", "compatible with " + attest::internal::hex_word(encode_policy(want)),
+        attest::internal::hex_word(report.policy) + (wrong.empty() ? "" : " (" + join(wrong) + ")"),
+        wrong.empty());
   }
 
   out.check_equal("measurement", hex(ref.trusted_measurement), hex(report.measurement));
@@ -183,7 +178,8 @@ void check_reference_values(const AttestationReport& report, const ReferenceValu
     }
     if (bit(6) || (info >> 8) != 0) wrong.push_back("reserved bits set");
     out.check("platform info", "compatible with the reference",
-              hex_u64(info) + (wrong.empty() ? "" : " (" + join(wrong) + ")"), wrong.empty());
+              attest::internal::hex_word(info) + (wrong.empty() ? "" : " (" + join(wrong) + ")"),
+              wrong.empty());
   }
 
   if (ref.require_id_block) {
@@ -193,9 +189,9 @@ void check_reference_values(const AttestationReport& report, const ReferenceValu
   }
 
   const std::uint64_t min = ref.minimum_mitigation_vector;
-  out.check("mitigation vectors", "launch and current include " + hex_u64(min),
-            "launch " + hex_u64(report.launch_mit_vector) + ", current " +
-                hex_u64(report.current_mit_vector),
+  out.check("mitigation vectors", "launch and current include " + attest::internal::hex_word(min),
+            "launch " + attest::internal::hex_word(report.launch_mit_vector) + ", current " +
+                attest::internal::hex_word(report.current_mit_vector),
             (report.launch_mit_vector & min) == min && (report.current_mit_vector & min) == min);
 
   if (!ref.allowed_chip_ids.empty()) {

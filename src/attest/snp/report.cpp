@@ -3,24 +3,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../hex_format.hpp"
 #include "cipherline/attest/error.hpp"
 
 namespace cipherline::attest::snp {
 namespace {
 
-std::string hex_offset(std::size_t offset) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  do {
-    out.insert(out.begin(), kDigits[offset % 16]);
-    offset /= 16;
-  } while (offset != 0);
-  return "0x" + out;
-}
-
 Error malformed(std::string_view field, std::size_t offset, const std::string& why) {
   return Error(errc::malformed_evidence, "SNP report: " + std::string(field) + " at offset " +
-                                             hex_offset(offset) + ": " + why);
+                                             attest::internal::hex_number(offset) + ": " + why);
 }
 
 class Reader {
@@ -44,8 +35,8 @@ class Reader {
     for (std::size_t i = begin; i < end; ++i) {
       if (b_[i] != std::byte{0}) {
         return malformed(field, begin,
-                         "must be zero (byte " + hex_offset(i) + " is " +
-                             hex_offset(std::to_integer<unsigned>(b_[i])) + ")");
+                         "must be zero (byte " + attest::internal::hex_number(i) + " is " +
+                             attest::internal::hex_number(std::to_integer<unsigned>(b_[i])) + ")");
       }
     }
     return {};
@@ -137,12 +128,12 @@ bool tcb_at_least(const TcbVersion& have, const TcbVersion& minimum) noexcept {
 
 Result<GuestPolicy, Error> decode_policy(std::uint64_t raw) {
   if ((raw & (1ULL << 17)) == 0) {
-    return Error(errc::malformed_evidence,
-                 "SNP guest policy " + hex_offset(raw) + ": reserved bit 17 must be 1");
+    return Error(errc::malformed_evidence, "SNP guest policy " + attest::internal::hex_number(raw) +
+                                               ": reserved bit 17 must be 1");
   }
   if ((raw >> 26) != 0) {
-    return Error(errc::malformed_evidence,
-                 "SNP guest policy " + hex_offset(raw) + ": bits 26-63 must be zero");
+    return Error(errc::malformed_evidence, "SNP guest policy " + attest::internal::hex_number(raw) +
+                                               ": bits 26-63 must be zero");
   }
   const auto bit = [raw](int i) { return ((raw >> i) & 1) != 0; };
   GuestPolicy p;

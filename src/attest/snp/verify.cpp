@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "../der_reader.hpp"
+#include "../hex_format.hpp"
 #include "amd_roots.hpp"
 #include "cipherline/attest/error.hpp"
 #include "cipherline/crypto/hex.hpp"
@@ -34,12 +35,6 @@ Result<std::uint64_t, Error> integer_extension(const crypto::Certificate& vcek,
 }
 
 std::string hex(std::span<const std::byte> bytes) { return crypto::to_hex(bytes); }
-
-std::string hex_u64(std::uint64_t v) {
-  std::array<std::byte, 8> be{};
-  for (int i = 0; i < 8; ++i) be[7 - i] = static_cast<std::byte>(v >> (8 * i));
-  return "0x" + crypto::to_hex(be);
-}
 
 }  // namespace
 
@@ -217,10 +212,10 @@ VerificationReport verify_report(const AttestationReport& report, const crypto::
   r.claim("report data", hex(report.report_data));
   r.claim("host data", hex(report.host_data));
   r.claim("chip ID", hex(report.chip_id));
-  r.claim("policy", hex_u64(report.policy));
+  r.claim("policy", attest::internal::hex_word(report.policy));
   r.claim("VMPL", std::to_string(report.vmpl));
   r.claim("guest SVN", std::to_string(report.guest_svn));
-  r.claim("platform info", hex_u64(report.platform_info));
+  r.claim("platform info", attest::internal::hex_word(report.platform_info));
   r.claim("ID key digest", hex(report.id_key_digest));
   r.claim("current TCB", decode_tcb(report.current_tcb, product).to_string());
   r.claim("reported TCB", decode_tcb(report.reported_tcb, product).to_string());
@@ -230,8 +225,8 @@ VerificationReport verify_report(const AttestationReport& report, const crypto::
                                   std::to_string(report.current_minor) + " build " +
                                   std::to_string(report.current_build));
   if (report.version >= 5) {
-    r.claim("launch mitigation vector", hex_u64(report.launch_mit_vector));
-    r.claim("current mitigation vector", hex_u64(report.current_mit_vector));
+    r.claim("launch mitigation vector", attest::internal::hex_word(report.launch_mit_vector));
+    r.claim("current mitigation vector", attest::internal::hex_word(report.current_mit_vector));
   }
 
   r.check_equal("product", std::string(product_name(chain.product)),

@@ -3,24 +3,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../hex_format.hpp"
 #include "cipherline/attest/error.hpp"
 
 namespace cipherline::attest::tdx {
 namespace {
 
-std::string hex_number(std::uint64_t value) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  do {
-    out.insert(out.begin(), kDigits[value % 16]);
-    value /= 16;
-  } while (value != 0);
-  return "0x" + out;
-}
-
 Error failure(errc code, std::string_view field, std::size_t offset, const std::string& why) {
-  return Error(
-      code, "TDX quote: " + std::string(field) + " at offset " + hex_number(offset) + ": " + why);
+  return Error(code, "TDX quote: " + std::string(field) + " at offset " +
+                         attest::internal::hex_number(offset) + ": " + why);
 }
 
 Error malformed(std::string_view field, std::size_t offset, const std::string& why) {
@@ -184,7 +175,8 @@ Result<Quote, Error> parse_quote(std::span<const std::byte> bytes) {
         std::to_string(q.header.attestation_key_type) + " is not 2 (ECDSA-256 with P-256)");
   }
   if (q.header.tee_type != kTeeTypeTdx) {
-    return unsupported("TEE_TYPE", 0x04, hex_number(q.header.tee_type) + " is not 0x81 (TDX)");
+    return unsupported("TEE_TYPE", 0x04,
+                       attest::internal::hex_number(q.header.tee_type) + " is not 0x81 (TDX)");
   }
 
   BodyType type = BodyType::tdx10;
@@ -286,8 +278,8 @@ Result<Quote, Error> parse_quote(std::span<const std::byte> bytes) {
   if (bad != text.end()) {
     const std::size_t at = pem_offset + static_cast<std::size_t>(bad - text.begin());
     return malformed("PCK certificate chain", pem_offset,
-                     "byte " + hex_number(std::to_integer<unsigned>(*bad)) + " at offset " +
-                         hex_number(at) + " is not PEM text");
+                     "byte " + attest::internal::hex_number(std::to_integer<unsigned>(*bad)) +
+                         " at offset " + attest::internal::hex_number(at) + " is not PEM text");
   }
   q.pck_chain_pem.assign(reinterpret_cast<const char*>(text.data()), text.size());
   q.pck_chain_padding = pem->size() - text.size();
