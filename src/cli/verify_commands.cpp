@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cipherline/attest/contrast/attestation_document.hpp"
 #include "cipherline/attest/contrast/coordinator.hpp"
 #include "cipherline/attest/contrast/manifest.hpp"
 #include "cipherline/attest/nvgpu/verify.hpp"
@@ -227,10 +228,10 @@ int verify_coordinator(std::span<const std::string_view> args) {
   trust.expected_manifest.assign(m.begin(), m.end());
   trust.now = time_flag(flags, "at");
   if (flags.is_set("dev-trust")) trust.development_chain = development_chain(flags, "dev-trust");
+  // A document that does not parse is bad input (exit 2), not a rejection.
+  (void)parse_or_usage(attest::contrast::parse_attestation_document(doc));
   const auto verified = attest::contrast::verify_coordinator(doc, nonce, trust);
-  const int status = finish(verified.report, flags.is_set("json"));
-  const attest::Check* failure = verified.report.first_failure();
-  return failure != nullptr && failure->name == "attestation document" ? 2 : status;  // unparsable
+  return finish(verified.report, flags.is_set("json"));
 }
 
 }  // namespace cipherline::cli

@@ -126,7 +126,7 @@ check gpu-not-a-report 2 "SPDM" -- \
 printf '{"Policies":{}}' >"$tmp/manifest.json"
 printf 'not json' >"$tmp/doc.json"
 nonce=$(printf '07%.0s' $(seq 32))
-check coordinator-unparsable 2 "FAIL attestation document" -- \
+check coordinator-unparsable 2 "attestation document: not JSON" -- \
   "$bin" verify coordinator --doc "$tmp/doc.json" --nonce "$nonce" --manifest "$tmp/manifest.json"
 check coordinator-short-nonce 2 "--nonce must be 32 bytes" -- \
   "$bin" verify coordinator --doc "$tmp/doc.json" --nonce 0011 --manifest "$tmp/manifest.json"
