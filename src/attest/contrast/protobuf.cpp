@@ -1,6 +1,5 @@
 #include "cipherline/attest/contrast/protobuf.hpp"
 
-
 #include "../hex_format.hpp"
 #include "cipherline/attest/error.hpp"
 

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "../little_endian.hpp"
 #include "cipherline/attest/contrast/protobuf.hpp"
 #include "cipherline/attest/error.hpp"
 
@@ -37,16 +38,6 @@ const Slot* slot_for(std::uint32_t field) {
   return nullptr;
 }
 
-void put_le(std::byte* out, std::uint64_t v, std::size_t size) {
-  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<std::byte>(v >> (8 * i));
-}
-
-std::uint64_t get_le(const std::byte* in, std::size_t size) {
-  std::uint64_t v = 0;
-  for (std::size_t i = size; i-- > 0;) v = (v << 8) | std::to_integer<std::uint64_t>(in[i]);
-  return v;
-}
-
 Result<std::array<std::byte, snp::kReportSize>, Error> rebuild_report(
     std::span<const std::byte> message) {
   std::array<std::byte, snp::kReportSize> raw{};
@@ -77,10 +68,10 @@ Result<std::array<std::byte, snp::kReportSize>, Error> rebuild_report(
         return in.error(f, "value " + std::to_string(f.varint) + " does not fit " +
                                std::to_string(slot->size) + " byte(s)");
       }
-      put_le(raw.data() + slot->offset, f.varint, slot->size);
+      attest::internal::store_le(raw.data() + slot->offset, f.varint, slot->size);
     }
   }
-  const auto version = get_le(raw.data(), 4);
+  const auto version = attest::internal::load_le(std::span(raw).first(4));
   if (version >= 3 && cpuid) {
     // Masked CPUID(1).EAX: stepping 3:0, model 7:4, family 11:8, extended
     // model 19:16, extended family 27:20.
@@ -178,7 +169,7 @@ std::vector<std::byte> encode_snp_attestation(const SnpEvidence& e) {
     if (s.is_bytes) {
       report.bytes(s.field, std::span(at, s.size));
     } else {
-      report.varint(s.field, get_le(at, s.size));
+      report.varint(s.field, attest::internal::load_le(std::span(at, s.size)));
     }
   }
   if (e.report.version >= 3) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../little_endian.hpp"
 #include "cipherline/attest/contrast/protobuf.hpp"
 #include "cipherline/attest/error.hpp"
 
@@ -13,12 +14,6 @@ using Bytes = std::vector<std::byte>;
 
 void put_le(Bytes& out, std::uint64_t v, std::size_t size) {
   for (std::size_t i = 0; i < size; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
-}
-
-std::uint64_t get_le(std::span<const std::byte> in) {
-  std::uint64_t v = 0;
-  for (std::size_t i = in.size(); i-- > 0;) v = (v << 8) | std::to_integer<std::uint64_t>(in[i]);
-  return v;
 }
 
 // A field of a message mapped onto a fixed-size slot of the raw layout.
@@ -216,7 +211,7 @@ std::vector<std::byte> encode_tdx_quote_v4(const tdx::Quote& quote) {
       if (s.is_bytes) {
         w.bytes(s.field, value);
       } else {
-        w.varint(s.field, get_le(value));
+        w.varint(s.field, attest::internal::load_le(value));
       }
       at += s.size;
     }

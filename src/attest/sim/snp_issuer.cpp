@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "../assign_or_return.hpp"
+#include "../little_endian.hpp"
 #include "cipherline/attest/error.hpp"
 #include "cipherline/attest/snp/reference_values.hpp"
 #include "cipherline/crypto/certificate_builder.hpp"
@@ -27,10 +28,6 @@ std::vector<std::pair<std::string, std::string>> amd_style_name(const std::strin
           {"ST", "CA"},
           {"O", std::string(kOrganization)},
           {"CN", cn}};
-}
-
-void put_le(std::byte* out, std::uint64_t v, std::size_t size) {
-  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<std::byte>(v >> (8 * i));
 }
 
 struct Cpuid {
@@ -178,15 +175,16 @@ Result<snp::AttestationReport, Error> issue_snp_report(const DevelopmentSnpPki& 
   std::array<std::byte, snp::kReportSize> raw{};
   std::byte* r = raw.data();
   const std::uint64_t tcb = pki.tcb.raw;
-  put_le(r + 0x000, 3, 4);  // VERSION
-  put_le(r + 0x004, 2, 4);  // GUEST_SVN, as Contrast's ID block
-  put_le(r + 0x008, launch.policy, 8);
-  r[0x010] = std::byte{1};  // FAMILY_ID
-  r[0x020] = std::byte{2};  // IMAGE_ID
-  put_le(r + 0x034, 1, 4);  // SIGNATURE_ALGO: ECDSA P-384 with SHA-384
-  put_le(r + 0x038, tcb, 8);
-  put_le(r + 0x040, launch.platform_info, 8);
-  put_le(r + 0x048, static_cast<std::uint64_t>(pki.signing_key) << 2, 4);  // SIGNING_KEY
+  attest::internal::store_le(r + 0x000, 3, 4);  // VERSION
+  attest::internal::store_le(r + 0x004, 2, 4);  // GUEST_SVN, as Contrast's ID block
+  attest::internal::store_le(r + 0x008, launch.policy, 8);
+  r[0x010] = std::byte{1};                      // FAMILY_ID
+  r[0x020] = std::byte{2};                      // IMAGE_ID
+  attest::internal::store_le(r + 0x034, 1, 4);  // SIGNATURE_ALGO: ECDSA P-384 with SHA-384
+  attest::internal::store_le(r + 0x038, tcb, 8);
+  attest::internal::store_le(r + 0x040, launch.platform_info, 8);
+  attest::internal::store_le(r + 0x048, static_cast<std::uint64_t>(pki.signing_key) << 2,
+                             4);  // SIGNING_KEY
   std::memcpy(r + 0x050, report_data.data(), 64);
   std::memcpy(r + 0x090, launch.measurement.data(), 48);
   std::memcpy(r + 0x0C0, launch.host_data.data(), 32);
@@ -194,20 +192,20 @@ Result<snp::AttestationReport, Error> issue_snp_report(const DevelopmentSnpPki& 
   std::memcpy(r + 0x0E0, id_key_digest.data(), 48);
   crypto::random_bytes(std::span(r + 0x140, 32));  // REPORT_ID
   std::memset(r + 0x160, 0xFF, 32);                // REPORT_ID_MA: none
-  put_le(r + 0x180, tcb, 8);                       // REPORTED_TCB
+  attest::internal::store_le(r + 0x180, tcb, 8);   // REPORTED_TCB
   const Cpuid cpuid = cpuid_of(pki.product);
   r[0x188] = static_cast<std::byte>(cpuid.family);
   r[0x189] = static_cast<std::byte>(cpuid.model);
   r[0x18A] = static_cast<std::byte>(cpuid.stepping);
   std::memcpy(r + 0x1A0, pki.chip_id.data(), 64);
-  put_le(r + 0x1E0, tcb, 8);  // COMMITTED_TCB
-  r[0x1E8] = std::byte{21};   // firmware 1.55 build 21, current and committed
+  attest::internal::store_le(r + 0x1E0, tcb, 8);  // COMMITTED_TCB
+  r[0x1E8] = std::byte{21};                       // firmware 1.55 build 21, current and committed
   r[0x1E9] = std::byte{55};
   r[0x1EA] = std::byte{1};
   r[0x1EC] = std::byte{21};
   r[0x1ED] = std::byte{55};
   r[0x1EE] = std::byte{1};
-  put_le(r + 0x1F0, tcb, 8);  // LAUNCH_TCB
+  attest::internal::store_le(r + 0x1F0, tcb, 8);  // LAUNCH_TCB
   auto signature = pki.vcek_key.sign_ecdsa(
       crypto::Hash::sha384, std::span(raw).first(snp::kSignedSize), crypto::SignatureFormat::raw);
   if (!signature) return signature.error();

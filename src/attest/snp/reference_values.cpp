@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "../hex_format.hpp"
+#include "../little_endian.hpp"
 #include "cipherline/crypto/ecdsa_recovery.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha512.hpp"
@@ -15,10 +16,6 @@ namespace cipherline::attest::snp {
 namespace {
 
 std::string hex(std::span<const std::byte> b) { return crypto::to_hex(b); }
-
-void put_le(std::byte* out, std::uint64_t v, std::size_t size) {
-  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<std::byte>(v >> (8 * i));
-}
 
 // A list like "DEBUG, SMT", or "none".
 std::string join(const std::vector<std::string>& items) {
@@ -51,9 +48,9 @@ std::array<std::byte, 48> compute_id_key_digest(std::span<const std::byte, 48> m
   std::memcpy(block.data(), measurement.data(), 48);
   block[0x30] = std::byte{1};  // FAMILY_ID 01 00…
   block[0x40] = std::byte{2};  // IMAGE_ID 02 00…
-  put_le(block.data() + 0x50, 1, 4);
-  put_le(block.data() + 0x54, 2, 4);
-  put_le(block.data() + 0x58, policy, 8);
+  attest::internal::store_le(block.data() + 0x50, 1, 4);
+  attest::internal::store_le(block.data() + 0x54, 2, 4);
+  attest::internal::store_le(block.data() + 0x58, policy, 8);
   const auto z = crypto::sha384(block);
   const std::byte r[] = {std::byte{2}};
   const std::byte s[] = {std::byte{1}};
@@ -63,7 +60,7 @@ std::array<std::byte, 48> compute_id_key_digest(std::span<const std::byte, 48> m
   const auto& q = *std::min_element(keys.begin(), keys.end());
   // ID_KEY: curve 2 (P-384) ‖ Qx, Qy little-endian in 72-byte fields ‖ zeros.
   std::array<std::byte, 0x404> id_key{};
-  put_le(id_key.data(), 2, 4);
+  attest::internal::store_le(id_key.data(), 2, 4);
   for (std::size_t i = 0; i < 48; ++i) {
     id_key[4 + i] = q[47 - i];
     id_key[4 + 72 + i] = q[48 + 47 - i];
