@@ -7,9 +7,12 @@
 #include "cipherline/attest/contrast/report_data.hpp"
 #include "cipherline/attest/contrast/snp_evidence.hpp"
 #include "cipherline/attest/error.hpp"
+#include "cipherline/backend/error.hpp"
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/certificate_builder.hpp"
+#include "cipherline/crypto/hex.hpp"
+#include "cipherline/crypto/sha512.hpp"
 #include "cipherline/http/json_writer.hpp"
 
 namespace cipherline::backend {
@@ -106,47 +109,114 @@ Result<std::string, Error> Coordinator::attest(std::span<const std::byte> nonce)
   return attest::contrast::write_attestation_document(doc);
 }
 
+Task<void> Coordinator::serve_attest(http::Request& request, http::ResponseWriter& writer,
+                                     bool privatemode_form) {
+  auto body = co_await request.body.read_all(4096);
+  auto nonce = body ? nonce_from(*body, privatemode_form ? "Nonce" : "nonce")
+                    : Result<std::vector<std::byte>, Error>(body.error());
+  if (!nonce) {
+    co_await respond_error(request, writer, 400, "attestation: " + nonce.error().message());
+    co_return;
+  }
+  auto doc = attest(*nonce);
+  if (!doc) {
+    co_await respond_error(request, writer, 500, "attestation: " + doc.error().message());
+    co_return;
+  }
+  std::string out = std::move(*doc);
+  if (privatemode_form) {
+    std::string wrapped;
+    http::JsonWriter(wrapped)
+        .begin_object()
+        .key("AttestationDoc")
+        .string(crypto::to_base64(std::as_bytes(std::span(out.data(), out.size()))))
+        .end_object();
+    out = std::move(wrapped);
+  }
+  (void)co_await writer.respond(200, {{"Content-Type", "application/json"}}, out);
+}
+
 void Coordinator::add_routes(http::Router& router) {
-  const auto handler = [this](const char* field, bool wrap) {
-    return [this, field, wrap](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
-      auto body = co_await request.body.read_all(4096);
-      auto nonce =
-          body ? nonce_from(*body, field) : Result<std::vector<std::byte>, Error>(body.error());
-      if (!nonce) {
-        co_await respond_error(request, writer, 400, "attestation: " + nonce.error().message());
-        co_return;
-      }
-      auto doc = attest(*nonce);
-      if (!doc) {
-        co_await respond_error(request, writer, 500, "attestation: " + doc.error().message());
-        co_return;
-      }
-      std::string out = std::move(*doc);
-      if (wrap) {
-        std::string wrapped;
-        http::JsonWriter(wrapped)
-            .begin_object()
-            .key("AttestationDoc")
-            .string(crypto::to_base64(std::as_bytes(std::span(out.data(), out.size()))))
-            .end_object();
-        out = std::move(wrapped);
-      }
-      (void)co_await writer.respond(200, {{"Content-Type", "application/json"}}, out);
-    };
-  };
-  router.add("POST", "/attest", handler("nonce", false), {.max_body = 4096});
-  router.add("POST", "/privatemode/v1/attest", handler("Nonce", true), {.max_body = 4096});
+  for (const bool privatemode_form : {false, true}) {
+    router.add(
+        "POST", privatemode_form ? "/privatemode/v1/attest" : "/attest",
+        [this, privatemode_form](http::Request& request, http::ResponseWriter& writer) {
+          return serve_attest(request, writer, privatemode_form);
+        },
+        {.max_body = 4096});
+  }
+}
+
+Result<ServiceEvidence, Error> issue_service_evidence(const attest::sim::DevelopmentSnpPki& tee,
+                                                      const std::array<std::byte, 48>& measurement,
+                                                      const std::array<std::byte, 32>& policy_hash,
+                                                      const crypto::PublicKey& key) {
+  attest::sim::SnpLaunch launch;
+  launch.measurement = measurement;
+  launch.host_data = policy_hash;
+  auto report = attest::sim::issue_snp_report(tee, launch, crypto::sha512(key.spki_der()));
+  if (!report) return report.error();
+  return ServiceEvidence{std::move(*report), tee.vcek};
+}
+
+Result<crypto::Certificate, Error> Coordinator::admit(const ServiceEvidence& evidence,
+                                                      const crypto::PublicKey& key,
+                                                      attest::VerificationReport& report) {
+  const auto now = system_clock::now();
+  report.merge(attest::snp::verify_report(evidence.report, evidence.vcek,
+                                          config_.tee.trusted_chain(), now, chain_cache_.get()),
+               "");
+  const std::string_view text(reinterpret_cast<const char*>(config_.manifest.data()),
+                              config_.manifest.size());
+  auto manifest = attest::contrast::parse_manifest(text);
+  if (!manifest) return manifest.error();
+  // The first reference entry for this product decides (the manifest the
+  // backend writes has one).
+  bool referenced = false;
+  for (const auto& entry : manifest->snp) {
+    if (entry.values.product != evidence.report.cpuid_product()) continue;
+    attest::snp::check_reference_values(evidence.report, entry.values, report);
+    referenced = true;
+    break;
+  }
+  report.check("reference values", "an SNP entry for the product",
+               referenced ? "found" : "none", referenced);
+  const auto expected_binding = crypto::sha512(key.spki_der());
+  report.check_equal("REPORT_DATA", crypto::to_hex(expected_binding),
+                     crypto::to_hex(evidence.report.report_data));
+  const attest::contrast::ManifestPolicy* policy = nullptr;
+  for (const auto& p : manifest->policies) {
+    if (p.role != "coordinator" && p.hash == evidence.report.host_data) policy = &p;
+  }
+  report.check("workload policy", "HOST_DATA among the manifest's service policies",
+               crypto::to_hex(evidence.report.host_data), policy != nullptr);
+  if (!report.passed()) {
+    const auto* failure = report.first_failure();
+    return Error(errc::admission_refused,
+                 "admission refused: " + failure->name + ": " + failure->actual);
+  }
+  return issue_mesh_certificate(key, policy->sans, {"127.0.0.1"});
 }
 
 Result<crypto::Certificate, Error> Coordinator::issue_mesh_certificate(
     const crypto::PublicKey& key, const std::string& dns_name) {
+  return issue_mesh_certificate(key, std::vector<std::string>{dns_name}, {});
+}
+
+Result<crypto::Certificate, Error> Coordinator::issue_mesh_certificate(
+    const crypto::PublicKey& key, const std::vector<std::string>& dns_names,
+    const std::vector<std::string>& ips) {
+  if (dns_names.empty()) {
+    return Error(attest::errc::malformed_evidence, "a mesh certificate needs a name");
+  }
   const auto now = system_clock::now();
-  return crypto::issue_certificate({.subject = {{"O", "cipherline"}, {"CN", dns_name}},
+  return crypto::issue_certificate({.subject = {{"O", "cipherline"}, {"CN", dns_names.front()}},
                                     .public_key = key,
                                     .not_before = now - minutes(5),
                                     .not_after = now + hours(24),
                                     .serial = next_serial_++,
-                                    .dns_names = {dns_name}},
+                                    .dns_names = dns_names,
+                                    .ip_addresses = ips},
                                    ca_key_, &mesh_ca_, crypto::Signature::ecdsa_sha256);
 }
 

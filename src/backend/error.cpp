@@ -16,6 +16,10 @@ class BackendCategory final : public std::error_category {
         return "no secret for ID";
       case errc::store_failed:
         return "secret store failed";
+      case errc::admission_refused:
+        return "admission refused";
+      case errc::bad_configuration:
+        return "bad configuration";
     }
     return "unknown backend error " + std::to_string(code);
   }

@@ -19,6 +19,9 @@ int crypto_hpke_encap(std::span<const std::string_view> args);
 int crypto_hpke_decap(std::span<const std::string_view> args);
 int crypto_secret_id(std::span<const std::string_view> args);
 
+int backend(std::span<const std::string_view> args);
+int proxy(std::span<const std::string_view> args);
+
 int verify_snp(std::span<const std::string_view> args);
 int verify_tdx(std::span<const std::string_view> args);
 int verify_gpu(std::span<const std::string_view> args);

@@ -17,6 +17,8 @@ constexpr std::string_view kUsage =
     "benchmarks on one C++20 coroutine runtime.\n"
     "\n"
     "commands:\n"
+    "  backend               the reference backend on the software TEE (every role, --dev)\n"
+    "  proxy                 OpenAI-compatible server: attests, encrypts, decrypts\n"
     "  bench echo            TCP echo over loopback on the runtime, printing throughput\n"
     "  bench http-serve      fixed HTTP response for load generators such as wrk\n"
     "  bench sse             Server-Sent Events through a relay: events/s and added latency\n"
@@ -41,6 +43,8 @@ struct Command {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
+      {{"backend"}, &cipherline::cli::backend},
+      {{"proxy"}, &cipherline::cli::proxy},
       {{"bench", "echo"}, &cipherline::cli::bench_echo},
       {{"bench", "http-serve"}, &cipherline::cli::bench_http_serve},
       {{"bench", "sse"}, &cipherline::cli::bench_sse},

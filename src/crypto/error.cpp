@@ -33,6 +33,8 @@ class CryptoCategory final : public std::error_category {
         return "certificate does not verify";
       case errc::unsupported:
         return "unsupported algorithm or parameter";
+      case errc::invalid_json:
+        return "invalid JSON";
     }
     return "unknown crypto error " + std::to_string(code);
   }

@@ -93,6 +93,15 @@ Result<PublicKey, Error> PublicKey::from_spki_der(std::span<const std::byte> der
   return PublicKey(std::shared_ptr<EVP_PKEY>(key, &EVP_PKEY_free));
 }
 
+std::vector<std::byte> PublicKey::spki_der() const {
+  const int size = i2d_PUBKEY(key_.get(), nullptr);
+  if (size <= 0) return {};
+  std::vector<std::byte> der(static_cast<std::size_t>(size));
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  i2d_PUBKEY(key_.get(), &p);
+  return der;
+}
+
 Result<PublicKey, Error> PublicKey::from_pem(std::string_view pem) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
       BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);

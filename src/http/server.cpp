@@ -179,7 +179,7 @@ Task<bool> HttpServer::handle_one(Connection& c, bool first) {
                              failure ? "internal server error" : "the handler did not respond");
     co_return false;
   }
-  if (failure) co_return false;  // a response cut short cannot be finished
+  if (failure || w.aborted()) co_return false;  // a response cut short cannot be finished
   if (!w.finished() && !co_await w.finish()) co_return false;
   if (!w.keep_alive() || !c.reader.keep_alive() || draining_) {
     (void)co_await stream.shutdown();

@@ -16,6 +16,13 @@
 //   REPORT_DATA binds the nonce, the manifest history and both CA PEMs;
 //   HOST_DATA is the manifest's coordinator policy hash; the measurement is
 //   the one given (the running binary's, for the backend).
+// - Admission (step 2 of the chain of trust): a service sends its TEE
+//   evidence, made for its own mesh key (REPORT_DATA = SHA-512 of the key's
+//   DER SubjectPublicKeyInfo). `admit` verifies it like any SNP report —
+//   chain to the TEE's root, signature, the manifest's reference values —
+//   and finds its HOST_DATA among the manifest's non-coordinator policies;
+//   only then does it issue a mesh certificate, for that policy's SANs
+//   (and 127.0.0.1). Every check is recorded in `report`.
 //   `POST /attest` takes {"nonce": b64} and answers the document;
 //   `POST /privatemode/v1/attest` takes {"Nonce": b64} and answers
 //   {"AttestationDoc": b64(document)}, as Privatemode's gateway does.
@@ -44,6 +51,19 @@
 
 namespace cipherline::backend {
 
+// A service's evidence for admission.
+struct ServiceEvidence {
+  attest::snp::AttestationReport report;
+  crypto::Certificate vcek;
+};
+
+// issue_service_evidence: what a service running on the software TEE
+// presents, launched with `measurement` and its policy hash as HOST_DATA.
+Result<ServiceEvidence, Error> issue_service_evidence(const attest::sim::DevelopmentSnpPki& tee,
+                                                      const std::array<std::byte, 48>& measurement,
+                                                      const std::array<std::byte, 32>& policy_hash,
+                                                      const crypto::PublicKey& key);
+
 struct CoordinatorConfig {
   std::vector<std::byte> manifest;
   attest::sim::DevelopmentSnpPki tee;
@@ -58,9 +78,20 @@ class Coordinator {
   // attest returns the attestation document JSON for `nonce` (32 bytes).
   Result<std::string, Error> attest(std::span<const std::byte> nonce) const;
   void add_routes(http::Router& router);
+  // serve_attest answers one attestation request: {"Nonce"} →
+  // {"AttestationDoc"} when `privatemode_form`, else {"nonce"} → document.
+  Task<void> serve_attest(http::Request& request, http::ResponseWriter& writer,
+                          bool privatemode_form);
+
+  Result<crypto::Certificate, Error> admit(const ServiceEvidence& evidence,
+                                           const crypto::PublicKey& key,
+                                           attest::VerificationReport& report);
 
   Result<crypto::Certificate, Error> issue_mesh_certificate(const crypto::PublicKey& key,
                                                             const std::string& dns_name);
+  Result<crypto::Certificate, Error> issue_mesh_certificate(const crypto::PublicKey& key,
+                                                            const std::vector<std::string>& dns_names,
+                                                            const std::vector<std::string>& ips);
   const crypto::Certificate& mesh_ca() const noexcept { return mesh_ca_; }
   const std::string& mesh_ca_pem() const noexcept { return mesh_ca_pem_; }
 
@@ -76,6 +107,8 @@ class Coordinator {
   std::string mesh_ca_pem_;
   std::array<std::byte, 32> policy_hash_;
   std::uint64_t next_serial_ = 100;
+  std::unique_ptr<attest::snp::ChainCache> chain_cache_ =
+      std::make_unique<attest::snp::ChainCache>();
 };
 
 }  // namespace cipherline::backend

@@ -11,6 +11,8 @@ enum class errc {
   secret_exists = 1,  // a secret with this ID is already stored (create-only)
   no_secret,          // no (unexpired) secret for the ID; workers answer "no secret for ID"
   store_failed,       // the store's medium failed (the detail says how)
+  admission_refused,  // a service's evidence did not pass the Coordinator's checks
+  bad_configuration,  // a flag, state directory or file the backend cannot use
 };
 
 const std::error_category& backend_category() noexcept;

@@ -20,6 +20,7 @@ enum class errc {
   signature_invalid,      // a signature that does not verify
   certificate_invalid,    // a certificate or chain that does not verify (detail says why)
   unsupported,            // an algorithm or parameter this build does not support
+  invalid_json,           // a body that is not the JSON expected (the detail says what and where)
 };
 
 const std::error_category& crypto_category() noexcept;

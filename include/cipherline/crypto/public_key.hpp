@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cipherline/runtime/result.hpp"
 
@@ -42,6 +43,8 @@ class PublicKey {
   // from_ec_point takes the raw affine coordinates x ‖ y (64 or 96 bytes).
   static Result<PublicKey, Error> from_ec_point(Curve curve, std::span<const std::byte> xy);
 
+  // spki_der: the DER SubjectPublicKeyInfo (what from_spki_der reads).
+  std::vector<std::byte> spki_der() const;
   Type type() const noexcept;
   std::string description() const;  // "EC P-384", "RSA 4096", ...
   evp_pkey_st* native() const noexcept { return key_.get(); }

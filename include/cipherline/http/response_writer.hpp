@@ -55,6 +55,13 @@ class ResponseWriter {
   bool keep_alive() const noexcept { return keep_alive_; }
   // close_after makes this response the connection's last (before start).
   void close_after() noexcept { keep_alive_ = false; }
+  // abort marks a started response as cut short: the server closes the
+  // connection instead of finishing it, so the peer sees it end early.
+  void abort() noexcept {
+    aborted_ = true;
+    keep_alive_ = false;
+  }
+  bool aborted() const noexcept { return aborted_; }
 
  private:
   std::string head(int status, const Headers& headers, std::optional<std::uint64_t> length);
@@ -66,6 +73,7 @@ class ResponseWriter {
   const bool* closing_;
   bool started_ = false;
   bool finished_ = false;
+  bool aborted_ = false;
   bool chunked_ = false;
   int status_ = 0;
   std::optional<std::uint64_t> declared_length_;

@@ -1,0 +1,66 @@
+// AttestationAgent: attests the GPUs of each worker and activates the worker
+// only if they pass (Privatemode's attestation-agent; spec §7), here for
+// the software TEE's GPUs.
+//
+//   AttestationAgent agent({.trusted_root = gpu_pki.trusted_root(), .reference = ref,
+//                           .status_dir = state / "ocsp"});
+//   auto report = agent.attest(worker, {SimulatedGpu{gpu_pki, {}}});
+//   // report.passed() → the worker is active and serves; otherwise it never is.
+//
+// Contract:
+// - Per GPU: a fresh nonce (SHA-256 of 32 random bytes), the GPU's SPDM
+//   report for it, then attest/nvgpu's verification: the certificate chain
+//   to the trusted root, the signature, the nonce, the driver and VBIOS
+//   allow-lists and the reference measurements. Every check of every GPU is
+//   in the returned report, under "gpu<i>.".
+// - Only if all pass: the OCSP status file (`<status_dir>/<worker>.json`, a
+//   JSON array of {"GPU":{"Value":"GOOD"},"VBIOS":…,"Driver":…}, the
+//   format of Privatemode's ocsp-status.json) is written, and the worker is
+//   activated with those statuses. The software TEE's chain has no OCSP
+//   responder; its statuses are GOOD unless a SimulatedGpu says otherwise.
+// - A worker whose GPUs fail stays inactive: every inference request it
+//   gets is refused with 503.
+// - Secrets reach workers through the secret store they share with the
+//   secret service (in one process, the same store; across machines, etcd).
+// - Loop thread only (the report is computed on the calling thread).
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "cipherline/attest/sim/gpu_issuer.hpp"
+#include "cipherline/attest/verification_report.hpp"
+#include "cipherline/backend/worker.hpp"
+
+namespace cipherline::backend {
+
+// A GPU of the software TEE: its identity chain, what it reports, and the
+// OCSP statuses a responder would give its certificates.
+struct SimulatedGpu {
+  attest::sim::DevelopmentGpuPki pki;
+  attest::sim::GpuState state{};
+  GpuOcspStatus ocsp{};
+};
+
+struct AttestationAgentOptions {
+  attest::nvgpu::TrustedGpuRoot trusted_root;
+  attest::nvgpu::ReferenceValues reference;
+  std::filesystem::path status_dir;
+};
+
+class AttestationAgent {
+ public:
+  explicit AttestationAgent(AttestationAgentOptions options) : options_(std::move(options)) {}
+
+  attest::VerificationReport attest(Worker& worker, const std::vector<SimulatedGpu>& gpus);
+
+ private:
+  AttestationAgentOptions options_;
+};
+
+// development_gpu_reference: the reference values the development backend
+// writes for its software GPUs (the default GpuState's driver, VBIOS and
+// measurements).
+attest::nvgpu::ReferenceValues development_gpu_reference();
+
+}  // namespace cipherline::backend

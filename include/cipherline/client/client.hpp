@@ -1,0 +1,134 @@
+// Client: confidential inference from inside a C++ service — the attested
+// Session plus the request and response ciphers, without a proxy hop.
+//
+//   client::Client client({.session = {.endpoint = gateway, .manifest = bytes,
+//                                      .api_key = "…"}});
+//   if (auto r = co_await client.connect(); !r) fail(r.error());   // attest, verify, exchange
+//   auto answer = co_await client.chat(R"({"model":"synthetic","messages":[…]})");
+//   auto deltas = client.stream_chat(request);
+//   while (auto piece = co_await deltas.next()) use((*piece).value());   // decrypted chunk JSON
+//   co_await client.close();
+//
+// Contract:
+// - Requests: the body must be a JSON object with a string "model" (else
+//   errc::invalid_request naming what is wrong). Chat, completions and
+//   messages get a cache_salt unless they carry one (at least 32
+//   characters): a fresh random one per request by default, or the shared
+//   salt (`shared_prompt_cache`, `prompt_cache_salt`), which also sets the
+//   Privatemode-Shard-Key header (spec §6.6). Every non-plain field is
+//   encrypted (spec §5) under a fresh request nonce; the headers of spec §6.3
+//   are added (secret ID, target model, OCSP policy and its MAC).
+// - Responses: decrypted field by field, or event by event for event
+//   streams, with one sequence counter (spec §5.7); a response marked
+//   `Privatemode-Encrypted: false` is passed through as it is. A response
+//   that does not decrypt is an error (crypto::errc::authentication_failed…),
+//   never passed on.
+// - Retries (spec §3.3): a 500 saying `no secret for ID` makes one new key
+//   exchange and one retry; a connection reset one retry after 50 ms; both
+//   with a new nonce. Nothing else is retried.
+// - connect() starts the background key rotation; close() stops it and must
+//   be awaited before the Client is destroyed.
+// - Loop thread only; one Client per loop.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cipherline/client/session.hpp"
+#include "cipherline/http/sse_reader.hpp"
+#include "cipherline/protocol/json_fields.hpp"
+#include "cipherline/protocol/ocsp_policy.hpp"
+#include "cipherline/protocol/request_cipher.hpp"
+#include "cipherline/runtime/async_generator.hpp"
+#include "cipherline/runtime/task_scope.hpp"
+
+namespace cipherline::client {
+
+struct ClientOptions {
+  SessionOptions session;
+  // Privatemode's defaults: unknown accepted, revoked within 48 hours.
+  protocol::OcspPolicy ocsp{.revoked_grace_period = std::chrono::hours(48),
+                            .allow_unknown = true};
+  bool shared_prompt_cache = false;
+  std::string prompt_cache_salt{};  // with shared_prompt_cache; empty: random per client
+  bool keep_fresh = true;           // rotate keys in the background
+  std::size_t max_connections = 1024;
+};
+
+// Counters for metrics (bytes of plaintext encrypted and decrypted).
+struct ClientCounters {
+  std::uint64_t requests = 0, retries = 0, bytes_encrypted = 0, bytes_decrypted = 0, events = 0;
+};
+
+// One response, decrypted as it is read.
+class InferenceResponse {
+ public:
+  int status() const noexcept { return status_; }
+  bool encrypted() const noexcept { return encrypted_; }
+  bool event_stream() const noexcept { return event_stream_; }
+  const std::string& content_type() const noexcept { return content_type_; }
+
+  // next: the next decrypted piece — the whole body (JSON), or one event in
+  // wire form ("event: x\ndata: {…}\n\n") — or nullopt at the end.
+  Task<Result<std::optional<std::string>, Error>> next();
+  // read_all: the rest, concatenated.
+  Task<Result<std::string, Error>> read_all();
+
+  InferenceResponse(InferenceResponse&&) noexcept;
+  ~InferenceResponse();
+
+ private:
+  friend class Client;
+  InferenceResponse() = default;
+  struct State;
+  std::unique_ptr<State> state_;
+  int status_ = 0;
+  bool encrypted_ = true;
+  bool event_stream_ = false;
+  std::string content_type_;
+};
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+  ~Client();
+
+  Task<Result<void, Error>> connect();
+  // start_rotation: the background key rotation connect() starts, for
+  // callers that established the session themselves (once).
+  void start_rotation();
+  Task<void> close();
+
+  // send: one encrypted request on `route` with the plaintext JSON `body`.
+  Task<Result<InferenceResponse, Error>> send(protocol::Route route, std::string body,
+                                              http::Headers extra = {});
+  // list_models: GET /v1/models (not encrypted).
+  Task<Result<std::string, Error>> list_models();
+
+  // chat: the whole decrypted response of a chat completion; a status other
+  // than 200 is an error carrying the (decrypted) message.
+  Task<Result<std::string, Error>> chat(std::string request);
+  // stream_chat: the decrypted data payload of each streamed chunk (without
+  // [DONE]); sets "stream": true itself.
+  AsyncGenerator<Result<std::string, Error>> stream_chat(std::string request);
+
+  Session& session() noexcept { return *session_; }
+  const ClientCounters& counters() const noexcept { return counters_; }
+
+ private:
+  Result<std::string, Error> prepare(protocol::Route route, std::string_view body,
+                                     http::Headers& headers) const;
+
+  ClientOptions options_;
+  std::unique_ptr<http::HttpClient> http_;
+  std::unique_ptr<Session> session_;
+  std::string shared_salt_;
+  ClientCounters counters_;
+  TaskScope background_;
+  std::stop_source stop_;
+  bool rotating_ = false;
+};
+
+}  // namespace cipherline::client

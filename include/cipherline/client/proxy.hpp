@@ -1,0 +1,105 @@
+// Proxy: an OpenAI-compatible HTTP server that forwards every request
+// through an attested, encrypted Client — `cipherline proxy` (spec §6).
+//
+//   ProxyMetrics metrics;
+//   Proxy proxy(options, metrics);
+//   http::HttpServer server(proxy.router());
+//   scope.spawn(proxy.verify_until_ready());    // attest, verify, exchange; retried
+//   co_await server.serve(listener);
+//   co_await proxy.close();
+//
+// Contract:
+// - Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings,
+//   /v1/messages (streaming or not, as the request asks), GET /v1/models,
+//   GET /healthz (200 "ok" once the backend verified, else 503 with the
+//   reason), GET /metrics (Prometheus text).
+// - Nothing is forwarded before verification succeeded: such requests get
+//   503 with a JSON error saying why ("the backend is not verified:
+//   manifest mismatch: …"). Without a configured API key, the first
+//   request's bearer token is adopted and verification runs with it.
+// - Bad requests get 4xx JSON errors naming the problem: 400 invalid JSON,
+//   missing "model"; 413 bodies over `max_body` (router limit).
+// - Backend failures are 502 with the reason; a stream the backend breaks
+//   off is cut off for the client too (never completed with made-up data).
+// - Logs (one line per request: method, path, status, duration, bytes —
+//   never content) go to `log`, if set.
+// - Loop thread only; one Proxy per loop; metrics may be shared by loops.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "cipherline/client/client.hpp"
+#include "cipherline/http/router.hpp"
+
+namespace cipherline::client {
+
+// Counters and latency histograms of all proxy loops (thread-safe).
+class ProxyMetrics {
+ public:
+  void request(std::string_view route, int status);
+  void failure(std::string_view reason);
+  void observe(std::string_view step, std::chrono::microseconds duration);
+
+  std::atomic<std::uint64_t> streams{0}, events{0}, bytes_encrypted{0}, bytes_decrypted{0},
+      retries{0};
+  std::atomic<int> verified{0};
+
+  std::string to_prometheus() const;
+
+ private:
+  static constexpr std::array<double, 10> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,  0.1,    0.25,  0.5,  1.0};
+  struct Histogram {
+    std::array<std::uint64_t, kBuckets.size()> counts{};
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, int>, std::uint64_t> requests_;
+  std::map<std::string, std::uint64_t> failures_;
+  std::map<std::string, Histogram> histograms_;
+};
+
+struct ProxyOptions {
+  ClientOptions client;
+  std::uint64_t max_body = 16 * 1024 * 1024;
+  std::chrono::milliseconds retry_interval{2000};  // between verification attempts
+  std::function<void(std::string_view line)> log{};
+};
+
+class Proxy {
+ public:
+  Proxy(ProxyOptions options, ProxyMetrics& metrics);
+
+  http::Router router();
+  // verify_until_ready: establishes the session (if an API key is known),
+  // retrying every retry_interval until it succeeds or the task is stopped;
+  // a manifest mismatch is not retried.
+  Task<void> verify_until_ready();
+  Task<void> close() { return client_.close(); }
+
+  bool verified() const noexcept { return verified_; }
+  const std::string& failure() const noexcept { return failure_; }
+  Client& client() noexcept { return client_; }
+
+ private:
+  Task<bool> ensure_verified(const http::Request& request);
+  Task<Result<void, Error>> verify_once();
+  Task<void> forward(protocol::Route route, http::Request& request, http::ResponseWriter& writer);
+  void log_request(const http::Request& request, int status,
+                   std::chrono::steady_clock::time_point started, std::uint64_t bytes);
+
+  ProxyOptions options_;
+  ProxyMetrics& metrics_;
+  Client client_;
+  bool verified_ = false;
+  bool api_key_known_;
+  std::string failure_ = "verification has not run yet";
+};
+
+}  // namespace cipherline::client

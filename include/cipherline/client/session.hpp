@@ -1,0 +1,121 @@
+// Session: the client's attested connection to a confidential inference
+// backend — attestation, verification, key exchange and rotation (spec §2,
+// §3; chain-of-trust steps 1 and 3).
+//
+//   Session session(options, http_client);
+//   if (auto r = co_await session.establish(); !r) fail(r.error());   // says which step
+//   auto secret = co_await session.secret();   // current key, never waits for a rotation
+//
+// Contract:
+// - establish(): POST /privatemode/v1/attest with a fresh 32-byte nonce;
+//   attest/contrast verifies the Coordinator (exactly one manifest,
+//   byte-equal to `manifest`, evidence bound to the nonce; development TEE
+//   roots only when `trust.development_chain` is set); then POST
+//   /privatemode/v1/secret with a fresh X-Wing key, accepting only a mesh
+//   certificate from the attested mesh CA and a valid signature.
+//   Errors say which step failed and why: "manifest mismatch: …",
+//   "attestation failed: check <name>: …", "secret exchange: invalid
+//   signature", "unauthorized: …" (401), "<endpoint>: connection refused".
+// - secret(): the current secret while it is usable; otherwise (45 minutes
+//   after its exchange, spec §3.3) a new exchange first. keep_fresh() runs
+//   the exchange in the background `refresh_margin` before that, so
+//   requests never wait for it.
+// - force_refresh(): a new exchange now (after `no secret for ID`); if the
+//   exchange fails it re-attests once and tries again, as the Privatemode
+//   client does. Concurrent callers share one refresh.
+// - The manifest log (spec §6.4): with a workspace, each verified manifest
+//   is appended to <workspace>/manifests/log.txt as
+//   "<RFC 3339 time> <sha256 of the previous line> <manifest sha256>" and
+//   stored as <workspace>/manifests/<n>.json — append-only and hash-chained,
+//   so editing an earlier line breaks every later one.
+// - Timings of the last attestation (incl. verification) and exchange are
+//   kept for metrics; `last_report()` is the last Coordinator verification.
+// - Loop thread only; the HTTP client is borrowed and must use TLS settings
+//   from `tls_config()`.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cipherline/attest/contrast/coordinator.hpp"
+#include "cipherline/http/client.hpp"
+#include "cipherline/protocol/inference_secret.hpp"
+
+namespace cipherline::client {
+
+// What a client trusts beyond the built-in AMD/Intel roots: a development
+// backend's TEE root and TLS CA, read from its state directory
+// (`--dev-trust DIR`: DIR/sev-snp-dev-cert-chain.pem, DIR/dev-ca.pem).
+struct DevelopmentTrust {
+  attest::snp::TrustedChain snp_chain;
+  std::filesystem::path ca_file;
+
+  static Result<DevelopmentTrust, Error> load(const std::filesystem::path& dir);
+};
+
+struct SessionOptions {
+  http::Origin endpoint;  // https://host:port of the API gateway
+  std::vector<std::byte> manifest;
+  std::optional<DevelopmentTrust> development{};
+  std::string api_key;
+  std::filesystem::path workspace{};  // empty: no manifest log
+  std::string version = "v1.40.0";    // Privatemode-Version
+  std::chrono::seconds refresh_margin{std::chrono::minutes(5)};
+  // TLS towards the gateway: extra CA file (besides the development CA).
+  std::string ca_file{};
+  // Told the duration of every attestation ("attest", verification
+  // included) and key exchange ("exchange") that succeeded, for metrics.
+  std::function<void(std::string_view step, std::chrono::microseconds)> observe{};
+};
+
+// tls_config: the TLS client settings a Session's HTTP client must use:
+// with development trust, the development CA and nothing else.
+http::TlsClientConfig tls_config(const SessionOptions& options);
+
+class Session {
+ public:
+  Session(SessionOptions options, http::HttpClient& client);
+  ~Session();
+
+  Task<Result<void, Error>> establish();
+  Task<Result<std::shared_ptr<const protocol::InferenceSecret>, Error>> secret();
+  Task<Result<void, Error>> force_refresh();
+  // keep_fresh: rotates the secret before it expires, until stopped.
+  Task<void> keep_fresh();
+
+  bool established() const noexcept { return secret_ != nullptr; }
+  // set_api_key: the key for later calls (a proxy adopting a client's key).
+  void set_api_key(std::string key) { options_.api_key = std::move(key); }
+  const SessionOptions& options() const noexcept { return options_; }
+  // Headers every call to the gateway carries (Authorization, version, client).
+  http::Headers base_headers() const;
+
+  const attest::VerificationReport* last_report() const noexcept;
+  std::chrono::microseconds last_attest_time() const noexcept { return attest_time_; }
+  std::chrono::microseconds last_exchange_time() const noexcept { return exchange_time_; }
+  std::uint64_t exchanges() const noexcept { return exchanges_; }
+
+ private:
+  Task<Result<void, Error>> attest();
+  Task<Result<void, Error>> exchange();
+  Task<Result<std::string, Error>> post(std::string path, std::string body);
+  Result<void, Error> log_manifest();
+
+  SessionOptions options_;
+  http::HttpClient& client_;
+  std::optional<crypto::Certificate> mesh_ca_;
+  std::unique_ptr<attest::contrast::CoordinatorVerification> verification_;
+  std::shared_ptr<const protocol::InferenceSecret> secret_;
+  std::chrono::steady_clock::time_point expires_{};
+  attest::snp::ChainCache chain_cache_;
+  std::shared_ptr<struct Refresh> refresh_;  // the refresh in progress, if any
+  std::chrono::microseconds attest_time_{0}, exchange_time_{0};
+  std::uint64_t exchanges_ = 0;
+};
+
+}  // namespace cipherline::client

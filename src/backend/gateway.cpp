@@ -1,0 +1,142 @@
+#include "cipherline/backend/gateway.hpp"
+
+#include "cipherline/backend/error_response.hpp"
+#include "cipherline/crypto/secret_bytes.hpp"
+#include "cipherline/protocol/json_fields.hpp"
+
+namespace cipherline::backend {
+namespace {
+
+bool travels(std::string_view name) {
+  return http::header_name_equals(name, "Content-Type") ||
+         http::header_name_equals(name, "Accept") ||
+         (name.size() > 12 && http::header_name_equals(name.substr(0, 12), "Privatemode-"));
+}
+
+}  // namespace
+
+bool Gateway::authorized(const http::Request& request, std::string& why) const {
+  const auto header = request.head.headers.get("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!header || header->size() <= kBearer.size() ||
+      !http::header_name_equals(header->substr(0, kBearer.size()), kBearer)) {
+    why = "missing API key: send \"Authorization: Bearer <key>\"";
+    return false;
+  }
+  const auto key = std::as_bytes(std::span(header->substr(kBearer.size())));
+  bool match = false;
+  for (const auto& k : options_.api_keys) {
+    const auto candidate = std::as_bytes(std::span(k));
+    match |= candidate.size() == key.size() && crypto::constant_time_equal(candidate, key);
+  }
+  if (!match) why = "invalid API key";
+  return match;
+}
+
+http::Router Gateway::router() {
+  http::Router router;
+  const auto guarded = [this](auto inner) {
+    return [this, inner](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
+      std::string why;
+      if (!authorized(request, why)) {
+        co_await respond_error(request, writer, 401, why);
+        co_return;
+      }
+      co_await inner(request, writer);
+    };
+  };
+  router.add("GET", "/healthz", [](http::Request&, http::ResponseWriter& writer) -> Task<void> {
+    (void)co_await writer.respond(200, {{"Content-Type", "text/plain"}}, "ok\n");
+  });
+  router.add("POST", "/privatemode/v1/attest",
+             guarded([this](http::Request& r, http::ResponseWriter& w) { return attest_(r, w); }),
+             {.max_body = 4096});
+  router.add("POST", "/privatemode/v1/secret",
+             guarded([this](http::Request& r, http::ResponseWriter& w) { return secret_(r, w); }),
+             {.max_body = 64 * 1024});
+  for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
+                           protocol::Route::embeddings, protocol::Route::messages}) {
+    router.add("POST", std::string(protocol::path_of(route)),
+               guarded([this](http::Request& r, http::ResponseWriter& w) {
+                 return route_inference(r, w);
+               }),
+               {.max_body = options_.max_body});
+  }
+  router.add("GET", "/v1/models",
+             guarded([this](http::Request& r, http::ResponseWriter& w) -> Task<void> {
+               if (workers_.empty()) {
+                 co_await respond_error(r, w, 503, "no worker is registered");
+                 co_return;
+               }
+               auto& pool = workers_.begin()->second;
+               co_await relay(r, w, pool.origins[pool.next++ % pool.origins.size()]);
+             }));
+  return router;
+}
+
+Task<void> Gateway::route_inference(http::Request& request, http::ResponseWriter& writer) {
+  const auto model = request.head.headers.get("Privatemode-Target-Model");
+  if (!model || model->empty()) {
+    co_await respond_error(request, writer, 400, "missing Privatemode-Target-Model header");
+    co_return;
+  }
+  const auto pool = workers_.find(*model);
+  if (pool == workers_.end() || pool->second.origins.empty()) {
+    co_await respond_error(request, writer, 404,
+                           "model \"" + std::string(*model) + "\" is not served here");
+    co_return;
+  }
+  auto& p = pool->second;
+  co_await relay(request, writer, p.origins[p.next++ % p.origins.size()]);
+}
+
+Task<void> Gateway::relay(http::Request& request, http::ResponseWriter& writer,
+                          const http::Origin& worker) {
+  auto body = co_await request.body.read_all(options_.max_body);
+  if (!body) {
+    co_await respond_error(request, writer, 400, "reading the request: " + body.error().message());
+    co_return;
+  }
+  const std::string path(request.head.path());
+  if (options_.tap) options_.tap("request", path, *body);
+  http::ClientRequest forward{.method = request.head.method, .target = request.head.target};
+  for (const auto& [name, value] : request.head.headers.fields()) {
+    if (travels(name)) forward.headers.add(name, value);
+  }
+  forward.body = std::move(*body);
+  auto response = co_await client_.request(worker, std::move(forward));
+  if (!response) {
+    co_await respond_error(request, writer, 502,
+                           "worker " + worker.to_string() + ": " + response.error().message());
+    co_return;
+  }
+  http::Headers headers;
+  for (const auto& [name, value] : response->head().headers.fields()) {
+    if (travels(name) || http::header_name_equals(name, "Cache-Control")) headers.add(name, value);
+  }
+  if (response->head().content_length) {
+    auto answer = co_await response->body().read_all(128 * 1024 * 1024);
+    if (!answer) {
+      co_await respond_error(request, writer, 502, "worker: " + answer.error().message());
+      co_return;
+    }
+    if (options_.tap) options_.tap("response", path, *answer);
+    (void)co_await writer.respond(response->status(), std::move(headers), *answer);
+    co_return;
+  }
+  if (!co_await writer.start(response->status(), std::move(headers))) co_return;
+  while (true) {
+    auto chunk = co_await response->body().next();
+    if (!chunk) {
+      writer.abort();  // the worker broke off: so does the client's response
+      co_return;
+    }
+    if (chunk->empty()) break;
+    const std::string_view text(reinterpret_cast<const char*>(chunk->data()), chunk->size());
+    if (options_.tap) options_.tap("response", path, text);
+    if (!co_await writer.write(text)) co_return;
+  }
+  (void)co_await writer.finish();
+}
+
+}  // namespace cipherline::backend

@@ -1,0 +1,295 @@
+// `cipherline backend` and `cipherline proxy`: the two ends of the attested
+// inference pipeline.
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "cipherline/backend/dev_backend.hpp"
+#include "cipherline/backend/secret_store.hpp"
+#include "cipherline/client/proxy.hpp"
+#include "cipherline/http/json_writer.hpp"
+#include "cipherline/http/server.hpp"
+#include "cipherline/runtime/loop_group.hpp"
+#include "cipherline/runtime/signal.hpp"
+#include "cipherline/runtime/sync_wait.hpp"
+#include "cipherline/runtime/task_scope.hpp"
+#include "commands.hpp"
+#include "flags.hpp"
+
+namespace cipherline::cli {
+namespace {
+
+using namespace std::chrono;
+
+std::string read_text(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("--" + flag + ": cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return std::move(text).str();
+}
+
+SocketAddress address_of(const Flags& flags, const std::string& name) {
+  const auto address = SocketAddress::try_parse(flags.text(name));
+  if (!address) {
+    throw UsageError("--" + name + " expects a numeric IP:PORT like 127.0.0.1:8443, got '" +
+                     flags.text(name) + "'");
+  }
+  return *address;
+}
+
+// A logger writing one line per event to stderr, as text or JSON.
+std::function<void(std::string_view)> make_logger(const Flags& flags, std::string component) {
+  const std::string format = flags.text("log-format");
+  if (format != "text" && format != "json") {
+    throw UsageError("--log-format must be text or json, got '" + format + "'");
+  }
+  const bool json = format == "json";
+  return [json, component](std::string_view message) {
+    const auto t = system_clock::to_time_t(system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    std::string line;
+    if (json) {
+      http::JsonWriter(line)
+          .begin_object()
+          .key("time")
+          .string(when)
+          .key("component")
+          .string(component)
+          .key("msg")
+          .string(message)
+          .end_object();
+    } else {
+      line = std::string(when) + " " + component + ": " + std::string(message);
+    }
+    line += '\n';
+    std::fputs(line.c_str(), stderr);
+  };
+}
+
+std::vector<std::string> read_api_keys(const std::string& path) {
+  std::istringstream lines(read_text("api-keys", path));
+  std::vector<std::string> keys;
+  for (std::string line; std::getline(lines, line);) {
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    std::size_t start = 0;
+    while (start < line.size() && std::isspace(static_cast<unsigned char>(line[start]))) ++start;
+    line.erase(0, start);
+    if (line.empty() || line.front() == '#') continue;
+    keys.push_back(line);
+  }
+  if (keys.empty()) throw UsageError("--api-keys: " + path + " holds no key (one per line)");
+  return keys;
+}
+
+}  // namespace
+
+int backend(std::span<const std::string_view> args) {
+  Flags flags("backend",
+              "Runs the reference confidential-inference backend: Coordinator, secret service,\n"
+              "attestation agent, workers, a synthetic model and the HTTPS gateway, on the\n"
+              "software TEE (--dev). Prints the verification report of every admission and GPU\n"
+              "attestation, then serves until SIGINT or SIGTERM.");
+  flags.toggle("dev", "run every role in this process on the software TEE (required)")
+      .option("state", "DIR", "state directory: manifest, development roots and CA, keys")
+      .option("listen", "IP:PORT", "where the gateway serves HTTPS", "127.0.0.1:8443")
+      .option("api-keys", "FILE", "accepted API keys, one per line (default: the key 'dev')",
+              "none")
+      .option("role", "ROLE", "gateway|coordinator|secret-service|agent|worker|all", "all")
+      .option("workers", "N", "inference workers", "1")
+      .option("tokens-per-second", "R", "synthetic model rate per stream (0: unlimited)", "0")
+      .option("first-token-delay", "MS", "synthetic model delay before the first token", "0")
+      .option("upstream", "URL", "forward to this OpenAI-compatible server instead", "none")
+      .option("model-name", "NAME", "model name the workers serve (with --upstream)", "synthetic")
+      .option("secret-store", "KIND", "memory | file (survives restarts)", "memory")
+      .option("log-format", "FORMAT", "text or json", "text");
+  if (!flags.parse(args)) return 0;
+  if (!flags.is_set("dev")) {
+    throw UsageError("only the software TEE is supported: pass --dev");
+  }
+  if (flags.text("role") != "all") {
+    throw UsageError("--role " + flags.text("role") +
+                     ": this build runs every role in one process (--role all)");
+  }
+  const auto log = make_logger(flags, "backend");
+  backend::DevBackendOptions options{.state = flags.text("state"),
+                                     .listen = address_of(flags, "listen")};
+  if (flags.is_set("api-keys")) options.api_keys = read_api_keys(flags.text("api-keys"));
+  options.workers = flags.unsigned_integer("workers", 1, 64);
+  options.model.tokens_per_second =
+      static_cast<double>(flags.unsigned_integer("tokens-per-second", 0, 1'000'000));
+  options.model.first_token_delay =
+      milliseconds(flags.unsigned_integer("first-token-delay", 0, 600'000));
+  if (flags.is_set("upstream")) {
+    auto origin = http::Origin::parse(flags.text("upstream"));
+    if (!origin) throw UsageError("--upstream: " + origin.error().message());
+    options.upstream = *origin;
+    options.model_names = {flags.text("model-name")};
+  }
+  const std::string store = flags.text("secret-store");
+  if (store == "file") {
+    auto file = backend::FileSecretStore::open(options.state / "private" / "secrets");
+    if (!file) throw UsageError("--secret-store file: " + file.error().message());
+    options.secret_store = std::shared_ptr<backend::SecretStore>(std::move(*file));
+  } else if (store != "memory") {
+    throw UsageError("--secret-store must be memory or file, got '" + store + "'");
+  }
+
+  Loop loop;
+  int status = 0;
+  sync_wait(loop, [&]() -> Task<void> {
+    auto created = backend::DevBackend::create(std::move(options));
+    if (!created) {
+      std::fprintf(stderr, "cipherline backend: %s\n", created.error().message().c_str());
+      status = 1;
+      co_return;
+    }
+    auto& b = **created;
+    for (const auto& report : b.reports()) {
+      std::fputs(report.to_text().c_str(), stdout);
+      std::fputs("\n", stdout);
+    }
+    std::printf("cipherline backend: gateway on https://%s, state in %s\n",
+                b.address().to_string().c_str(), b.state_dir().c_str());
+    std::printf("  manifest   %s\n", (b.state_dir() / "manifest.json").c_str());
+    std::printf("  dev trust  %s (TEE roots and the development CA)\n", b.state_dir().c_str());
+    std::fflush(stdout);
+    log("serving");
+    std::stop_source stop;
+    TaskScope scope;
+    scope.spawn(with_stop_token(b.serve(), stop.get_token()));
+    (void)co_await wait_for_signal(SIGINT, SIGTERM);
+    log("stopping");
+    stop.request_stop();
+    co_await scope.join();
+  }());
+  return status;
+}
+
+int proxy(std::span<const std::string_view> args) {
+  Flags flags("proxy",
+              "OpenAI-compatible server that attests the backend, exchanges a key with its\n"
+              "secret service, encrypts every request and decrypts every response and stream.\n"
+              "GET /healthz answers 200 once the backend verified; GET /metrics is Prometheus.");
+  flags.option("api-endpoint", "HOST:PORT", "the API gateway (HTTPS)")
+      .option("manifest", "FILE|URL", "the expected manifest (compared byte for byte)")
+      .option("dev-trust", "DIR",
+              "trust the development TEE roots and CA of a --dev backend's state DIR", "none")
+      .option("api-key", "KEY|@FILE",
+              "API key (default: the first request's bearer token)", "none")
+      .option("port", "PORT", "listen port", "8080")
+      .option("listen-address", "IP", "listen address", "127.0.0.1")
+      .option("workspace", "DIR", "manifest log directory", ".")
+      .option("tls-cert", "FILE", "serve HTTPS with this certificate chain", "none")
+      .option("tls-key", "FILE", "and this key", "none")
+      .option("ca-file", "FILE", "extra CA for the API endpoint's TLS", "none")
+      .toggle("shared-prompt-cache", "share the prompt cache among this proxy's users")
+      .option("prompt-cache-salt", "SALT", "fixed salt (needs --shared-prompt-cache)", "none")
+      .option("nvidia-ocsp-allow-unknown", "BOOL", "accept OCSP status UNKNOWN", "true")
+      .option("nvidia-ocsp-revoked-grace-period", "HOURS",
+              "accept REVOKED if revoked less than this ago (0: never)", "48")
+      .option("max-body", "SIZE", "largest request body", "16M")
+      .option("threads", "N", "event loops (each attests on its own)", "1")
+      .option("log-format", "FORMAT", "text or json", "text");
+  if (!flags.parse(args)) return 0;
+
+  client::ProxyOptions options;
+  auto& session = options.client.session;
+  auto endpoint = http::Origin::parse("https://" + flags.text("api-endpoint"));
+  if (!endpoint) throw UsageError("--api-endpoint: " + endpoint.error().message());
+  session.endpoint = *endpoint;
+  const std::string manifest = flags.text("manifest");
+  if (manifest.starts_with("http://") || manifest.starts_with("https://")) {
+    throw UsageError("--manifest: fetching from a URL is not supported by this build; save it "
+                     "to a file");
+  }
+  const std::string text = read_text("manifest", manifest);
+  session.manifest.assign(reinterpret_cast<const std::byte*>(text.data()),
+                          reinterpret_cast<const std::byte*>(text.data() + text.size()));
+  if (flags.is_set("dev-trust")) {
+    auto trust = client::DevelopmentTrust::load(flags.text("dev-trust"));
+    if (!trust) throw UsageError("--dev-trust: " + trust.error().message());
+    session.development = std::move(*trust);
+  }
+  if (flags.is_set("api-key")) {
+    const std::string key = flags.text("api-key");
+    session.api_key = key.starts_with("@") ? read_text("api-key", key.substr(1)) : key;
+    while (!session.api_key.empty() &&
+           std::isspace(static_cast<unsigned char>(session.api_key.back()))) {
+      session.api_key.pop_back();
+    }
+    if (session.api_key.empty()) throw UsageError("--api-key is empty");
+  }
+  session.workspace = flags.text("workspace");
+  if (flags.is_set("ca-file")) session.ca_file = flags.text("ca-file");
+  const std::string unknown = flags.text("nvidia-ocsp-allow-unknown");
+  if (unknown != "true" && unknown != "false") {
+    throw UsageError("--nvidia-ocsp-allow-unknown must be true or false");
+  }
+  options.client.ocsp.allow_unknown = unknown == "true";
+  options.client.ocsp.revoked_grace_period =
+      hours(flags.unsigned_integer("nvidia-ocsp-revoked-grace-period", 0, 24 * 365));
+  if (!options.client.ocsp.allow_unknown &&
+      options.client.ocsp.revoked_grace_period > seconds::zero()) {
+    throw UsageError("--nvidia-ocsp-allow-unknown=false with a revoked grace period above 0 is "
+                     "likely erroneous: set the grace period to 0 too");
+  }
+  options.client.shared_prompt_cache = flags.is_set("shared-prompt-cache");
+  if (flags.is_set("prompt-cache-salt")) {
+    if (!options.client.shared_prompt_cache) {
+      throw UsageError("--prompt-cache-salt needs --shared-prompt-cache");
+    }
+    options.client.prompt_cache_salt = flags.text("prompt-cache-salt");
+  }
+  options.max_body = flags.byte_size("max-body", 1024, std::uint64_t{1} << 32);
+  if (flags.is_set("tls-cert") != flags.is_set("tls-key")) {
+    throw UsageError("--tls-cert and --tls-key must be given together");
+  }
+  std::shared_ptr<http::TlsServerContext> tls;
+  if (flags.is_set("tls-cert")) {
+    auto context = http::TlsServerContext::create(
+        {.certificate_file = flags.text("tls-cert"), .key_file = flags.text("tls-key")});
+    if (!context) throw UsageError("--tls-cert/--tls-key: " + context.error().message());
+    tls = *context;
+  }
+  const auto port = flags.unsigned_integer("port", 0, 65535);
+  const auto address =
+      SocketAddress::try_parse(flags.text("listen-address") + ":" + std::to_string(port));
+  if (!address) throw UsageError("--listen-address: not a numeric IP");
+  const auto threads = flags.unsigned_integer("threads", 1, 256);
+  if (threads > 1 && port == 0) throw UsageError("--threads above 1 needs a fixed --port");
+  options.log = make_logger(flags, "proxy");
+
+  client::ProxyMetrics metrics;
+  LoopGroup group(threads);
+  group.run([&](std::size_t index) -> Task<void> {
+    client::Proxy proxy(options, metrics);
+    http::HttpServer server(proxy.router());
+    auto listener = TcpListener::bind(*address, {.reuse_port = threads > 1});
+    TaskScope scope;
+    scope.spawn(proxy.verify_until_ready());
+    if (index == 0) {
+      options.log("listening on " + std::string(tls ? "https://" : "http://") +
+                  listener.local_address().to_string());
+      scope.spawn([](LoopGroup& g) -> Task<void> {
+        if (co_await wait_for_signal(SIGINT, SIGTERM)) g.request_stop();
+      }(group));
+    }
+    if (tls) {
+      co_await server.serve_tls(listener, tls);
+    } else {
+      co_await server.serve(listener);
+    }
+    scope.request_stop();
+    co_await scope.join();
+    co_await proxy.close();
+  });
+  return 0;
+}
+
+}  // namespace cipherline::cli

@@ -1,0 +1,306 @@
+#include "cipherline/client/proxy.hpp"
+
+#include <cstdio>
+
+#include "cipherline/client/error.hpp"
+#include "cipherline/http/json_writer.hpp"
+#include "cipherline/runtime/sleep.hpp"
+
+namespace cipherline::client {
+
+using namespace std::chrono;
+
+namespace {
+
+std::string error_json(std::string_view message) {
+  std::string json;
+  http::JsonWriter(json)
+      .begin_object()
+      .key("error")
+      .begin_object()
+      .key("message")
+      .string(message)
+      .key("type")
+      .string("cipherline_proxy")
+      .end_object()
+      .end_object();
+  return json;
+}
+
+Task<void> respond_json_error(http::ResponseWriter& writer, int status, std::string_view message) {
+  (void)co_await writer.respond(status, {{"Content-Type", "application/json"}},
+                                error_json(message));
+}
+
+// The reason label of a failure: the part before the first ':'.
+std::string reason_of(const Error& e) {
+  const std::string message = e.message();
+  return message.substr(0, message.find(':'));
+}
+
+std::string bearer_of(const http::Request& request) {
+  const auto h = request.head.headers.get("Authorization");
+  if (!h || h->size() <= 7 || !http::header_name_equals(h->substr(0, 7), "Bearer ")) return {};
+  return std::string(h->substr(7));
+}
+
+}  // namespace
+
+void ProxyMetrics::request(std::string_view route, int status) {
+  std::lock_guard lock(mutex_);
+  ++requests_[{std::string(route), status}];
+}
+
+void ProxyMetrics::failure(std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  ++failures_[std::string(reason)];
+}
+
+void ProxyMetrics::observe(std::string_view step, microseconds duration) {
+  const double seconds = static_cast<double>(duration.count()) / 1e6;
+  std::lock_guard lock(mutex_);
+  auto& h = histograms_[std::string(step)];
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) ++h.counts[i];
+  }
+  ++h.count;
+  h.sum += seconds;
+}
+
+std::string ProxyMetrics::to_prometheus() const {
+  std::string out;
+  const auto line = [&out](const std::string& text) { out += text + "\n"; };
+  const auto escape = [](std::string_view s) {
+    std::string e;
+    for (const char c : s) {
+      if (c == '"' || c == '\\') e += '\\';
+      if (c == '\n') {
+        e += "\\n";
+        continue;
+      }
+      e += c;
+    }
+    return e;
+  };
+  std::lock_guard lock(mutex_);
+  line("# HELP cipherline_proxy_requests_total Requests served, by route and status.");
+  line("# TYPE cipherline_proxy_requests_total counter");
+  for (const auto& [key, n] : requests_) {
+    line("cipherline_proxy_requests_total{route=\"" + escape(key.first) + "\",status=\"" +
+         std::to_string(key.second) + "\"} " + std::to_string(n));
+  }
+  const std::pair<const char*, const std::atomic<std::uint64_t>*> counters[] = {
+      {"streams", &streams},
+      {"stream_events", &events},
+      {"bytes_encrypted", &bytes_encrypted},
+      {"bytes_decrypted", &bytes_decrypted},
+      {"retries", &retries}};
+  for (const auto& [name, value] : counters) {
+    line(std::string("# TYPE cipherline_proxy_") + name + "_total counter");
+    line(std::string("cipherline_proxy_") + name + "_total " + std::to_string(value->load()));
+  }
+  line("# HELP cipherline_proxy_failures_total Failures, by reason.");
+  line("# TYPE cipherline_proxy_failures_total counter");
+  for (const auto& [reason, n] : failures_) {
+    line("cipherline_proxy_failures_total{reason=\"" + escape(reason) + "\"} " +
+         std::to_string(n));
+  }
+  line("# TYPE cipherline_proxy_verified gauge");
+  line("cipherline_proxy_verified " + std::to_string(verified.load()));
+  for (const auto& [step, h] : histograms_) {
+    const std::string name = "cipherline_proxy_" + step + "_seconds";
+    line("# TYPE " + name + " histogram");
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      char le[32];
+      std::snprintf(le, sizeof le, "%g", kBuckets[i]);
+      line(name + "_bucket{le=\"" + le + "\"} " + std::to_string(h.counts[i]));
+    }
+    line(name + "_bucket{le=\"+Inf\"} " + std::to_string(h.count));
+    char sum[64];
+    std::snprintf(sum, sizeof sum, "%.6f", h.sum);
+    line(name + "_sum " + sum);
+    line(name + "_count " + std::to_string(h.count));
+  }
+  return out;
+}
+
+Proxy::Proxy(ProxyOptions options, ProxyMetrics& metrics)
+    : options_([&] {
+        options.client.session.observe = [&metrics](std::string_view step, microseconds d) {
+          metrics.observe(step, d);
+        };
+        return std::move(options);
+      }()),
+      metrics_(metrics),
+      client_(options_.client),
+      api_key_known_(!options_.client.session.api_key.empty()) {}
+
+Task<Result<void, Error>> Proxy::verify_once() {
+  auto r = co_await client_.session().force_refresh();
+  if (r) {
+    if (!verified_) {
+      verified_ = true;
+      metrics_.verified.store(1);
+      client_.start_rotation();
+      if (options_.log) options_.log("backend verified; secret exchanged");
+    }
+  } else {
+    failure_ = r.error().message();
+    metrics_.failure(reason_of(r.error()));
+    if (options_.log) options_.log("verification failed: " + failure_);
+  }
+  co_return r;
+}
+
+Task<void> Proxy::verify_until_ready() {
+  while (!verified_) {
+    if (api_key_known_) {
+      auto r = co_await verify_once();
+      if (!r && r.error() == errc::manifest_mismatch) co_return;  // never retried
+    }
+    if (verified_) break;
+    if (!co_await sleep_for(options_.retry_interval)) co_return;
+  }
+}
+
+Task<bool> Proxy::ensure_verified(const http::Request& request) {
+  if (verified_) co_return true;
+  if (!api_key_known_) {
+    const std::string key = bearer_of(request);
+    if (key.empty()) {
+      failure_ = "no API key: start the proxy with --api-key, or send \"Authorization: Bearer <key>\"";
+      co_return false;
+    }
+    client_.session().set_api_key(key);
+    auto r = co_await verify_once();
+    if (r) api_key_known_ = true;
+    co_return r.has_value();
+  }
+  co_return false;
+}
+
+void Proxy::log_request(const http::Request& request, int status, steady_clock::time_point started,
+                        std::uint64_t bytes) {
+  metrics_.request(request.head.path(), status);
+  if (!options_.log) return;
+  char line[512];
+  std::snprintf(line, sizeof line, "%s %.*s %d %.3f ms %llu bytes", request.head.method.c_str(),
+                static_cast<int>(std::min<std::size_t>(request.head.path().size(), 200)),
+                request.head.path().data(), status,
+                static_cast<double>(duration_cast<microseconds>(steady_clock::now() - started).count()) /
+                    1000.0,
+                static_cast<unsigned long long>(bytes));
+  options_.log(line);
+}
+
+http::Router Proxy::router() {
+  http::Router router;
+  for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
+                           protocol::Route::embeddings, protocol::Route::messages}) {
+    router.add("POST", std::string(protocol::path_of(route)),
+               [this, route](http::Request& r, http::ResponseWriter& w) {
+                 return forward(route, r, w);
+               },
+               {.max_body = options_.max_body});
+  }
+  router.add("GET", "/v1/models",
+             [this](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
+               const auto started = steady_clock::now();
+               if (!co_await ensure_verified(request)) {
+                 co_await respond_json_error(writer, 503,
+                                             "the backend is not verified: " + failure_);
+                 log_request(request, 503, started, 0);
+                 co_return;
+               }
+               auto models = co_await client_.list_models();
+               if (!models) {
+                 co_await respond_json_error(writer, 502, "backend: " + models.error().message());
+                 log_request(request, 502, started, 0);
+                 co_return;
+               }
+               (void)co_await writer.respond(200, {{"Content-Type", "application/json"}}, *models);
+               log_request(request, 200, started, models->size());
+             });
+  router.add("GET", "/healthz", [this](http::Request&, http::ResponseWriter& writer) -> Task<void> {
+    if (verified_) {
+      (void)co_await writer.respond(200, {{"Content-Type", "text/plain"}}, "ok\n");
+    } else {
+      (void)co_await writer.respond(503, {{"Content-Type", "text/plain"}},
+                                    "not verified: " + failure_ + "\n");
+    }
+  });
+  router.add("GET", "/metrics", [this](http::Request&, http::ResponseWriter& writer) -> Task<void> {
+    (void)co_await writer.respond(200, {{"Content-Type", "text/plain; version=0.0.4"}},
+                                  metrics_.to_prometheus());
+  });
+  return router;
+}
+
+Task<void> Proxy::forward(protocol::Route route, http::Request& request,
+                          http::ResponseWriter& writer) {
+  const auto started = steady_clock::now();
+  if (!co_await ensure_verified(request)) {
+    co_await respond_json_error(writer, 503, "the backend is not verified: " + failure_);
+    log_request(request, 503, started, 0);
+    co_return;
+  }
+  auto body = co_await request.body.read_all(options_.max_body);
+  if (!body) {
+    const bool too_large = body.error() == http::errc::body_too_large;
+    co_await respond_json_error(writer, too_large ? 413 : 400,
+                                "reading the request: " + body.error().message());
+    log_request(request, too_large ? 413 : 400, started, 0);
+    co_return;
+  }
+  metrics_.bytes_encrypted += body->size();
+  http::Headers extra;
+  if (auto accept = request.head.headers.get("Accept")) extra.add("Accept", *accept);
+  auto response = co_await client_.send(route, std::move(*body), std::move(extra));
+  if (!response) {
+    const bool bad_request = response.error() == errc::invalid_request;
+    metrics_.failure(reason_of(response.error()));
+    co_await respond_json_error(writer, bad_request ? 400 : 502,
+                                (bad_request ? "" : "backend: ") + response.error().message());
+    log_request(request, bad_request ? 400 : 502, started, 0);
+    co_return;
+  }
+  http::Headers headers;
+  if (!response->content_type().empty()) headers.add("Content-Type", response->content_type());
+  if (!response->event_stream()) {
+    auto answer = co_await response->read_all();
+    if (!answer) {
+      metrics_.failure(reason_of(answer.error()));
+      co_await respond_json_error(writer, 502, "backend: " + answer.error().message());
+      log_request(request, 502, started, 0);
+      co_return;
+    }
+    metrics_.bytes_decrypted += answer->size();
+    (void)co_await writer.respond(response->status(), std::move(headers), *answer);
+    log_request(request, response->status(), started, answer->size());
+    co_return;
+  }
+  ++metrics_.streams;
+  headers.add("Cache-Control", "no-cache");
+  if (!co_await writer.start(response->status(), std::move(headers))) co_return;
+  std::uint64_t bytes = 0;
+  while (true) {
+    auto piece = co_await response->next();
+    if (!piece) {
+      metrics_.failure(reason_of(piece.error()));
+      if (options_.log) options_.log("stream broken off: " + piece.error().message());
+      writer.abort();
+      break;
+    }
+    if (!*piece) {
+      (void)co_await writer.finish();
+      break;
+    }
+    ++metrics_.events;
+    bytes += (*piece)->size();
+    metrics_.bytes_decrypted += (*piece)->size();
+    if (!co_await writer.write(**piece)) break;
+  }
+  log_request(request, response->status(), started, bytes);
+}
+
+}  // namespace cipherline::client

@@ -1,0 +1,271 @@
+#include "cipherline/client/session.hpp"
+
+#include <simdjson.h>
+
+#include <ctime>
+#include <fstream>
+
+#include "cipherline/client/error.hpp"
+#include "cipherline/crypto/base64.hpp"
+#include "cipherline/crypto/hex.hpp"
+#include "cipherline/crypto/random.hpp"
+#include "cipherline/crypto/sha256.hpp"
+#include "cipherline/crypto/xwing.hpp"
+#include "cipherline/http/error.hpp"
+#include "cipherline/protocol/secret_exchange.hpp"
+#include "cipherline/runtime/channel.hpp"
+#include "cipherline/runtime/offload.hpp"
+#include "cipherline/runtime/sleep.hpp"
+
+namespace cipherline::client {
+
+using namespace std::chrono;
+
+struct Refresh {
+  Channel<bool> done{0};  // closed when the refresh finished
+  Result<void, Error> result = Error(errc::exchange_failed, "refresh in progress");
+};
+
+namespace {
+
+Error session_error(errc code, std::string message) {
+  return Error(code, std::move(message));
+}
+
+std::string read_text(const std::filesystem::path& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  ok = static_cast<bool>(in);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string rfc3339_now() {
+  const auto t = system_clock::to_time_t(system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string hex_sha256(std::string_view text) {
+  return crypto::to_hex(crypto::sha256(std::as_bytes(std::span(text))));
+}
+
+}  // namespace
+
+Result<DevelopmentTrust, Error> DevelopmentTrust::load(const std::filesystem::path& dir) {
+  const auto chain_file = dir / "sev-snp-dev-cert-chain.pem";
+  bool ok = false;
+  const std::string text = read_text(chain_file, ok);
+  if (!ok) return session_error(errc::bad_configuration, chain_file.string() + ": cannot be read");
+  auto certs = crypto::Certificate::all_from_pem(text);
+  if (!certs || certs->size() != 2) {
+    return session_error(errc::bad_configuration, chain_file.string() + ": expected two certificates (ASK, then ARK)");
+  }
+  const std::string subject = (*certs)[1].subject();
+  const auto at = subject.find("CN=ARK-");
+  const auto product = at == std::string::npos
+                           ? attest::snp::Product::unknown
+                           : attest::snp::product_from_name(subject.substr(at + 7, 5));
+  const auto ca_file = dir / "dev-ca.pem";
+  if (!std::filesystem::exists(ca_file)) {
+    return session_error(errc::bad_configuration, ca_file.string() + ": missing (the development CA)");
+  }
+  return DevelopmentTrust{{product, (*certs)[0], (*certs)[1], true}, ca_file};
+}
+
+http::TlsClientConfig tls_config(const SessionOptions& options) {
+  http::TlsClientConfig config;
+  if (options.development) {
+    config.use_system_roots = false;
+    config.ca_file = options.development->ca_file.string();
+  } else {
+    config.ca_file = options.ca_file;
+  }
+  return config;
+}
+
+Session::Session(SessionOptions options, http::HttpClient& client)
+    : options_(std::move(options)), client_(client) {}
+Session::~Session() = default;
+
+const attest::VerificationReport* Session::last_report() const noexcept {
+  return verification_ ? &verification_->report : nullptr;
+}
+
+http::Headers Session::base_headers() const {
+  http::Headers h;
+  if (!options_.api_key.empty()) h.add("Authorization", "Bearer " + options_.api_key);
+  h.add("Privatemode-Version", options_.version);
+  h.add("Privatemode-Client", "cipherline");
+  return h;
+}
+
+Task<Result<std::string, Error>> Session::post(std::string path, std::string body) {
+  auto response = co_await client_.request(
+      options_.endpoint,
+      {.method = "POST", .target = path, .headers = base_headers(), .body = std::move(body)});
+  if (!response) co_return response.error();
+  auto text = co_await response->body().read_all(16 * 1024 * 1024);
+  if (!text) co_return text.error();
+  if (response->status() == 401) {
+    co_return Error(errc::unauthorized, "unauthorized: " + *text);
+  }
+  if (response->status() != 200) {
+    co_return Error(errc::bad_status, path + ": status " +
+                                                std::to_string(response->status()) + ": " + *text);
+  }
+  co_return std::move(*text);
+}
+
+Task<Result<void, Error>> Session::attest() {
+  const auto started = steady_clock::now();
+  std::vector<std::byte> nonce(32);
+  crypto::random_bytes(nonce);
+  auto reply = co_await post("/privatemode/v1/attest",
+                             R"({"Nonce":")" + crypto::to_base64(nonce) + R"("})");
+  if (!reply) co_return Error(reply.error().code(), "attestation: " + reply.error().message());
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view wrapped;
+  if (parser.parse(*reply).get(root) != simdjson::SUCCESS ||
+      root["AttestationDoc"].get(wrapped) != simdjson::SUCCESS) {
+    co_return session_error(errc::attestation_failed, "attestation failed: the reply has no \"AttestationDoc\"");
+  }
+  auto document = crypto::from_base64(wrapped);
+  if (!document) {
+    co_return session_error(errc::attestation_failed, "attestation failed: AttestationDoc: " + document.error().message());
+  }
+  attest::contrast::CoordinatorTrust trust{.expected_manifest = options_.manifest,
+                                           .now = system_clock::now()};
+  if (options_.development) trust.development_chain = options_.development->snp_chain;
+  trust.chain_cache = &chain_cache_;
+  // Verification costs milliseconds of RSA and ECDSA: off the loop.
+  auto job = [doc = std::move(*document), nonce, trust] {
+    const std::string_view text(reinterpret_cast<const char*>(doc.data()), doc.size());
+    return std::make_unique<attest::contrast::CoordinatorVerification>(
+        attest::contrast::verify_coordinator(text, nonce, trust));
+  };
+  auto verified = co_await offload(std::move(job));
+  if (!verified) co_return Error(verified.error(), "attestation: verifying off the loop");
+  verification_ = std::move(*verified);
+  attest_time_ = duration_cast<microseconds>(steady_clock::now() - started);
+  if (options_.observe && verification_->report.passed()) options_.observe("attest", attest_time_);
+  const auto& report = verification_->report;
+  if (const auto* failure = report.first_failure()) {
+    const std::string detail = failure->name + ": expected " + failure->expected + ", got " +
+                               failure->actual;
+    if (failure->name == "manifest") {
+      co_return session_error(errc::manifest_mismatch, "manifest mismatch: the backend's manifest is not the expected one (" +
+                              detail + ")");
+    }
+    co_return session_error(errc::attestation_failed, "attestation failed: check " + detail);
+  }
+  auto mesh_ca = crypto::Certificate::from_pem(verification_->mesh_ca_pem);
+  if (!mesh_ca) co_return session_error(errc::attestation_failed, "attestation failed: mesh CA: " + mesh_ca.error().message());
+  mesh_ca_ = std::move(*mesh_ca);
+  if (auto r = log_manifest(); !r) co_return r.error();
+  co_return Result<void, Error>{};
+}
+
+Task<Result<void, Error>> Session::exchange() {
+  const auto started = steady_clock::now();
+  const auto keys = crypto::xwing_generate();
+  auto reply =
+      co_await post("/privatemode/v1/secret", protocol::secret_request_json(keys.public_key));
+  if (!reply) co_return Error(reply.error().code(), "secret exchange: " + reply.error().message());
+  auto response = protocol::parse_secret_response(*reply);
+  if (!response) {
+    co_return Error(errc::exchange_failed, "secret exchange: " + response.error().message());
+  }
+  auto secret = protocol::accept_secret(keys, *response, *mesh_ca_, system_clock::now());
+  if (!secret) co_return Error(errc::exchange_failed, secret.error().message());
+  secret_ = std::move(*secret);
+  expires_ = steady_clock::now() + protocol::kSecretUsableFor;
+  exchange_time_ = duration_cast<microseconds>(steady_clock::now() - started);
+  ++exchanges_;
+  if (options_.observe) options_.observe("exchange", exchange_time_);
+  co_return Result<void, Error>{};
+}
+
+Task<Result<void, Error>> Session::establish() {
+  if (auto r = co_await attest(); !r) co_return r;
+  co_return co_await exchange();
+}
+
+Task<Result<void, Error>> Session::force_refresh() {
+  if (refresh_) {  // join the refresh in progress
+    auto shared = refresh_;
+    (void)co_await shared->done.receive();
+    co_return shared->result;
+  }
+  auto refresh = std::make_shared<Refresh>();
+  refresh_ = refresh;
+  Result<void, Error> result = mesh_ca_ ? co_await exchange() : co_await establish();
+  if (!result && mesh_ca_) {
+    // The mesh CA may have changed (a restarted Coordinator): attest again.
+    result = co_await establish();
+  }
+  refresh->result = result;
+  refresh_.reset();
+  refresh->done.close();
+  co_return result;
+}
+
+Task<Result<std::shared_ptr<const protocol::InferenceSecret>, Error>> Session::secret() {
+  if (!secret_ || steady_clock::now() >= expires_) {
+    if (auto r = co_await force_refresh(); !r) co_return r.error();
+  }
+  co_return secret_;
+}
+
+Task<void> Session::keep_fresh() {
+  while (true) {
+    const auto wake = expires_ - options_.refresh_margin;
+    const auto wait = secret_ ? std::max(wake - steady_clock::now(), steady_clock::duration(0))
+                              : steady_clock::duration(seconds(1));
+    if (!co_await sleep_for(wait)) co_return;  // stopped
+    if (!co_await force_refresh()) {
+      // Try again soon; requests still have the current secret meanwhile.
+      if (!co_await sleep_for(seconds(5))) co_return;
+    }
+  }
+}
+
+Result<void, Error> Session::log_manifest() {
+  if (options_.workspace.empty()) return {};
+  const auto dir = options_.workspace / "manifests";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return session_error(errc::bad_configuration, "manifest log: " + dir.string() + ": " + ec.message());
+  const auto log = dir / "log.txt";
+  bool ok = false;
+  const std::string existing = read_text(log, ok);
+  std::size_t lines = 0;
+  std::string_view last;
+  for (std::size_t at = 0; at < existing.size();) {
+    const auto end = existing.find('\n', at);
+    if (end == std::string::npos) {
+      return session_error(errc::bad_configuration, "manifest log: " + log.string() + ": the last line is unfinished");
+    }
+    last = std::string_view(existing).substr(at, end - at);
+    ++lines;
+    at = end + 1;
+  }
+  const std::string_view manifest(reinterpret_cast<const char*>(options_.manifest.data()),
+                                  options_.manifest.size());
+  const auto file = dir / (std::to_string(lines + 1) + ".json");
+  {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << manifest;
+    if (!out.flush()) return session_error(errc::bad_configuration, "manifest log: " + file.string() + ": cannot write");
+  }
+  const std::string line = rfc3339_now() + " " + hex_sha256(last) + " " + hex_sha256(manifest) +
+                           " " + file.filename().string() + "\n";
+  std::ofstream out(log, std::ios::binary | std::ios::app);
+  out << line;
+  if (!out.flush()) return session_error(errc::bad_configuration, "manifest log: " + log.string() + ": cannot append");
+  return {};
+}
+
+}  // namespace cipherline::client
