@@ -1,6 +1,5 @@
 #include "cipherline/backend/attestation_agent.hpp"
 
-
 #include <fstream>
 
 #include "cipherline/crypto/random.hpp"
@@ -13,9 +12,10 @@ namespace {
 void write_status(http::JsonWriter& json, const char* name, const protocol::OcspStatus& status) {
   json.key(name).begin_object().key("Value").string(protocol::to_string(status.value));
   if (status.value == protocol::OcspStatus::Value::revoked) {
-    json.key("RevokedAt").number(static_cast<std::int64_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(status.revoked_at.time_since_epoch())
-            .count()));
+    json.key("RevokedAt")
+        .number(static_cast<std::int64_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(status.revoked_at.time_since_epoch())
+                .count()));
   }
   json.end_object();
 }

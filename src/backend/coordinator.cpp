@@ -138,12 +138,11 @@ Task<void> Coordinator::serve_attest(http::Request& request, http::ResponseWrite
 
 void Coordinator::add_routes(http::Router& router) {
   for (const bool privatemode_form : {false, true}) {
-    router.add(
-        "POST", privatemode_form ? "/privatemode/v1/attest" : "/attest",
-        [this, privatemode_form](http::Request& request, http::ResponseWriter& writer) {
-          return serve_attest(request, writer, privatemode_form);
-        },
-        {.max_body = 4096});
+    router.add("POST", privatemode_form ? "/privatemode/v1/attest" : "/attest",
+               [this, privatemode_form](http::Request& request, http::ResponseWriter& writer) {
+                 return serve_attest(request, writer, privatemode_form);
+               },
+               {.max_body = 4096});
   }
 }
 
@@ -179,8 +178,8 @@ Result<crypto::Certificate, Error> Coordinator::admit(const ServiceEvidence& evi
     referenced = true;
     break;
   }
-  report.check("reference values", "an SNP entry for the product",
-               referenced ? "found" : "none", referenced);
+  report.check("reference values", "an SNP entry for the product", referenced ? "found" : "none",
+               referenced);
   const auto expected_binding = crypto::sha512(key.spki_der());
   report.check_equal("REPORT_DATA", crypto::to_hex(expected_binding),
                      crypto::to_hex(evidence.report.report_data));

@@ -65,7 +65,8 @@ struct DevBackend::Parts {
     try {
       l.listener = std::make_unique<TcpListener>(TcpListener::bind(address));
     } catch (const std::system_error& e) {
-      return Error(errc::bad_configuration, "listening on " + address.to_string() + ": " + e.what());
+      return Error(errc::bad_configuration,
+                   "listening on " + address.to_string() + ": " + e.what());
     }
     l.server = std::make_unique<http::HttpServer>(std::move(router));
     l.tls = std::move(tls);
@@ -140,17 +141,18 @@ Result<std::unique_ptr<DevBackend>, Error> DevBackend::create(DevBackendOptions 
     p->model->add_routes(router);
     auto l = p->listen(std::move(router), SocketAddress::parse("127.0.0.1:0"), nullptr);
     if (!l) return l.error();
-    model_origin = http::Origin{.host = "127.0.0.1", .port = (*l)->listener->local_address().port()};
+    model_origin =
+        http::Origin{.host = "127.0.0.1", .port = (*l)->listener->local_address().port()};
   }
 
   // The gateway's client for the mesh: mTLS with its mesh certificate,
   // trusting only the mesh CA.
-  auto mesh_tls = http::TlsClientConfig{.use_system_roots = false,
-                                        .ca_file = p->mesh_ca_file.string(),
-                                        .certificate_file =
-                                            gateway_identity->certificate_file.string(),
-                                        .key_file = gateway_identity->key_file.string()}
-                      .build();
+  auto mesh_tls =
+      http::TlsClientConfig{.use_system_roots = false,
+                            .ca_file = p->mesh_ca_file.string(),
+                            .certificate_file = gateway_identity->certificate_file.string(),
+                            .key_file = gateway_identity->key_file.string()}
+          .build();
   if (!mesh_tls) return at("the gateway's mesh TLS", mesh_tls);
   p->mesh_client = std::make_unique<http::HttpClient>(http::ClientOptions{
       .max_connections_per_origin = 1024, .tls = *mesh_tls, .proxy = http::ProxySettings{}});
@@ -159,8 +161,7 @@ Result<std::unique_ptr<DevBackend>, Error> DevBackend::create(DevBackendOptions 
   p->gateway->set_attest([c = p->coordinator.get()](http::Request& r, http::ResponseWriter& w) {
     return c->serve_attest(r, w, true);
   });
-  p->gateway->set_secret([s = p->secret_service.get()](http::Request& r,
-                                                       http::ResponseWriter& w) {
+  p->gateway->set_secret([s = p->secret_service.get()](http::Request& r, http::ResponseWriter& w) {
     return s->exchange(r, w);
   });
   auto gateway_tls = http::TlsServerContext::create(
@@ -180,8 +181,8 @@ Result<std::unique_ptr<DevBackend>, Error> DevBackend::create(DevBackendOptions 
     auto identity = p->admit("worker", name);
     if (!identity) return at("admitting " + name, identity);
     p->workers.push_back(std::make_unique<Worker>(
-        WorkerOptions{.name = name, .model = model_origin, .models = o.model_names},
-        *p->store, *p->model_client));
+        WorkerOptions{.name = name, .model = model_origin, .models = o.model_names}, *p->store,
+        *p->model_client));
     auto& worker = *p->workers.back();
     SimulatedGpu gpu{.pki = p->state().gpu};
     if (i < o.gpu_states.size()) gpu.state = o.gpu_states[i];
@@ -196,8 +197,8 @@ Result<std::unique_ptr<DevBackend>, Error> DevBackend::create(DevBackendOptions 
     if (!l) return l.error();
     const auto port = (*l)->listener->local_address().port();
     for (const auto& model : o.model_names) {
-      p->gateway->add_worker(model, http::Origin{.scheme = "https", .host = "127.0.0.1",
-                                                 .port = port});
+      p->gateway->add_worker(model,
+                             http::Origin{.scheme = "https", .host = "127.0.0.1", .port = port});
     }
   }
   // The gateway's router, now that its routes are all known.

@@ -81,15 +81,14 @@ Result<std::pair<crypto::PrivateKey, crypto::Certificate>, Error> make_ca() {
   auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
   if (!key) return key.error();
   const auto now = system_clock::now();
-  auto ca = crypto::issue_certificate(
-      {.subject = {{"O", "cipherline development CA (NOT TRUSTED)"},
-                   {"CN", "cipherline development CA"}},
-       .public_key = key->public_key(),
-       .not_before = now - hours(24),
-       .not_after = now + hours(24 * 3650),
-       .serial = 1,
-       .ca = true},
-      *key, nullptr, crypto::Signature::ecdsa_sha256);
+  auto ca = crypto::issue_certificate({.subject = {{"O", "cipherline development CA (NOT TRUSTED)"},
+                                                   {"CN", "cipherline development CA"}},
+                                       .public_key = key->public_key(),
+                                       .not_before = now - hours(24),
+                                       .not_after = now + hours(24 * 3650),
+                                       .serial = 1,
+                                       .ca = true},
+                                      *key, nullptr, crypto::Signature::ecdsa_sha256);
   if (!ca) return ca.error();
   return std::pair{std::move(*key), std::move(*ca)};
 }

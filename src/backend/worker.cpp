@@ -17,15 +17,16 @@ std::optional<std::string> secret_id_of(const http::Request& request, std::strin
   if (auto id = request.head.headers.get("Privatemode-Secret-ID")) return std::string(*id);
   std::optional<std::string> id;
   std::string ignored;
-  (void)protocol::open_json_fields(body, plain,
-                                   [&](std::string_view field, std::string&) -> Result<void, Error> {
-                                     if (auto parsed = protocol::parse_field(field)) {
-                                       id = std::string(parsed->secret_id);
-                                     }
-                                     // Stop at the first field either way.
-                                     return Error(crypto::errc::cipher_state, "found");
-                                   },
-                                   ignored);
+  (void)protocol::open_json_fields(
+      body, plain,
+      [&](std::string_view field, std::string&) -> Result<void, Error> {
+        if (auto parsed = protocol::parse_field(field)) {
+          id = std::string(parsed->secret_id);
+        }
+        // Stop at the first field either way.
+        return Error(crypto::errc::cipher_state, "found");
+      },
+      ignored);
   return id;
 }
 
@@ -63,7 +64,8 @@ void Worker::add_routes(http::Router& router) {
 }
 
 Task<void> Worker::list_models(http::Request& request, http::ResponseWriter& writer) {
-  auto response = co_await client_.request(options_.model, {.method = "GET", .target = "/v1/models"});
+  auto response =
+      co_await client_.request(options_.model, {.method = "GET", .target = "/v1/models"});
   auto body = response ? co_await response->body().read_all(1 << 20)
                        : Result<std::string, Error>(response.error());
   if (!body) {
@@ -78,9 +80,9 @@ Task<void> Worker::list_models(http::Request& request, http::ResponseWriter& wri
 Task<void> Worker::serve(protocol::Route route, http::Request& request,
                          http::ResponseWriter& writer) {
   if (!active_) {
-    co_await respond_error(request, writer, 503,
-                           "worker " + options_.name +
-                               " is not activated: its GPU attestation has not passed");
+    co_await respond_error(
+        request, writer, 503,
+        "worker " + options_.name + " is not activated: its GPU attestation has not passed");
     co_return;
   }
   auto body = co_await request.body.read_all(options_.max_body);
@@ -103,9 +105,9 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
     co_return;
   }
   const auto& headers = request.head.headers;
-  auto accepted = protocol::check_ocsp_policy(headers.get("Privatemode-NVIDIA-OCSP-Policy"),
-                                              headers.get("Privatemode-NVIDIA-OCSP-Policy-MAC"),
-                                              **secret);
+  auto accepted =
+      protocol::check_ocsp_policy(headers.get("Privatemode-NVIDIA-OCSP-Policy"),
+                                  headers.get("Privatemode-NVIDIA-OCSP-Policy-MAC"), **secret);
   if (accepted) {
     if (auto gpus = check_gpus(*accepted, statuses_); !gpus) accepted = gpus.error();
   }

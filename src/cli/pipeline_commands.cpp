@@ -180,8 +180,7 @@ int proxy(std::span<const std::string_view> args) {
       .option("manifest", "FILE|URL", "the expected manifest (compared byte for byte)")
       .option("dev-trust", "DIR",
               "trust the development TEE roots and CA of a --dev backend's state DIR", "none")
-      .option("api-key", "KEY|@FILE",
-              "API key (default: the first request's bearer token)", "none")
+      .option("api-key", "KEY|@FILE", "API key (default: the first request's bearer token)", "none")
       .option("port", "PORT", "listen port", "8080")
       .option("listen-address", "IP", "listen address", "127.0.0.1")
       .option("workspace", "DIR", "manifest log directory", ".")
@@ -205,8 +204,9 @@ int proxy(std::span<const std::string_view> args) {
   session.endpoint = *endpoint;
   const std::string manifest = flags.text("manifest");
   if (manifest.starts_with("http://") || manifest.starts_with("https://")) {
-    throw UsageError("--manifest: fetching from a URL is not supported by this build; save it "
-                     "to a file");
+    throw UsageError(
+        "--manifest: fetching from a URL is not supported by this build; save it "
+        "to a file");
   }
   const std::string text = read_text("manifest", manifest);
   session.manifest.assign(reinterpret_cast<const std::byte*>(text.data()),
@@ -236,8 +236,9 @@ int proxy(std::span<const std::string_view> args) {
       hours(flags.unsigned_integer("nvidia-ocsp-revoked-grace-period", 0, 24 * 365));
   if (!options.client.ocsp.allow_unknown &&
       options.client.ocsp.revoked_grace_period > seconds::zero()) {
-    throw UsageError("--nvidia-ocsp-allow-unknown=false with a revoked grace period above 0 is "
-                     "likely erroneous: set the grace period to 0 too");
+    throw UsageError(
+        "--nvidia-ocsp-allow-unknown=false with a revoked grace period above 0 is "
+        "likely erroneous: set the grace period to 0 too");
   }
   options.client.shared_prompt_cache = flags.is_set("shared-prompt-cache");
   if (flags.is_set("prompt-cache-salt")) {

@@ -122,8 +122,7 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   });
   session_ = std::make_unique<Session>(options_.session, *http_);
   if (options_.shared_prompt_cache) {
-    shared_salt_ =
-        options_.prompt_cache_salt.empty() ? random_salt() : options_.prompt_cache_salt;
+    shared_salt_ = options_.prompt_cache_salt.empty() ? random_salt() : options_.prompt_cache_salt;
   }
 }
 
@@ -154,10 +153,12 @@ Result<std::string, Error> Client::prepare(protocol::Route route, std::string_vi
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (auto e = parser.parse(body.data(), body.size()).get(root); e != simdjson::SUCCESS) {
-    return invalid(std::string("the request body is not valid JSON: ") + simdjson::error_message(e));
+    return invalid(std::string("the request body is not valid JSON: ") +
+                   simdjson::error_message(e));
   }
   simdjson::dom::object object;
-  if (root.get(object) != simdjson::SUCCESS) return invalid("the request body is not a JSON object");
+  if (root.get(object) != simdjson::SUCCESS)
+    return invalid("the request body is not a JSON object");
   std::string_view model;
   if (auto e = object["model"].get(model); e != simdjson::SUCCESS) {
     return invalid(e == simdjson::NO_SUCH_FIELD ? "missing \"model\""
@@ -228,10 +229,11 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
     h.set("Privatemode-NVIDIA-OCSP-Policy", policy);
     h.set("Privatemode-NVIDIA-OCSP-Policy-MAC", protocol::ocsp_policy_mac(**secret, policy));
 
-    auto response = co_await http_->request(
-        options_.session.endpoint,
-        {.method = "POST", .target = std::string(protocol::path_of(route)), .headers = std::move(h),
-         .body = std::move(sealed)});
+    auto response = co_await http_->request(options_.session.endpoint,
+                                            {.method = "POST",
+                                             .target = std::string(protocol::path_of(route)),
+                                             .headers = std::move(h),
+                                             .body = std::move(sealed)});
     if (!response) {
       if (attempt == 0 && is_reset(response.error())) {
         ++counters_.retries;
@@ -317,9 +319,9 @@ AsyncGenerator<Result<std::string, Error>> Client::stream_chat(std::string reque
   }
   if (response->status() != 200 || !response->event_stream()) {
     auto body = co_await response->read_all();
-    co_yield Result<std::string, Error>(Error(
-        errc::bad_status, "chat: status " + std::to_string(response->status()) + ": " +
-                              (body ? *body : body.error().message())));
+    co_yield Result<std::string, Error>(
+        Error(errc::bad_status, "chat: status " + std::to_string(response->status()) + ": " +
+                                    (body ? *body : body.error().message())));
     co_return;
   }
   while (true) {

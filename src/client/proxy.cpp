@@ -102,8 +102,7 @@ std::string ProxyMetrics::to_prometheus() const {
   line("# HELP cipherline_proxy_failures_total Failures, by reason.");
   line("# TYPE cipherline_proxy_failures_total counter");
   for (const auto& [reason, n] : failures_) {
-    line("cipherline_proxy_failures_total{reason=\"" + escape(reason) + "\"} " +
-         std::to_string(n));
+    line("cipherline_proxy_failures_total{reason=\"" + escape(reason) + "\"} " + std::to_string(n));
   }
   line("# TYPE cipherline_proxy_verified gauge");
   line("cipherline_proxy_verified " + std::to_string(verified.load()));
@@ -168,7 +167,8 @@ Task<bool> Proxy::ensure_verified(const http::Request& request) {
   if (!api_key_known_) {
     const std::string key = bearer_of(request);
     if (key.empty()) {
-      failure_ = "no API key: start the proxy with --api-key, or send \"Authorization: Bearer <key>\"";
+      failure_ =
+          "no API key: start the proxy with --api-key, or send \"Authorization: Bearer <key>\"";
       co_return false;
     }
     client_.session().set_api_key(key);
@@ -184,12 +184,13 @@ void Proxy::log_request(const http::Request& request, int status, steady_clock::
   metrics_.request(request.head.path(), status);
   if (!options_.log) return;
   char line[512];
-  std::snprintf(line, sizeof line, "%s %.*s %d %.3f ms %llu bytes", request.head.method.c_str(),
-                static_cast<int>(std::min<std::size_t>(request.head.path().size(), 200)),
-                request.head.path().data(), status,
-                static_cast<double>(duration_cast<microseconds>(steady_clock::now() - started).count()) /
-                    1000.0,
-                static_cast<unsigned long long>(bytes));
+  std::snprintf(
+      line, sizeof line, "%s %.*s %d %.3f ms %llu bytes", request.head.method.c_str(),
+      static_cast<int>(std::min<std::size_t>(request.head.path().size(), 200)),
+      request.head.path().data(), status,
+      static_cast<double>(duration_cast<microseconds>(steady_clock::now() - started).count()) /
+          1000.0,
+      static_cast<unsigned long long>(bytes));
   options_.log(line);
 }
 
@@ -197,11 +198,10 @@ http::Router Proxy::router() {
   http::Router router;
   for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
                            protocol::Route::embeddings, protocol::Route::messages}) {
-    router.add("POST", std::string(protocol::path_of(route)),
-               [this, route](http::Request& r, http::ResponseWriter& w) {
-                 return forward(route, r, w);
-               },
-               {.max_body = options_.max_body});
+    router.add(
+        "POST", std::string(protocol::path_of(route)),
+        [this, route](http::Request& r, http::ResponseWriter& w) { return forward(route, r, w); },
+        {.max_body = options_.max_body});
   }
   router.add("GET", "/v1/models",
              [this](http::Request& request, http::ResponseWriter& writer) -> Task<void> {

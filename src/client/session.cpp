@@ -28,9 +28,7 @@ struct Refresh {
 
 namespace {
 
-Error session_error(errc code, std::string message) {
-  return Error(code, std::move(message));
-}
+Error session_error(errc code, std::string message) { return Error(code, std::move(message)); }
 
 std::string read_text(const std::filesystem::path& path, bool& ok) {
   std::ifstream in(path, std::ios::binary);
@@ -60,7 +58,8 @@ Result<DevelopmentTrust, Error> DevelopmentTrust::load(const std::filesystem::pa
   if (!ok) return session_error(errc::bad_configuration, chain_file.string() + ": cannot be read");
   auto certs = crypto::Certificate::all_from_pem(text);
   if (!certs || certs->size() != 2) {
-    return session_error(errc::bad_configuration, chain_file.string() + ": expected two certificates (ASK, then ARK)");
+    return session_error(errc::bad_configuration,
+                         chain_file.string() + ": expected two certificates (ASK, then ARK)");
   }
   const std::string subject = (*certs)[1].subject();
   const auto at = subject.find("CN=ARK-");
@@ -69,7 +68,8 @@ Result<DevelopmentTrust, Error> DevelopmentTrust::load(const std::filesystem::pa
                            : attest::snp::product_from_name(subject.substr(at + 7, 5));
   const auto ca_file = dir / "dev-ca.pem";
   if (!std::filesystem::exists(ca_file)) {
-    return session_error(errc::bad_configuration, ca_file.string() + ": missing (the development CA)");
+    return session_error(errc::bad_configuration,
+                         ca_file.string() + ": missing (the development CA)");
   }
   return DevelopmentTrust{{product, (*certs)[0], (*certs)[1], true}, ca_file};
 }
@@ -112,8 +112,8 @@ Task<Result<std::string, Error>> Session::post(std::string path, std::string bod
     co_return Error(errc::unauthorized, "unauthorized: " + *text);
   }
   if (response->status() != 200) {
-    co_return Error(errc::bad_status, path + ": status " +
-                                                std::to_string(response->status()) + ": " + *text);
+    co_return Error(errc::bad_status,
+                    path + ": status " + std::to_string(response->status()) + ": " + *text);
   }
   co_return std::move(*text);
 }
@@ -122,19 +122,21 @@ Task<Result<void, Error>> Session::attest() {
   const auto started = steady_clock::now();
   std::vector<std::byte> nonce(32);
   crypto::random_bytes(nonce);
-  auto reply = co_await post("/privatemode/v1/attest",
-                             R"({"Nonce":")" + crypto::to_base64(nonce) + R"("})");
+  auto reply =
+      co_await post("/privatemode/v1/attest", R"({"Nonce":")" + crypto::to_base64(nonce) + R"("})");
   if (!reply) co_return Error(reply.error().code(), "attestation: " + reply.error().message());
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   std::string_view wrapped;
   if (parser.parse(*reply).get(root) != simdjson::SUCCESS ||
       root["AttestationDoc"].get(wrapped) != simdjson::SUCCESS) {
-    co_return session_error(errc::attestation_failed, "attestation failed: the reply has no \"AttestationDoc\"");
+    co_return session_error(errc::attestation_failed,
+                            "attestation failed: the reply has no \"AttestationDoc\"");
   }
   auto document = crypto::from_base64(wrapped);
   if (!document) {
-    co_return session_error(errc::attestation_failed, "attestation failed: AttestationDoc: " + document.error().message());
+    co_return session_error(errc::attestation_failed,
+                            "attestation failed: AttestationDoc: " + document.error().message());
   }
   attest::contrast::CoordinatorTrust trust{.expected_manifest = options_.manifest,
                                            .now = system_clock::now()};
@@ -153,16 +155,19 @@ Task<Result<void, Error>> Session::attest() {
   if (options_.observe && verification_->report.passed()) options_.observe("attest", attest_time_);
   const auto& report = verification_->report;
   if (const auto* failure = report.first_failure()) {
-    const std::string detail = failure->name + ": expected " + failure->expected + ", got " +
-                               failure->actual;
+    const std::string detail =
+        failure->name + ": expected " + failure->expected + ", got " + failure->actual;
     if (failure->name == "manifest") {
-      co_return session_error(errc::manifest_mismatch, "manifest mismatch: the backend's manifest is not the expected one (" +
-                              detail + ")");
+      co_return session_error(
+          errc::manifest_mismatch,
+          "manifest mismatch: the backend's manifest is not the expected one (" + detail + ")");
     }
     co_return session_error(errc::attestation_failed, "attestation failed: check " + detail);
   }
   auto mesh_ca = crypto::Certificate::from_pem(verification_->mesh_ca_pem);
-  if (!mesh_ca) co_return session_error(errc::attestation_failed, "attestation failed: mesh CA: " + mesh_ca.error().message());
+  if (!mesh_ca)
+    co_return session_error(errc::attestation_failed,
+                            "attestation failed: mesh CA: " + mesh_ca.error().message());
   mesh_ca_ = std::move(*mesh_ca);
   if (auto r = log_manifest(); !r) co_return r.error();
   co_return Result<void, Error>{};
@@ -237,7 +242,9 @@ Result<void, Error> Session::log_manifest() {
   const auto dir = options_.workspace / "manifests";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return session_error(errc::bad_configuration, "manifest log: " + dir.string() + ": " + ec.message());
+  if (ec)
+    return session_error(errc::bad_configuration,
+                         "manifest log: " + dir.string() + ": " + ec.message());
   const auto log = dir / "log.txt";
   bool ok = false;
   const std::string existing = read_text(log, ok);
@@ -246,7 +253,8 @@ Result<void, Error> Session::log_manifest() {
   for (std::size_t at = 0; at < existing.size();) {
     const auto end = existing.find('\n', at);
     if (end == std::string::npos) {
-      return session_error(errc::bad_configuration, "manifest log: " + log.string() + ": the last line is unfinished");
+      return session_error(errc::bad_configuration,
+                           "manifest log: " + log.string() + ": the last line is unfinished");
     }
     last = std::string_view(existing).substr(at, end - at);
     ++lines;
@@ -258,13 +266,17 @@ Result<void, Error> Session::log_manifest() {
   {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << manifest;
-    if (!out.flush()) return session_error(errc::bad_configuration, "manifest log: " + file.string() + ": cannot write");
+    if (!out.flush())
+      return session_error(errc::bad_configuration,
+                           "manifest log: " + file.string() + ": cannot write");
   }
   const std::string line = rfc3339_now() + " " + hex_sha256(last) + " " + hex_sha256(manifest) +
                            " " + file.filename().string() + "\n";
   std::ofstream out(log, std::ios::binary | std::ios::app);
   out << line;
-  if (!out.flush()) return session_error(errc::bad_configuration, "manifest log: " + log.string() + ": cannot append");
+  if (!out.flush())
+    return session_error(errc::bad_configuration,
+                         "manifest log: " + log.string() + ": cannot append");
   return {};
 }
 

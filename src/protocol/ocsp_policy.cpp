@@ -9,7 +9,8 @@
 
 namespace cipherline::protocol {
 
-std::string ocsp_policy_header(const OcspPolicy& policy, std::chrono::system_clock::time_point now) {
+std::string ocsp_policy_header(const OcspPolicy& policy,
+                               std::chrono::system_clock::time_point now) {
   std::string rules = "allow-good";
   if (policy.revoked_grace_period > std::chrono::seconds::zero()) rules += ",allow-revoked";
   if (policy.allow_unknown) rules += ",allow-unknown";
@@ -20,7 +21,8 @@ std::string ocsp_policy_header(const OcspPolicy& policy, std::chrono::system_clo
 }
 
 std::string ocsp_policy_mac(const InferenceSecret& secret, std::string_view header) {
-  return crypto::to_hex(crypto::hmac_sha256(secret.key().bytes(), std::as_bytes(std::span(header))));
+  return crypto::to_hex(
+      crypto::hmac_sha256(secret.key().bytes(), std::as_bytes(std::span(header))));
 }
 
 }  // namespace cipherline::protocol
@@ -29,17 +31,22 @@ namespace cipherline::protocol {
 
 std::string_view to_string(OcspStatus::Value value) noexcept {
   switch (value) {
-    case OcspStatus::Value::good: return "GOOD";
-    case OcspStatus::Value::revoked: return "REVOKED";
-    case OcspStatus::Value::unknown: return "UNKNOWN";
+    case OcspStatus::Value::good:
+      return "GOOD";
+    case OcspStatus::Value::revoked:
+      return "REVOKED";
+    case OcspStatus::Value::unknown:
+      return "UNKNOWN";
   }
   return "?";
 }
 
 bool AcceptedOcsp::accepts(const OcspStatus& status) const noexcept {
   switch (status.value) {
-    case OcspStatus::Value::good: return good;
-    case OcspStatus::Value::unknown: return unknown;
+    case OcspStatus::Value::good:
+      return good;
+    case OcspStatus::Value::unknown:
+      return unknown;
     case OcspStatus::Value::revoked:
       return revoked && status.revoked_at >= revocation_time_not_before;
   }

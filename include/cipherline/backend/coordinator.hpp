@@ -89,9 +89,9 @@ class Coordinator {
 
   Result<crypto::Certificate, Error> issue_mesh_certificate(const crypto::PublicKey& key,
                                                             const std::string& dns_name);
-  Result<crypto::Certificate, Error> issue_mesh_certificate(const crypto::PublicKey& key,
-                                                            const std::vector<std::string>& dns_names,
-                                                            const std::vector<std::string>& ips);
+  Result<crypto::Certificate, Error> issue_mesh_certificate(
+      const crypto::PublicKey& key, const std::vector<std::string>& dns_names,
+      const std::vector<std::string>& ips);
   const crypto::Certificate& mesh_ca() const noexcept { return mesh_ca_; }
   const std::string& mesh_ca_pem() const noexcept { return mesh_ca_pem_; }
 

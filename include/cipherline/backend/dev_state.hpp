@@ -37,8 +37,8 @@
 namespace cipherline::backend {
 
 // The roles of the backend, each with a workload policy in the manifest.
-inline constexpr std::string_view kRoles[] = {"coordinator", "secret-service",
-                                              "attestation-agent", "worker", "gateway"};
+inline constexpr std::string_view kRoles[] = {"coordinator", "secret-service", "attestation-agent",
+                                              "worker", "gateway"};
 
 struct DevState {
   std::filesystem::path dir;

@@ -15,7 +15,8 @@
 //
 // Contract (SecretStore's, and):
 // - connect checks that the cluster answers (POST /v3/maintenance/status)
-//   and remembers its revision; the watch starts after it. An endpoint that
+//   and remembers its revision: the watch delivers what changed after it
+//   (earlier secrets reach the cache through get). An endpoint that
 //   is not an http(s) URL is backend::errc::bad_configuration;
 //   `parse_etcd_url` turns the CLI's `etcd://host:port` into one.
 // - Layout: key `<prefix><id>`, value the 32 raw key bytes (base64 only in

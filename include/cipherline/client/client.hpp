@@ -49,8 +49,7 @@ namespace cipherline::client {
 struct ClientOptions {
   SessionOptions session;
   // Privatemode's defaults: unknown accepted, revoked within 48 hours.
-  protocol::OcspPolicy ocsp{.revoked_grace_period = std::chrono::hours(48),
-                            .allow_unknown = true};
+  protocol::OcspPolicy ocsp{.revoked_grace_period = std::chrono::hours(48), .allow_unknown = true};
   bool shared_prompt_cache = false;
   std::string prompt_cache_salt{};  // with shared_prompt_cache; empty: random per client
   bool keep_fresh = true;           // rotate keys in the background

@@ -1,0 +1,157 @@
+// cipherline's proxy in process, in front of the development backend:
+// health, metrics, refusal before verification, API-key adoption, and
+// clear 4xx errors for bad input.
+#include <gtest/gtest.h>
+
+#include "../http/server_fixture.hpp"
+#include "cipherline/client/proxy.hpp"
+#include "cipherline/http/server.hpp"
+#include "cipherline/runtime/sleep.hpp"
+#include "pipeline_fixture.hpp"
+
+namespace cipherline {
+namespace {
+
+using testing::client_options;
+using testing::with_backend;
+
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new testing::StateDirCleanup);
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+Task<Reply> call(http::HttpClient& client, SocketAddress proxy, std::string method,
+                 std::string target, std::string body = {}, http::Headers headers = {}) {
+  auto r = co_await client.request(http::Origin::parse("http://" + proxy.to_string()).value(),
+                                   {.method = std::move(method),
+                                    .target = std::move(target),
+                                    .headers = std::move(headers),
+                                    .body = std::move(body)});
+  if (!r) co_return Reply{0, r.error().message()};
+  auto text = co_await r->body().read_all();
+  co_return Reply{r->status(), text ? *text : text.error().message()};
+}
+
+// with_proxy runs a Proxy for `options` on a loopback port while `body` runs.
+template <class Body>
+Task<void> with_proxy(client::ProxyOptions options, Body body) {
+  client::ProxyMetrics metrics;
+  client::Proxy proxy(std::move(options), metrics);
+  http::HttpServer server(proxy.router());
+  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+  std::stop_source stop;
+  TaskScope scope;
+  scope.spawn(with_stop_token(server.serve(listener), stop.get_token()));
+  scope.spawn(with_stop_token(proxy.verify_until_ready(), stop.get_token()));
+  co_await body(proxy, listener.local_address());
+  stop.request_stop();
+  co_await scope.join();
+  co_await proxy.close();
+}
+
+TEST(Proxy, ServesVerifiedAndRefusesBadInput) {
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        client::ProxyOptions options{.client = client_options(b), .max_body = 64 * 1024};
+        co_await with_proxy(options, [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+          http::HttpClient http({.proxy = http::ProxySettings{}});
+          for (int i = 0; i < 200 && !proxy.verified(); ++i) {
+            (void)co_await sleep_for(std::chrono::milliseconds(20));
+          }
+          auto health = co_await call(http, at, "GET", "/healthz");
+          EXPECT_EQ(health.status, 200) << health.body;
+
+          auto ok = co_await call(
+              http, at, "POST", "/v1/chat/completions",
+              R"({"model":"synthetic","messages":[{"role":"user","content":"through the proxy"}]})");
+          EXPECT_EQ(ok.status, 200) << ok.body;
+          EXPECT_NE(ok.body.find("through the proxy"), std::string::npos) << ok.body;
+
+          auto invalid = co_await call(http, at, "POST", "/v1/chat/completions", "{\"model\":");
+          EXPECT_EQ(invalid.status, 400);
+          EXPECT_NE(invalid.body.find("not valid JSON"), std::string::npos) << invalid.body;
+
+          auto no_model = co_await call(http, at, "POST", "/v1/embeddings", R"({"input":"x"})");
+          EXPECT_EQ(no_model.status, 400);
+          EXPECT_NE(no_model.body.find("missing \\\"model\\\""), std::string::npos)
+              << no_model.body;
+
+          auto huge =
+              co_await call(http, at, "POST", "/v1/chat/completions", std::string(200 * 1024, ' '));
+          EXPECT_EQ(huge.status, 413) << huge.body;
+
+          auto short_salt =
+              co_await call(http, at, "POST", "/v1/chat/completions",
+                            R"({"model":"synthetic","cache_salt":"short","messages":[]})");
+          EXPECT_EQ(short_salt.status, 400);
+          EXPECT_NE(short_salt.body.find("cache_salt"), std::string::npos);
+
+          auto metrics = co_await call(http, at, "GET", "/metrics");
+          EXPECT_EQ(metrics.status, 200);
+          EXPECT_NE(
+              metrics.body.find("cipherline_proxy_requests_total{route=\"/v1/chat/completions\","
+                                "status=\"200\"} 1"),
+              std::string::npos)
+              << metrics.body;
+          EXPECT_NE(metrics.body.find("cipherline_proxy_attest_seconds_count 1"),
+                    std::string::npos);
+          EXPECT_NE(metrics.body.find("cipherline_proxy_exchange_seconds_count 1"),
+                    std::string::npos);
+          EXPECT_NE(metrics.body.find("cipherline_proxy_verified 1"), std::string::npos);
+        });
+      }));
+}
+
+TEST(Proxy, RefusesEverythingBeforeVerificationAndSaysWhy) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              auto client = client_options(b);
+              client.session.manifest.back() = std::byte{'\t'};  // not the backend's manifest
+              co_await with_proxy(
+                  {.client = client}, [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+                    http::HttpClient http({.proxy = http::ProxySettings{}});
+                    for (int i = 0;
+                         i < 200 && proxy.failure().find("mismatch") == std::string::npos; ++i) {
+                      (void)co_await sleep_for(std::chrono::milliseconds(20));
+                    }
+                    auto health = co_await call(http, at, "GET", "/healthz");
+                    EXPECT_EQ(health.status, 503);
+                    auto r = co_await call(http, at, "POST", "/v1/chat/completions",
+                                           R"({"model":"synthetic","messages":[]})");
+                    EXPECT_EQ(r.status, 503);
+                    EXPECT_NE(r.body.find("the backend is not verified: manifest mismatch"),
+                              std::string::npos)
+                        << r.body;
+                  });
+            }));
+}
+
+TEST(Proxy, AdoptsTheFirstRequestsApiKey) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              co_await with_proxy(
+                  {.client = client_options(b, "")},
+                  [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+                    http::HttpClient http({.proxy = http::ProxySettings{}});
+                    const std::string request =
+                        R"({"model":"synthetic","messages":[{"role":"user","content":"keyed"}]})";
+                    auto no_key = co_await call(http, at, "POST", "/v1/chat/completions", request);
+                    EXPECT_EQ(no_key.status, 503);
+                    EXPECT_NE(no_key.body.find("no API key"), std::string::npos) << no_key.body;
+                    auto wrong = co_await call(http, at, "POST", "/v1/chat/completions", request,
+                                               {{"Authorization", "Bearer wrong"}});
+                    EXPECT_EQ(wrong.status, 503);
+                    EXPECT_NE(wrong.body.find("unauthorized"), std::string::npos) << wrong.body;
+                    auto right = co_await call(http, at, "POST", "/v1/chat/completions", request,
+                                               {{"Authorization", "Bearer dev"}});
+                    EXPECT_EQ(right.status, 200) << right.body;
+                    EXPECT_TRUE(proxy.verified());
+                  });
+            }));
+}
+
+}  // namespace
+}  // namespace cipherline
