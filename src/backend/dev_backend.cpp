@@ -157,7 +157,9 @@ Result<std::unique_ptr<DevBackend>, Error> DevBackend::create(DevBackendOptions 
   p->mesh_client = std::make_unique<http::HttpClient>(http::ClientOptions{
       .max_connections_per_origin = 1024, .tls = *mesh_tls, .proxy = http::ProxySettings{}});
   p->gateway = std::make_unique<Gateway>(
-      GatewayOptions{.api_keys = o.api_keys, .tap = o.gateway_tap}, *p->mesh_client);
+      GatewayOptions{
+          .api_keys = o.api_keys, .plaintext_routes = o.plaintext_routes, .tap = o.gateway_tap},
+      *p->mesh_client);
   p->gateway->set_attest([c = p->coordinator.get()](http::Request& r, http::ResponseWriter& w) {
     return c->serve_attest(r, w, true);
   });
@@ -180,9 +182,12 @@ Result<std::unique_ptr<DevBackend>, Error> DevBackend::create(DevBackendOptions 
     const std::string name = "worker-" + std::to_string(i);
     auto identity = p->admit("worker", name);
     if (!identity) return at("admitting " + name, identity);
-    p->workers.push_back(std::make_unique<Worker>(
-        WorkerOptions{.name = name, .model = model_origin, .models = o.model_names}, *p->store,
-        *p->model_client));
+    p->workers.push_back(
+        std::make_unique<Worker>(WorkerOptions{.name = name,
+                                               .model = model_origin,
+                                               .models = o.model_names,
+                                               .plaintext_routes = o.plaintext_routes},
+                                 *p->store, *p->model_client));
     auto& worker = *p->workers.back();
     SimulatedGpu gpu{.pki = p->state().gpu};
     if (i < o.gpu_states.size()) gpu.state = o.gpu_states[i];

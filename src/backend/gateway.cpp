@@ -62,6 +62,16 @@ http::Router Gateway::router() {
                }),
                {.max_body = options_.max_body});
   }
+  if (options_.plaintext_routes) {
+    for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
+                             protocol::Route::embeddings, protocol::Route::messages}) {
+      router.add("POST", "/plain" + std::string(protocol::path_of(route)),
+                 guarded([this](http::Request& r, http::ResponseWriter& w) {
+                   return route_inference(r, w);
+                 }),
+                 {.max_body = options_.max_body});
+    }
+  }
   router.add("GET", "/v1/models",
              guarded([this](http::Request& r, http::ResponseWriter& w) -> Task<void> {
                if (workers_.empty()) {

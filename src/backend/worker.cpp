@@ -58,6 +58,16 @@ void Worker::add_routes(http::Router& router) {
                },
                {.max_body = options_.max_body});
   }
+  if (options_.plaintext_routes) {
+    for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
+                             protocol::Route::embeddings, protocol::Route::messages}) {
+      router.add("POST", "/plain" + std::string(protocol::path_of(route)),
+                 [this, route](http::Request& request, http::ResponseWriter& writer) {
+                   return serve_plaintext(route, request, writer);
+                 },
+                 {.max_body = options_.max_body});
+    }
+  }
   router.add("GET", "/v1/models", [this](http::Request& request, http::ResponseWriter& writer) {
     return list_models(request, writer);
   });
@@ -75,6 +85,37 @@ Task<void> Worker::list_models(http::Request& request, http::ResponseWriter& wri
   http::Headers headers;
   if (auto type = response->head().headers.get("Content-Type")) headers.add("Content-Type", *type);
   (void)co_await writer.respond(response->status(), std::move(headers), *body);
+}
+
+Task<void> Worker::serve_plaintext(protocol::Route route, http::Request& request,
+                                   http::ResponseWriter& writer) {
+  auto body = co_await request.body.read_all(options_.max_body);
+  if (!body) {
+    co_await respond_error(request, writer, 400, "reading the request: " + body.error().message());
+    co_return;
+  }
+  auto response =
+      co_await client_.request(options_.model, {.method = "POST",
+                                                .target = std::string(protocol::path_of(route)),
+                                                .headers = {{"Content-Type", "application/json"}},
+                                                .body = std::move(*body)});
+  if (!response) {
+    co_await respond_error(request, writer, 502, "model server: " + response.error().message());
+    co_return;
+  }
+  http::Headers headers;
+  if (auto type = response->head().headers.get("Content-Type")) headers.add("Content-Type", *type);
+  if (!co_await writer.start(response->status(), std::move(headers))) co_return;
+  while (true) {
+    auto chunk = co_await response->body().next();
+    if (!chunk) {
+      writer.abort();
+      co_return;
+    }
+    if (chunk->empty()) break;
+    if (!co_await writer.write(*chunk)) co_return;
+  }
+  (void)co_await writer.finish();
 }
 
 Task<void> Worker::serve(protocol::Route route, http::Request& request,

@@ -1,5 +1,6 @@
 // `cipherline backend` and `cipherline proxy`: the two ends of the attested
 // inference pipeline.
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -87,6 +88,19 @@ std::vector<std::string> read_api_keys(const std::string& path) {
   return keys;
 }
 
+// print_reports: one line per passed verification (all of its checks with
+// `full`), every check of a failed one.
+void print_reports(const std::vector<attest::VerificationReport>& reports, bool full) {
+  for (const auto& report : reports) {
+    if (full || !report.passed()) {
+      std::fputs(report.to_text().c_str(), stdout);
+      std::fputs("\n", stdout);
+    } else {
+      std::printf("PASS %s: %zu checks\n", report.subject().c_str(), report.checks().size());
+    }
+  }
+}
+
 }  // namespace
 
 int backend(std::span<const std::string_view> args) {
@@ -107,6 +121,8 @@ int backend(std::span<const std::string_view> args) {
       .option("upstream", "URL", "forward to this OpenAI-compatible server instead", "none")
       .option("model-name", "NAME", "model name the workers serve (with --upstream)", "synthetic")
       .option("secret-store", "KIND", "memory | file (survives restarts)", "memory")
+      .toggle("plaintext-routes", "also serve /plain/v1/... without encryption (benchmarks only)")
+      .toggle("full-reports", "print every check of every verification, not one line each")
       .option("log-format", "FORMAT", "text or json", "text");
   if (!flags.parse(args)) return 0;
   if (!flags.is_set("dev")) {
@@ -121,6 +137,7 @@ int backend(std::span<const std::string_view> args) {
                                      .listen = address_of(flags, "listen")};
   if (flags.is_set("api-keys")) options.api_keys = read_api_keys(flags.text("api-keys"));
   options.workers = flags.unsigned_integer("workers", 1, 64);
+  options.plaintext_routes = flags.is_set("plaintext-routes");
   options.model.tokens_per_second =
       static_cast<double>(flags.unsigned_integer("tokens-per-second", 0, 1'000'000));
   options.model.first_token_delay =
@@ -150,10 +167,7 @@ int backend(std::span<const std::string_view> args) {
       co_return;
     }
     auto& b = **created;
-    for (const auto& report : b.reports()) {
-      std::fputs(report.to_text().c_str(), stdout);
-      std::fputs("\n", stdout);
-    }
+    print_reports(b.reports(), flags.is_set("full-reports"));
     std::printf("cipherline backend: gateway on https://%s, state in %s\n",
                 b.address().to_string().c_str(), b.state_dir().c_str());
     std::printf("  manifest   %s\n", (b.state_dir() / "manifest.json").c_str());
@@ -194,6 +208,8 @@ int proxy(std::span<const std::string_view> args) {
               "accept REVOKED if revoked less than this ago (0: never)", "48")
       .option("max-body", "SIZE", "largest request body", "16M")
       .option("threads", "N", "event loops (each attests on its own)", "1")
+      .toggle("print-verification",
+              "print the Coordinator's verification report and the key exchange once verified")
       .option("log-format", "FORMAT", "text or json", "text");
   if (!flags.parse(args)) return 0;
 
@@ -265,6 +281,21 @@ int proxy(std::span<const std::string_view> args) {
   const auto threads = flags.unsigned_integer("threads", 1, 256);
   if (threads > 1 && port == 0) throw UsageError("--threads above 1 needs a fixed --port");
   options.log = make_logger(flags, "proxy");
+  if (flags.is_set("print-verification")) {
+    options.on_verified =
+        [printed = std::make_shared<std::atomic<bool>>(false)](client::Session& session) {
+          if (printed->exchange(true)) return;  // once, whatever the number of loops
+          if (const auto* report = session.last_report()) {
+            std::printf("%s\n", report->to_text().c_str());
+          }
+          std::printf(
+              "PASS secret exchange: X-Wing HPKE key signed by a mesh certificate of the attested "
+              "mesh CA (attestation %.1f ms, exchange %.1f ms)\n",
+              static_cast<double>(session.last_attest_time().count()) / 1000.0,
+              static_cast<double>(session.last_exchange_time().count()) / 1000.0);
+          std::fflush(stdout);
+        };
+  }
 
   client::ProxyMetrics metrics;
   LoopGroup group(threads);

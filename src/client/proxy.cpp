@@ -142,6 +142,7 @@ Task<Result<void, Error>> Proxy::verify_once() {
       metrics_.verified.store(1);
       client_.start_rotation();
       if (options_.log) options_.log("backend verified; secret exchanged");
+      if (options_.on_verified) options_.on_verified(client_.session());
     }
   } else {
     failure_ = r.error().message();

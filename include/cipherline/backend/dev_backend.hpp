@@ -55,6 +55,8 @@ struct DevBackendOptions {
   // means a MemorySecretStore.
   std::shared_ptr<SecretStore> secret_store{};
   std::function<void(std::string_view, std::string_view, std::string_view)> gateway_tap{};
+  // Serve /plain/v1/… without encryption too (benchmarks only).
+  bool plaintext_routes = false;
 };
 
 class DevBackend {

@@ -44,6 +44,8 @@ namespace cipherline::backend {
 struct GatewayOptions {
   std::vector<std::string> api_keys;
   std::uint64_t max_body = 16 * 1024 * 1024;
+  // Relay the workers' /plain/ routes (benchmarks only; see worker.hpp).
+  bool plaintext_routes = false;
   // (direction "request" or "response", path, bytes)
   std::function<void(std::string_view, std::string_view, std::string_view)> tap{};
 };

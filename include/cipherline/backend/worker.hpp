@@ -26,6 +26,9 @@
 // - Errors the worker makes itself use respond_error (plaintext, marked
 //   Privatemode-Encrypted: false) and never carry prompt text.
 // - /v1/models passes through unencrypted (health probes).
+// - With `plaintext_routes` (benchmarks only: it defeats the point), the
+//   same inference routes under /plain/ forward without any cryptography,
+//   so one run can measure what encryption costs.
 // - Loop thread only; the store and client are borrowed.
 #pragma once
 
@@ -51,6 +54,7 @@ struct WorkerOptions {
   http::Origin model;               // the model server (plaintext HTTP, local)
   std::vector<std::string> models;  // served model names
   std::uint64_t max_body = 16 * 1024 * 1024;
+  bool plaintext_routes = false;
 };
 
 class Worker {
@@ -71,6 +75,8 @@ class Worker {
 
   Task<void> serve(protocol::Route route, http::Request& request, http::ResponseWriter& writer);
   Task<void> list_models(http::Request& request, http::ResponseWriter& writer);
+  Task<void> serve_plaintext(protocol::Route route, http::Request& request,
+                             http::ResponseWriter& writer);
 
  private:
   WorkerOptions options_;

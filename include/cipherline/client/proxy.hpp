@@ -70,6 +70,8 @@ struct ProxyOptions {
   std::uint64_t max_body = 16 * 1024 * 1024;
   std::chrono::milliseconds retry_interval{2000};  // between verification attempts
   std::function<void(std::string_view line)> log{};
+  // Called once, when the backend first verified.
+  std::function<void(Session&)> on_verified{};
 };
 
 class Proxy {
