@@ -1,0 +1,144 @@
+#!/bin/sh
+# The command-line contract of the pipeline: `cipherline backend --dev` and
+# `cipherline proxy` as separate processes, curl as the application. Every
+# route, streaming and not; the proxy's health and metrics; a restart of the
+# backend on its state directory; a proxy pinned to another manifest; and
+# neither the backend's nor the proxy's logs carrying the prompt.
+set -u
+bin="$1"
+failures=0
+tmp=$(mktemp -d)
+backend_pid=
+proxy_pid=
+cleanup() {
+  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
+  [ -n "$backend_pid" ] && kill "$backend_pid" 2>/dev/null && wait "$backend_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; failures=$((failures + 1)); }
+expect() {  # expect NAME TEXT_EXPECTED OUTPUT
+  if printf '%s' "$3" | grep -qF -- "$2"; then ok "$1"; else fail "$1: lacks '$2': $3"; fi
+}
+wait_for() {  # wait_for PATTERN FILE
+  i=0
+  until grep -q "$1" "$2" 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 600 ] && { echo "timed out waiting for '$1' in $2"; cat "$2"; exit 1; }
+    sleep 0.1
+  done
+}
+start_backend() {
+  "$bin" backend --dev --state "$tmp/state" --listen 127.0.0.1:0 --secret-store file \
+    >"$tmp/backend.out" 2>>"$tmp/backend.log" &
+  backend_pid=$!
+  wait_for "gateway on https://" "$tmp/backend.out"
+  endpoint=$(sed -n 's|.*gateway on https://\([0-9.:]*\),.*|\1|p' "$tmp/backend.out")
+}
+start_proxy() {  # start_proxy MANIFEST
+  : >"$tmp/proxy.log"
+  "$bin" proxy --api-endpoint "$endpoint" --manifest "$1" --dev-trust "$tmp/state" \
+    --api-key dev --port 0 --workspace "$tmp/workspace" --max-body 256K \
+    >/dev/null 2>>"$tmp/proxy.log" &
+  proxy_pid=$!
+  wait_for "listening on http://" "$tmp/proxy.log"
+  port=$(sed -n 's|.*listening on http://[0-9.]*:\([0-9]*\).*|\1|p' "$tmp/proxy.log" | tail -1)
+  proxy="http://127.0.0.1:$port"
+}
+stop_proxy() { kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null; proxy_pid=; }
+
+start_backend
+expect backend-admissions "PASS admission of secret-service" "$(cat "$tmp/backend.out")"
+expect backend-gpus "PASS GPUs of worker-0" "$(cat "$tmp/backend.out")"
+for f in manifest.json sev-snp-dev-cert-chain.pem dev-ca.pem; do
+  [ -s "$tmp/state/$f" ] && ok "state-$f" || fail "state-$f missing"
+done
+mode=$(stat -c %a "$tmp/state/private")
+[ "$mode" = 700 ] && ok state-private-mode || fail "state-private-mode: $mode"
+
+start_proxy "$tmp/state/manifest.json"
+i=0
+until curl -sf "$proxy/healthz" >/dev/null; do
+  i=$((i + 1)); [ $i -gt 300 ] && { fail "proxy-healthz: never 200"; cat "$tmp/proxy.log"; break; }
+  sleep 0.1
+done
+[ $i -le 300 ] && ok proxy-healthz
+
+secret="orchid velvet 4417 harbor"
+chat() { curl -s "$proxy/v1/chat/completions" -H 'Content-Type: application/json' -d "$1"; }
+out=$(chat "{\"model\":\"synthetic\",\"messages\":[{\"role\":\"user\",\"content\":\"$secret\"}]}")
+expect chat "\"content\":\"$secret\"" "$out"
+out=$(chat "{\"model\":\"synthetic\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"$secret\"}]}")
+expect chat-stream '"delta":{"content":"velvet "}' "$out"
+expect chat-stream-done "data: [DONE]" "$out"
+out=$(curl -s "$proxy/v1/completions" -d "{\"model\":\"synthetic\",\"prompt\":\"$secret\"}")
+expect completions "$secret" "$out"
+out=$(curl -s "$proxy/v1/completions" -d "{\"model\":\"synthetic\",\"stream\":true,\"prompt\":\"$secret\"}")
+expect completions-stream '"text":"harbor"' "$out"
+out=$(curl -s "$proxy/v1/embeddings" -d "{\"model\":\"synthetic\",\"input\":\"$secret\"}")
+expect embeddings '"embedding":[' "$out"
+out=$(curl -s "$proxy/v1/messages" -d "{\"model\":\"synthetic\",\"max_tokens\":32,\"messages\":[{\"role\":\"user\",\"content\":\"$secret\"}]}")
+expect messages "$secret" "$out"
+out=$(curl -s "$proxy/v1/messages" -d "{\"model\":\"synthetic\",\"max_tokens\":32,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"$secret\"}]}")
+expect messages-stream "event: content_block_delta" "$out"
+expect messages-stream-text '"text":"4417 "' "$out"
+out=$(curl -s "$proxy/v1/models")
+expect models '"synthetic"' "$out"
+
+# Bad input: clear 4xx errors.
+out=$(curl -s -w ' %{http_code}' "$proxy/v1/chat/completions" -d '{"model":')
+expect bad-json "not valid JSON" "$out"
+expect bad-json-status " 400" "$out"
+out=$(curl -s -w ' %{http_code}' "$proxy/v1/chat/completions" -d '{"messages":[]}')
+expect no-model 'missing \"model\"' "$out"
+head -c 300000 /dev/zero | tr '\0' ' ' >"$tmp/huge.json"
+out=$(curl -s -w ' %{http_code}' "$proxy/v1/chat/completions" --data-binary @"$tmp/huge.json")
+expect huge-body " 413" "$out"
+
+out=$(curl -s "$proxy/metrics")
+expect metrics-requests 'cipherline_proxy_requests_total{route="/v1/chat/completions",status="200"} 2' "$out"
+expect metrics-attest 'cipherline_proxy_attest_seconds_count 1' "$out"
+[ -s "$tmp/workspace/manifests/log.txt" ] && cmp -s "$tmp/workspace/manifests/1.json" "$tmp/state/manifest.json" \
+  && ok manifest-log || fail "manifest-log: $(cat "$tmp/workspace/manifests/log.txt" 2>&1)"
+
+# The backend restarts on its state: the same manifest, and the secret the
+# proxy holds survives in the file store (no re-exchange needed).
+kill "$backend_pid"; wait "$backend_pid" 2>/dev/null
+cp "$tmp/state/manifest.json" "$tmp/manifest-before.json"
+old_endpoint=$endpoint
+"$bin" backend --dev --state "$tmp/state" --listen "$old_endpoint" --secret-store file \
+  >"$tmp/backend.out" 2>>"$tmp/backend.log" &
+backend_pid=$!
+wait_for "gateway on https://" "$tmp/backend.out"
+cmp -s "$tmp/manifest-before.json" "$tmp/state/manifest.json" && ok restart-same-manifest \
+  || fail restart-same-manifest
+out=$(chat "{\"model\":\"synthetic\",\"messages\":[{\"role\":\"user\",\"content\":\"after restart\"}]}")
+expect restart-chat '"content":"after restart"' "$out"
+stop_proxy
+
+# A proxy pinned to another manifest refuses to forward, and says why.
+sed 's/"SANs"/"SANs" /' "$tmp/state/manifest.json" >"$tmp/other-manifest.json"
+start_proxy "$tmp/other-manifest.json"
+sleep 1
+out=$(chat '{"model":"synthetic","messages":[]}')
+expect mismatch-refused "the backend is not verified: manifest mismatch" "$out"
+out=$(curl -s -w ' %{http_code}' "$proxy/healthz")
+expect mismatch-unhealthy " 503" "$out"
+stop_proxy
+
+# Logs carry no prompt text.
+if grep -q "orchid\|velvet\|harbor" "$tmp/backend.log" "$tmp/proxy.log" "$tmp/backend.out"; then
+  fail "logs-without-plaintext: $(grep -h "orchid\|velvet\|harbor" "$tmp/backend.log" "$tmp/proxy.log")"
+else
+  ok logs-without-plaintext
+fi
+
+# Usage errors name the flag.
+out=$("$bin" backend --state "$tmp/x" 2>&1); st=$?
+[ $st -eq 2 ] && expect backend-needs-dev "pass --dev" "$out" || fail "backend-needs-dev: status $st"
+out=$("$bin" proxy --api-endpoint 127.0.0.1:1 --manifest "$tmp/none.json" 2>&1); st=$?
+[ $st -eq 2 ] && expect proxy-missing-manifest "cannot read" "$out" || fail "proxy-missing-manifest: status $st"
+
+[ $failures -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
+echo "all pipeline CLI checks passed"
