@@ -1,5 +1,7 @@
 #include "cipherline/backend/gateway.hpp"
 
+#include <optional>
+
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/secret_bytes.hpp"
 #include "cipherline/protocol/json_fields.hpp"
@@ -78,8 +80,7 @@ http::Router Gateway::router() {
                  co_await respond_error(r, w, 503, "no worker is registered");
                  co_return;
                }
-               auto& pool = workers_.begin()->second;
-               co_await relay(r, w, pool.origins[pool.next++ % pool.origins.size()]);
+               co_await relay(r, w, workers_.begin()->second);
              }));
   return router;
 }
@@ -96,12 +97,10 @@ Task<void> Gateway::route_inference(http::Request& request, http::ResponseWriter
                            "model \"" + std::string(*model) + "\" is not served here");
     co_return;
   }
-  auto& p = pool->second;
-  co_await relay(request, writer, p.origins[p.next++ % p.origins.size()]);
+  co_await relay(request, writer, pool->second);
 }
 
-Task<void> Gateway::relay(http::Request& request, http::ResponseWriter& writer,
-                          const http::Origin& worker) {
+Task<void> Gateway::relay(http::Request& request, http::ResponseWriter& writer, Pool& pool) {
   auto body = co_await request.body.read_all(options_.max_body);
   if (!body) {
     co_await respond_error(request, writer, 400, "reading the request: " + body.error().message());
@@ -113,30 +112,43 @@ Task<void> Gateway::relay(http::Request& request, http::ResponseWriter& writer,
   for (const auto& [name, value] : request.head.headers.fields()) {
     if (travels(name)) forward.headers.add(name, value);
   }
-  forward.body = std::move(*body);
-  auto response = co_await client_.request(worker, std::move(forward));
-  if (!response) {
-    co_await respond_error(request, writer, 502,
-                           "worker " + worker.to_string() + ": " + response.error().message());
+  // Round robin; a worker that refuses the connection (restarting, gone)
+  // passes the request to the next one, each tried once.
+  std::optional<Result<http::ClientResponse, Error>> response;
+  std::string tried;
+  for (std::size_t attempt = 0; attempt < pool.origins.size(); ++attempt) {
+    const auto& worker = pool.origins[pool.next++ % pool.origins.size()];
+    http::ClientRequest copy = forward;
+    copy.body = attempt + 1 < pool.origins.size() ? *body : std::move(*body);
+    response.emplace(co_await client_.request(worker, std::move(copy)));
+    if (*response || (*response).error() != std::errc::connection_refused) break;
+    tried +=
+        (tried.empty() ? "" : "; ") + worker.to_string() + ": " + (*response).error().message();
+  }
+  if (!*response) {
+    co_await respond_error(
+        request, writer, 502,
+        "no worker answered: " + (tried.empty() ? (*response).error().message() : tried));
     co_return;
   }
+  auto& answered = **response;
   http::Headers headers;
-  for (const auto& [name, value] : response->head().headers.fields()) {
+  for (const auto& [name, value] : answered.head().headers.fields()) {
     if (travels(name) || http::header_name_equals(name, "Cache-Control")) headers.add(name, value);
   }
-  if (response->head().content_length) {
-    auto answer = co_await response->body().read_all(128 * 1024 * 1024);
+  if (answered.head().content_length) {
+    auto answer = co_await answered.body().read_all(128 * 1024 * 1024);
     if (!answer) {
       co_await respond_error(request, writer, 502, "worker: " + answer.error().message());
       co_return;
     }
     if (options_.tap) options_.tap("response", path, *answer);
-    (void)co_await writer.respond(response->status(), std::move(headers), *answer);
+    (void)co_await writer.respond(answered.status(), std::move(headers), *answer);
     co_return;
   }
-  if (!co_await writer.start(response->status(), std::move(headers))) co_return;
+  if (!co_await writer.start(answered.status(), std::move(headers))) co_return;
   while (true) {
-    auto chunk = co_await response->body().next();
+    auto chunk = co_await answered.body().next();
     if (!chunk) {
       writer.abort();  // the worker broke off: so does the client's response
       co_return;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cipherline/backend/dev_backend.hpp"
+#include "cipherline/backend/etcd_secret_store.hpp"
 #include "cipherline/backend/secret_store.hpp"
 #include "cipherline/client/proxy.hpp"
 #include "cipherline/http/json_writer.hpp"
@@ -120,7 +121,8 @@ int backend(std::span<const std::string_view> args) {
       .option("first-token-delay", "MS", "synthetic model delay before the first token", "0")
       .option("upstream", "URL", "forward to this OpenAI-compatible server instead", "none")
       .option("model-name", "NAME", "model name the workers serve (with --upstream)", "synthetic")
-      .option("secret-store", "KIND", "memory | file (survives restarts)", "memory")
+      .option("secret-store", "KIND",
+              "memory | file (survives restarts) | etcd://HOST:PORT (shared by machines)", "memory")
       .toggle("plaintext-routes", "also serve /plain/v1/... without encryption (benchmarks only)")
       .toggle("full-reports", "print every check of every verification, not one line each")
       .option("log-format", "FORMAT", "text or json", "text");
@@ -153,14 +155,19 @@ int backend(std::span<const std::string_view> args) {
     auto file = backend::FileSecretStore::open(options.state / "private" / "secrets");
     if (!file) throw UsageError("--secret-store file: " + file.error().message());
     options.secret_store = std::shared_ptr<backend::SecretStore>(std::move(*file));
+  } else if (store.starts_with("etcd://")) {
+    auto endpoint = backend::parse_etcd_url(store);
+    if (!endpoint) throw UsageError("--secret-store: " + endpoint.error().message());
+    options.etcd_endpoint = *endpoint;
   } else if (store != "memory") {
-    throw UsageError("--secret-store must be memory or file, got '" + store + "'");
+    throw UsageError("--secret-store must be memory, file or etcd://HOST:PORT, got '" + store +
+                     "'");
   }
 
   Loop loop;
   int status = 0;
   sync_wait(loop, [&]() -> Task<void> {
-    auto created = backend::DevBackend::create(std::move(options));
+    auto created = co_await backend::DevBackend::create(std::move(options));
     if (!created) {
       std::fprintf(stderr, "cipherline backend: %s\n", created.error().message().c_str());
       status = 1;

@@ -60,7 +60,7 @@ inline client::ClientOptions client_options(const backend::DevBackend& b,
 template <class Body>
 Task<void> with_backend(backend::DevBackendOptions options, Body body) {
   if (options.state.empty()) options.state = shared_state_dir();
-  auto created = backend::DevBackend::create(std::move(options));
+  auto created = co_await backend::DevBackend::create(std::move(options));
   EXPECT_TRUE(created) << (created ? "" : created.error().message());
   if (!created) co_return;
   auto& b = **created;

@@ -21,8 +21,9 @@
 // fail stays registered but inactive (its requests get 503).
 //
 // Contract: create binds every port (so `address()` is known) and must run
-// on the loop thread that later awaits serve(); serve stops all servers
-// gracefully when its task is stopped. Errors name the step that failed.
+// on the loop thread that later awaits serve(); serve stops all servers (and
+// etcd watches) gracefully when its task is stopped. Errors name the step
+// that failed.
 #pragma once
 
 #include <filesystem>
@@ -54,6 +55,10 @@ struct DevBackendOptions {
   // The secret store, shared by the secret service and the workers; null
   // means a MemorySecretStore.
   std::shared_ptr<SecretStore> secret_store{};
+  // Or an etcd cluster ("http://host:port"): the secret service and each
+  // worker get a store of their own on it, each worker's kept current by a
+  // watch (how secrets reach workers on other machines).
+  std::string etcd_endpoint{};
   std::function<void(std::string_view, std::string_view, std::string_view)> gateway_tap{};
   // Serve /plain/v1/… without encryption too (benchmarks only).
   bool plaintext_routes = false;
@@ -61,7 +66,7 @@ struct DevBackendOptions {
 
 class DevBackend {
  public:
-  static Result<std::unique_ptr<DevBackend>, Error> create(DevBackendOptions options);
+  static Task<Result<std::unique_ptr<DevBackend>, Error>> create(DevBackendOptions options);
   ~DevBackend();
 
   SocketAddress address() const;
@@ -69,6 +74,14 @@ class DevBackend {
   const std::filesystem::path& state_dir() const;
 
   Task<void> serve();
+
+  // restart_worker stops worker `index` (its server lets requests in flight
+  // finish; its store and watch close), then brings a new one up on the same
+  // port: admitted, GPU-attested and, with etcd, reading secrets from the
+  // cluster. Only while serve() runs.
+  Task<Result<void, Error>> restart_worker(std::size_t index);
+  std::size_t workers() const;
+  bool worker_active(std::size_t index) const;
 
   struct Parts;
 

@@ -24,7 +24,8 @@
 //   /v1/models to any worker. The request body and the worker's response
 //   are relayed as they are, the response streamed chunk by chunk; of the
 //   headers only Content-Type, Accept and the Privatemode-* ones travel on.
-//   A worker that cannot be reached is 502.
+//   A worker that refuses the connection passes the request to the next;
+//   when none answers, 502.
 // - `tap`, if set, sees every request body after TLS termination and every
 //   response chunk before it goes to the client (for tests that prove the
 //   gateway handles ciphertext only).
@@ -70,8 +71,7 @@ class Gateway {
     std::size_t next = 0;
   };
   bool authorized(const http::Request& request, std::string& why) const;
-  Task<void> relay(http::Request& request, http::ResponseWriter& writer,
-                   const http::Origin& worker);
+  Task<void> relay(http::Request& request, http::ResponseWriter& writer, Pool& pool);
   Task<void> route_inference(http::Request& request, http::ResponseWriter& writer);
 
   GatewayOptions options_;
