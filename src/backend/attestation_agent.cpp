@@ -2,6 +2,9 @@
 
 #include <fstream>
 
+#include <simdjson.h>
+
+#include "cipherline/backend/error.hpp"
 #include "cipherline/crypto/random.hpp"
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/http/json_writer.hpp"
@@ -50,30 +53,54 @@ attest::nvgpu::ReferenceValues development_gpu_reference() {
   return reference;
 }
 
-attest::VerificationReport AttestationAgent::attest(Worker& worker,
-                                                    const std::vector<SimulatedGpu>& gpus) {
-  attest::VerificationReport report("GPUs of " + worker.options().name);
+std::array<std::byte, 32> AttestationAgent::fresh_nonce() {
+  std::array<std::byte, 32> seed;
+  crypto::random_bytes(seed);
+  return crypto::sha256(seed);
+}
+
+attest::VerificationReport AttestationAgent::verify(const std::string& worker,
+                                                    const std::vector<GpuEvidence>& gpus,
+                                                    std::span<const std::byte, 32> nonce,
+                                                    std::vector<GpuOcspStatus>& statuses) {
+  attest::VerificationReport report("GPUs of " + worker);
   report.check("GPU count", "at least 1", std::to_string(gpus.size()), !gpus.empty());
   const auto now = std::chrono::system_clock::now();
-  std::vector<GpuOcspStatus> statuses;
+  statuses.clear();
   for (std::size_t i = 0; i < gpus.size(); ++i) {
-    std::array<std::byte, 32> seed;
-    crypto::random_bytes(seed);
-    const auto nonce = crypto::sha256(seed);
-    const std::string prefix = "gpu" + std::to_string(i) + ".";
-    auto evidence = attest::sim::issue_gpu_report(gpus[i].pki, gpus[i].state, nonce);
-    if (!evidence) {
-      report.check(prefix + "report", "an SPDM report", evidence.error().message(), false);
-      continue;
-    }
-    const auto chain = gpus[i].pki.certificate_chain();
-    report.merge(attest::nvgpu::verify_report(*evidence, chain, options_.trusted_root, nonce,
-                                              options_.reference, now),
-                 prefix);
+    report.merge(attest::nvgpu::verify_report(gpus[i].report, gpus[i].chain,
+                                              options_.trusted_root, nonce, options_.reference,
+                                              now),
+                 "gpu" + std::to_string(i) + ".");
     statuses.push_back(gpus[i].ocsp);
   }
   if (!report.passed()) return report;
+  const auto path = options_.status_dir / (worker + ".json");
+  report.check("OCSP status file", path.string(), path.string(),
+               write_atomically(path, ocsp_status_json(statuses)));
+  return report;
+}
 
+attest::VerificationReport AttestationAgent::attest(Worker& worker,
+                                                    const std::vector<SimulatedGpu>& gpus) {
+  const auto nonce = fresh_nonce();
+  std::vector<GpuEvidence> evidence;
+  attest::VerificationReport failed("GPUs of " + worker.options().name);
+  for (const auto& gpu : gpus) {
+    auto report = attest::sim::issue_gpu_report(gpu.pki, gpu.state, nonce);
+    if (!report) {
+      failed.check("GPU report", "an SPDM report", report.error().message(), false);
+      return failed;
+    }
+    evidence.push_back({std::move(*report), gpu.pki.certificate_chain(), gpu.ocsp});
+  }
+  std::vector<GpuOcspStatus> statuses;
+  auto report = verify(worker.options().name, evidence, nonce, statuses);
+  if (report.passed()) worker.activate(std::move(statuses));
+  return report;
+}
+
+std::string ocsp_status_json(const std::vector<GpuOcspStatus>& statuses) {
   std::string json;
   http::JsonWriter writer(json);
   writer.begin_array();
@@ -85,13 +112,47 @@ attest::VerificationReport AttestationAgent::attest(Worker& worker,
     writer.end_object();
   }
   writer.end_array();
-  const auto path = options_.status_dir / (worker.options().name + ".json");
-  if (!report.check("OCSP status file", path.string(), path.string(),
-                    write_atomically(path, json))) {
-    return report;
+  return json;
+}
+
+Result<std::vector<GpuOcspStatus>, Error> parse_ocsp_status_json(std::string_view json) {
+  const auto bad = [](std::string what) {
+    return Error(errc::bad_configuration, "OCSP status: " + std::move(what));
+  };
+  simdjson::dom::parser parser;
+  simdjson::dom::array gpus;
+  if (parser.parse(json.data(), json.size()).get(gpus) != simdjson::SUCCESS) {
+    return bad("expected a JSON array of {\"GPU\",\"VBIOS\",\"Driver\"} objects");
   }
-  worker.activate(std::move(statuses));
-  return report;
+  std::vector<GpuOcspStatus> out;
+  for (simdjson::dom::element gpu : gpus) {
+    GpuOcspStatus status;
+    const std::pair<const char*, protocol::OcspStatus*> parts[] = {
+        {"GPU", &status.gpu}, {"VBIOS", &status.vbios}, {"Driver", &status.driver}};
+    for (const auto& [name, target] : parts) {
+      std::string_view value;
+      if (gpu[name]["Value"].get(value) != simdjson::SUCCESS) {
+        return bad(std::string("[") + std::to_string(out.size()) + "]." + name +
+                   ".Value missing");
+      }
+      if (value == "GOOD") {
+        target->value = protocol::OcspStatus::Value::good;
+      } else if (value == "UNKNOWN") {
+        target->value = protocol::OcspStatus::Value::unknown;
+      } else if (value == "REVOKED") {
+        target->value = protocol::OcspStatus::Value::revoked;
+        std::int64_t at = 0;
+        if (gpu[name]["RevokedAt"].get(at) != simdjson::SUCCESS) {
+          return bad(std::string(name) + ": REVOKED without RevokedAt");
+        }
+        target->revoked_at = std::chrono::system_clock::time_point(std::chrono::seconds(at));
+      } else {
+        return bad(std::string(name) + ": unknown status \"" + std::string(value) + "\"");
+      }
+    }
+    out.push_back(status);
+  }
+  return out;
 }
 
 }  // namespace cipherline::backend

@@ -136,7 +136,59 @@ Task<void> Coordinator::serve_attest(http::Request& request, http::ResponseWrite
   (void)co_await writer.respond(200, {{"Content-Type", "application/json"}}, out);
 }
 
+Task<void> Coordinator::serve_admit(http::Request& request, http::ResponseWriter& writer) {
+  auto body = co_await request.body.read_all(64 * 1024);
+  if (!body) {
+    co_await respond_error(request, writer, 400, "admission: " + body.error().message());
+    co_return;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view evidence_b64, key_b64;
+  if (parser.parse(*body).get(root) != simdjson::SUCCESS ||
+      root["Evidence"].get(evidence_b64) != simdjson::SUCCESS ||
+      root["PublicKey"].get(key_b64) != simdjson::SUCCESS) {
+    co_await respond_error(request, writer, 400,
+                           "admission: expected {\"Evidence\": base64, \"PublicKey\": base64}");
+    co_return;
+  }
+  auto evidence_bytes = crypto::from_base64(evidence_b64);
+  auto key_bytes = crypto::from_base64(key_b64);
+  auto evidence = evidence_bytes ? attest::contrast::decode_snp_attestation(*evidence_bytes)
+                                 : Result<attest::contrast::SnpEvidence, Error>(
+                                       evidence_bytes.error());
+  auto key = key_bytes ? crypto::PublicKey::from_spki_der(*key_bytes)
+                       : Result<crypto::PublicKey, Error>(key_bytes.error());
+  auto vcek = evidence ? crypto::Certificate::from_der(evidence->vcek_der)
+                       : Result<crypto::Certificate, Error>(evidence.error());
+  if (!evidence || !key || !vcek) {
+    const auto& e = !evidence ? evidence.error() : !key ? key.error() : vcek.error();
+    co_await respond_error(request, writer, 400, "admission: " + e.message());
+    co_return;
+  }
+  attest::VerificationReport report("admission");
+  auto certificate = admit({std::move(evidence->report), std::move(*vcek)}, *key, report);
+  if (!certificate) {
+    co_await respond_error(request, writer, 403, certificate.error().message());
+    co_return;
+  }
+  std::string out;
+  http::JsonWriter(out)
+      .begin_object()
+      .key("Certificate")
+      .string(crypto::to_pem(*certificate))
+      .key("MeshCA")
+      .string(mesh_ca_pem_)
+      .end_object();
+  (void)co_await writer.respond(200, {{"Content-Type", "application/json"}}, out);
+}
+
 void Coordinator::add_routes(http::Router& router) {
+  router.add("POST", "/admit",
+             [this](http::Request& request, http::ResponseWriter& writer) {
+               return serve_admit(request, writer);
+             },
+             {.max_body = 64 * 1024});
   for (const bool privatemode_form : {false, true}) {
     router.add("POST", privatemode_form ? "/privatemode/v1/attest" : "/attest",
                [this, privatemode_form](http::Request& request, http::ResponseWriter& writer) {

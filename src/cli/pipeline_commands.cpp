@@ -1,5 +1,6 @@
 // `cipherline backend` and `cipherline proxy`: the two ends of the attested
 // inference pipeline.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -9,6 +10,7 @@
 
 #include "cipherline/backend/dev_backend.hpp"
 #include "cipherline/backend/etcd_secret_store.hpp"
+#include "cipherline/backend/roles.hpp"
 #include "cipherline/backend/secret_store.hpp"
 #include "cipherline/client/proxy.hpp"
 #include "cipherline/http/json_writer.hpp"
@@ -102,6 +104,74 @@ void print_reports(const std::vector<attest::VerificationReport>& reports, bool 
   }
 }
 
+std::string etcd_endpoint_of(const Flags& flags) {
+  const std::string store = flags.text("secret-store");
+  if (!store.starts_with("etcd://")) return {};
+  auto endpoint = backend::parse_etcd_url(store);
+  if (!endpoint) throw UsageError("--secret-store: " + endpoint.error().message());
+  return *endpoint;
+}
+
+// One role of the backend in this process (--role).
+int run_one_role(const Flags& flags, const std::function<void(std::string_view)>& log) {
+  const std::string role = flags.text("role");
+  if (std::find(std::begin(backend::kRoleNames), std::end(backend::kRoleNames), role) ==
+      std::end(backend::kRoleNames)) {
+    throw UsageError(
+        "--role must be all, coordinator, secret-service, agent, worker, gateway or "
+        "model, got '" +
+        role + "'");
+  }
+  backend::RoleOptions options{
+      .role = role, .state = flags.text("state"), .listen = address_of(flags, "listen")};
+  if (flags.is_set("coordinator")) options.coordinator = flags.text("coordinator");
+  if (flags.is_set("secret-service")) options.secret_service = flags.text("secret-service");
+  if (flags.is_set("worker")) {
+    std::string list = flags.text("worker");
+    for (std::size_t at = 0; at <= list.size();) {
+      const auto comma = std::min(list.find(',', at), list.size());
+      if (comma > at) options.workers.push_back(list.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
+  if (flags.is_set("api-keys")) options.api_keys = read_api_keys(flags.text("api-keys"));
+  if (flags.is_set("upstream")) options.upstream = flags.text("upstream");
+  options.model_name = flags.text("model-name");
+  options.model.tokens_per_second =
+      static_cast<double>(flags.unsigned_integer("tokens-per-second", 0, 1'000'000));
+  options.model.first_token_delay =
+      milliseconds(flags.unsigned_integer("first-token-delay", 0, 600'000));
+  options.etcd_endpoint = etcd_endpoint_of(flags);
+  const bool full = flags.is_set("full-reports");
+  options.announce = [](std::string_view line) {
+    std::printf("cipherline backend: %.*s\n", static_cast<int>(line.size()), line.data());
+    std::fflush(stdout);
+  };
+  options.report = [full](const attest::VerificationReport& report) {
+    print_reports({report}, full);
+    std::fflush(stdout);
+  };
+  Loop loop;
+  int status = 0;
+  sync_wait(loop, [&]() -> Task<void> {
+    std::stop_source stop;
+    TaskScope scope;
+    scope.spawn([](std::stop_source& s) -> Task<void> {
+      if (co_await wait_for_signal(SIGINT, SIGTERM)) s.request_stop();
+    }(stop));
+    auto r = co_await with_stop_token(backend::run_role(std::move(options)), stop.get_token());
+    if (!r) {
+      std::fprintf(stderr, "cipherline backend --role %s: %s\n", role.c_str(),
+                   r.error().message().c_str());
+      status = 1;
+    }
+    scope.request_stop();
+    co_await scope.join();
+  }());
+  log("stopped");
+  return status;
+}
+
 }  // namespace
 
 int backend(std::span<const std::string_view> args) {
@@ -115,7 +185,13 @@ int backend(std::span<const std::string_view> args) {
       .option("listen", "IP:PORT", "where the gateway serves HTTPS", "127.0.0.1:8443")
       .option("api-keys", "FILE", "accepted API keys, one per line (default: the key 'dev')",
               "none")
-      .option("role", "ROLE", "gateway|coordinator|secret-service|agent|worker|all", "all")
+      .option("role", "ROLE",
+              "all, or one of coordinator|secret-service|agent|worker|gateway|model", "all")
+      .option("coordinator", "URL", "the Coordinator (https://HOST:PORT) for one role", "none")
+      .option("secret-service", "URL", "the secret service (https://HOST:PORT), for the gateway",
+              "none")
+      .option("worker", "LIST",
+              "workers, comma-separated: [MODEL=]https://HOST:PORT (gateway, agent)", "none")
       .option("workers", "N", "inference workers", "1")
       .option("tokens-per-second", "R", "synthetic model rate per stream (0: unlimited)", "0")
       .option("first-token-delay", "MS", "synthetic model delay before the first token", "0")
@@ -130,11 +206,8 @@ int backend(std::span<const std::string_view> args) {
   if (!flags.is_set("dev")) {
     throw UsageError("only the software TEE is supported: pass --dev");
   }
-  if (flags.text("role") != "all") {
-    throw UsageError("--role " + flags.text("role") +
-                     ": this build runs every role in one process (--role all)");
-  }
   const auto log = make_logger(flags, "backend");
+  if (flags.text("role") != "all") return run_one_role(flags, log);
   backend::DevBackendOptions options{.state = flags.text("state"),
                                      .listen = address_of(flags, "listen")};
   if (flags.is_set("api-keys")) options.api_keys = read_api_keys(flags.text("api-keys"));
@@ -151,15 +224,12 @@ int backend(std::span<const std::string_view> args) {
     options.model_names = {flags.text("model-name")};
   }
   const std::string store = flags.text("secret-store");
+  options.etcd_endpoint = etcd_endpoint_of(flags);
   if (store == "file") {
     auto file = backend::FileSecretStore::open(options.state / "private" / "secrets");
     if (!file) throw UsageError("--secret-store file: " + file.error().message());
     options.secret_store = std::shared_ptr<backend::SecretStore>(std::move(*file));
-  } else if (store.starts_with("etcd://")) {
-    auto endpoint = backend::parse_etcd_url(store);
-    if (!endpoint) throw UsageError("--secret-store: " + endpoint.error().message());
-    options.etcd_endpoint = *endpoint;
-  } else if (store != "memory") {
+  } else if (store != "memory" && options.etcd_endpoint.empty()) {
     throw UsageError("--secret-store must be memory, file or etcd://HOST:PORT, got '" + store +
                      "'");
   }

@@ -48,15 +48,37 @@ struct AttestationAgentOptions {
   std::filesystem::path status_dir;
 };
 
+// One GPU's evidence as a worker hands it to the agent.
+struct GpuEvidence {
+  attest::nvgpu::AttestationReport report;
+  std::vector<crypto::Certificate> chain;  // leaf first
+  GpuOcspStatus ocsp{};
+};
+
 class AttestationAgent {
  public:
   explicit AttestationAgent(AttestationAgentOptions options) : options_(std::move(options)) {}
 
+  // attest: the in-process form — evidence from the worker's simulated
+  // GPUs, verified, and the worker activated if it passed.
   attest::VerificationReport attest(Worker& worker, const std::vector<SimulatedGpu>& gpus);
+
+  // verify: the evidence a worker sent for `nonce` (a fresh_nonce()); if it
+  // passes, the status file is written and `statuses` is what to activate
+  // the worker with (for a worker in another process).
+  attest::VerificationReport verify(const std::string& worker,
+                                    const std::vector<GpuEvidence>& gpus,
+                                    std::span<const std::byte, 32> nonce,
+                                    std::vector<GpuOcspStatus>& statuses);
+  static std::array<std::byte, 32> fresh_nonce();
 
  private:
   AttestationAgentOptions options_;
 };
+
+// The OCSP status file's format (Privatemode's ocsp-status.json), both ways.
+std::string ocsp_status_json(const std::vector<GpuOcspStatus>& statuses);
+Result<std::vector<GpuOcspStatus>, Error> parse_ocsp_status_json(std::string_view json);
 
 // development_gpu_reference: the reference values the development backend
 // writes for its software GPUs (the default GpuState's driver, VBIOS and

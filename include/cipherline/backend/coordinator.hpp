@@ -83,6 +83,13 @@ class Coordinator {
   Task<void> serve_attest(http::Request& request, http::ResponseWriter& writer,
                           bool privatemode_form);
 
+  // serve_admit: admission over HTTP, for services in other processes:
+  // POST {"Evidence": b64(go-sev-guest Attestation with the VCEK),
+  // "PublicKey": b64(DER SubjectPublicKeyInfo)} → {"Certificate": PEM,
+  // "MeshCA": PEM}, or 403 naming the failed check, 400 for a malformed
+  // body. add_routes serves it at POST /admit.
+  Task<void> serve_admit(http::Request& request, http::ResponseWriter& writer);
+
   Result<crypto::Certificate, Error> admit(const ServiceEvidence& evidence,
                                            const crypto::PublicKey& key,
                                            attest::VerificationReport& report);
