@@ -2,10 +2,13 @@
 # The command-line contract of the pipeline: `cipherline backend --dev` and
 # `cipherline proxy` as separate processes, curl as the application. Every
 # route, streaming and not; the proxy's health and metrics; a restart of the
-# backend on its state directory; a proxy pinned to another manifest; and
-# neither the backend's nor the proxy's logs carrying the prompt.
+# backend on its state directory; a proxy pinned to another manifest; the
+# in-process client example; a backend forwarding to a model server of its
+# own (--upstream); and neither the backend's nor the proxy's logs carrying
+# the prompt.
 set -u
 bin="$1"
+example="$2"
 failures=0
 tmp=$(mktemp -d)
 backend_pid=
@@ -102,6 +105,12 @@ expect metrics-attest 'cipherline_proxy_attest_seconds_count 1' "$out"
 [ -s "$tmp/workspace/manifests/log.txt" ] && cmp -s "$tmp/workspace/manifests/1.json" "$tmp/state/manifest.json" \
   && ok manifest-log || fail "manifest-log: $(cat "$tmp/workspace/manifests/log.txt" 2>&1)"
 
+# The documented in-process client, against the same backend.
+out=$("$example" "$endpoint" "$tmp/state" "$secret" 2>&1)
+expect example-verified "verified: yes" "$out"
+expect example-answer "\"content\":\"$secret\"" "$out"
+expect example-stream 'chunk: {' "$out"
+
 # The backend restarts on its state: the same manifest, and the secret the
 # proxy holds survives in the file store (no re-exchange needed).
 kill "$backend_pid"; wait "$backend_pid" 2>/dev/null
@@ -126,6 +135,24 @@ expect mismatch-refused "the backend is not verified: manifest mismatch" "$out"
 out=$(curl -s -w ' %{http_code}' "$proxy/healthz")
 expect mismatch-unhealthy " 503" "$out"
 stop_proxy
+
+# A backend forwarding to a model server in another process (--upstream).
+kill "$backend_pid"; wait "$backend_pid" 2>/dev/null
+"$bin" backend --dev --state "$tmp/state" --role model --listen 127.0.0.1:0 >"$tmp/model.out" 2>&1 &
+model_pid=$!
+wait_for " on http://" "$tmp/model.out"
+model=$(sed -n 's|.* on \(http://[0-9.:]*\).*|\1|p' "$tmp/model.out")
+"$bin" backend --dev --state "$tmp/state" --listen "$old_endpoint" --upstream "$model" \
+  --model-name synthetic >"$tmp/backend.out" 2>>"$tmp/backend.log" &
+backend_pid=$!
+wait_for "gateway on https://" "$tmp/backend.out"
+start_proxy "$tmp/state/manifest.json"
+i=0
+until curl -sf "$proxy/healthz" >/dev/null; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1; done
+out=$(chat "{\"model\":\"synthetic\",\"messages\":[{\"role\":\"user\",\"content\":\"via upstream\"}]}")
+expect upstream-chat '"content":"via upstream"' "$out"
+stop_proxy
+kill "$model_pid"; wait "$model_pid" 2>/dev/null
 
 # Logs carry no prompt text.
 if grep -q "orchid\|velvet\|harbor" "$tmp/backend.log" "$tmp/proxy.log" "$tmp/backend.out"; then
