@@ -186,7 +186,7 @@ Task<Result<void, Error>> Session::exchange() {
   auto secret = protocol::accept_secret(keys, *response, *mesh_ca_, system_clock::now());
   if (!secret) co_return Error(errc::exchange_failed, secret.error().message());
   secret_ = std::move(*secret);
-  expires_ = steady_clock::now() + protocol::kSecretUsableFor;
+  expires_ = steady_clock::now() + options_.usable_for;
   exchange_time_ = duration_cast<microseconds>(steady_clock::now() - started);
   ++exchanges_;
   if (options_.observe) options_.observe("exchange", exchange_time_);
@@ -248,16 +248,35 @@ Result<void, Error> Session::log_manifest() {
   const auto log = dir / "log.txt";
   bool ok = false;
   const std::string existing = read_text(log, ok);
+  // Check the chain before extending it.
   std::size_t lines = 0;
-  std::string_view last;
+  std::string previous_hash = hex_sha256("");
   for (std::size_t at = 0; at < existing.size();) {
     const auto end = existing.find('\n', at);
     if (end == std::string::npos) {
       return session_error(errc::bad_configuration,
                            "manifest log: " + log.string() + ": the last line is unfinished");
     }
-    last = std::string_view(existing).substr(at, end - at);
+    const std::string_view line = std::string_view(existing).substr(at, end - at);
     ++lines;
+    const auto broken = [&](std::string why) {
+      return session_error(errc::bad_configuration, "manifest log: " + log.string() + ": line " +
+                                                        std::to_string(lines) + " " + why);
+    };
+    // "<time> <previous line's hash> <manifest hash> <file>"
+    const auto s1 = line.find(' ');
+    const auto s2 = s1 == std::string_view::npos ? s1 : line.find(' ', s1 + 1);
+    const auto s3 = s2 == std::string_view::npos ? s2 : line.find(' ', s2 + 1);
+    if (s3 == std::string_view::npos) return broken("is malformed");
+    if (line.substr(s1 + 1, s2 - s1 - 1) != previous_hash) {
+      return broken("does not chain to the line before it (edited or removed lines)");
+    }
+    bool readable = false;
+    const std::string stored = read_text(dir / std::string(line.substr(s3 + 1)), readable);
+    if (!readable || hex_sha256(stored) != line.substr(s2 + 1, s3 - s2 - 1)) {
+      return broken("names a manifest file that is missing or was changed");
+    }
+    previous_hash = hex_sha256(line);
     at = end + 1;
   }
   const std::string_view manifest(reinterpret_cast<const char*>(options_.manifest.data()),
@@ -270,8 +289,8 @@ Result<void, Error> Session::log_manifest() {
       return session_error(errc::bad_configuration,
                            "manifest log: " + file.string() + ": cannot write");
   }
-  const std::string line = rfc3339_now() + " " + hex_sha256(last) + " " + hex_sha256(manifest) +
-                           " " + file.filename().string() + "\n";
+  const std::string line = rfc3339_now() + " " + previous_hash + " " + hex_sha256(manifest) + " " +
+                           file.filename().string() + "\n";
   std::ofstream out(log, std::ios::binary | std::ios::app);
   out << line;
   if (!out.flush())

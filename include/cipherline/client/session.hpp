@@ -25,9 +25,12 @@
 //   client does. Concurrent callers share one refresh.
 // - The manifest log (spec §6.4): with a workspace, each verified manifest
 //   is appended to <workspace>/manifests/log.txt as
-//   "<RFC 3339 time> <sha256 of the previous line> <manifest sha256>" and
-//   stored as <workspace>/manifests/<n>.json — append-only and hash-chained,
-//   so editing an earlier line breaks every later one.
+//   "<RFC 3339 time> <sha256 of the previous line> <manifest sha256> <n>.json"
+//   and stored as <workspace>/manifests/<n>.json — append-only and
+//   hash-chained (the first line chains to the SHA-256 of nothing). Before
+//   appending, the chain is checked: an edited or removed line, or a
+//   manifest file that no longer matches its line, stops the session with
+//   errc::bad_configuration naming the line.
 // - Timings of the last attestation (incl. verification) and exchange are
 //   kept for metrics; `last_report()` is the last Coordinator verification.
 // - Loop thread only; the HTTP client is borrowed and must use TLS settings
@@ -66,6 +69,8 @@ struct SessionOptions {
   std::filesystem::path workspace{};  // empty: no manifest log
   std::string version = "v1.40.0";    // Privatemode-Version
   std::chrono::seconds refresh_margin{std::chrono::minutes(5)};
+  // How long a secret is used (spec §3.3: 45 minutes; shorter for tests).
+  std::chrono::seconds usable_for{protocol::kSecretUsableFor};
   // TLS towards the gateway: extra CA file (besides the development CA).
   std::string ca_file{};
   // Told the duration of every attestation ("attest", verification

@@ -1,0 +1,105 @@
+// The client session over time: keys rotated in the background before they
+// expire, and the workspace's manifest log, append-only and hash-chained.
+#include <gtest/gtest.h>
+
+#include "cipherline/client/error.hpp"
+#include "cipherline/crypto/hex.hpp"
+#include "cipherline/crypto/sha256.hpp"
+#include "cipherline/runtime/sleep.hpp"
+#include "pipeline_fixture.hpp"
+
+namespace cipherline {
+namespace {
+
+using namespace std::chrono;
+using testing::client_options;
+using testing::read_text;
+using testing::with_backend;
+
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new testing::StateDirCleanup);
+
+constexpr std::string_view kChat =
+    R"({"model":"synthetic","messages":[{"role":"user","content":"still fresh"}]})";
+
+TEST(Session, RotatesTheSecretInTheBackgroundBeforeItExpires) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              auto options = client_options(b);
+              options.session.usable_for = seconds(2);
+              options.session.refresh_margin = seconds(1);
+              client::Client client(options);
+              EXPECT_TRUE(co_await client.connect());
+              const auto first = (co_await client.session().secret()).value()->id();
+              (void)co_await sleep_for(milliseconds(1600));
+              // Rotated at about 1 s by the background task, not by a request.
+              EXPECT_GE(client.session().exchanges(), 2u);
+              const auto second = (co_await client.session().secret()).value()->id();
+              EXPECT_NE(first, second);
+              auto r = co_await client.chat(std::string(kChat));
+              EXPECT_TRUE(r) << (r ? "" : r.error().message());
+              co_await client.close();
+            }));
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at < text.size();) {
+    const auto end = text.find('\n', at);
+    out.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+std::string hex_sha256(std::string_view s) {
+  return crypto::to_hex(crypto::sha256(std::as_bytes(std::span(s))));
+}
+
+TEST(Session, KeepsAHashChainedManifestLogAndRefusesAnEditedOne) {
+  const auto workspace = std::filesystem::temp_directory_path() /
+                         ("cipherline-workspace-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(workspace);
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+        auto options = client_options(b);
+        options.session.workspace = workspace;
+        for (int i = 0; i < 2; ++i) {
+          client::Client client(options);
+          EXPECT_TRUE(co_await client.connect());
+          co_await client.close();
+        }
+        const auto log = workspace / "manifests" / "log.txt";
+        const auto lines = lines_of(read_text(log));
+        EXPECT_EQ(lines.size(), 2u);
+        if (lines.size() != 2) co_return;
+        // "<time> <previous line's SHA-256> <manifest SHA-256> <file>"
+        const auto manifest = read_text(b.state_dir() / "manifest.json");
+        EXPECT_NE(lines[0].find(" " + hex_sha256("") + " " + hex_sha256(manifest) + " 1.json"),
+                  std::string::npos)
+            << lines[0];
+        EXPECT_NE(lines[1].find(" " + hex_sha256(lines[0]) + " "), std::string::npos) << lines[1];
+        EXPECT_EQ(read_text(workspace / "manifests" / "2.json"), manifest);
+
+        // Edit the first line: the next session refuses to extend the log.
+        std::string edited = lines[0];
+        edited[0] = edited[0] == '1' ? '2' : '1';
+        {
+          std::ofstream out(log, std::ios::trunc);
+          out << edited << '\n' << lines[1] << '\n';
+        }
+        client::Client client(options);
+        auto r = co_await client.connect();
+        EXPECT_FALSE(r);
+        if (!r) {
+          EXPECT_EQ(r.error(), client::errc::bad_configuration);
+          EXPECT_NE(r.error().message().find("line 2 does not chain"), std::string::npos)
+              << r.error().message();
+        }
+        co_await client.close();
+      }));
+  std::filesystem::remove_all(workspace);
+}
+
+}  // namespace
+}  // namespace cipherline
