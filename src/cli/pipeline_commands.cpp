@@ -104,6 +104,37 @@ void print_reports(const std::vector<attest::VerificationReport>& reports, bool 
   }
 }
 
+// fetch_manifest downloads the expected manifest (as the Privatemode proxy
+// does from its CDN), adding ?t=<unix ms> so no cache answers with an old
+// one. The bytes are used exactly as received.
+std::string fetch_manifest(const std::string& url, const Flags& flags) {
+  auto origin = http::Origin::parse(url);
+  if (!origin) throw UsageError("--manifest: " + origin.error().message());
+  const auto scheme_end = url.find("://") + 3;
+  const auto path_start = url.find('/', scheme_end);
+  std::string target = path_start == std::string::npos ? "/" : url.substr(path_start);
+  target +=
+      (target.find('?') == std::string::npos ? "?t=" : "&t=") +
+      std::to_string(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+  http::TlsClientConfig tls;
+  if (flags.is_set("ca-file")) tls.ca_file = flags.text("ca-file");
+  if (flags.is_set("dev-trust")) tls.ca_file = flags.text("dev-trust") + "/dev-ca.pem";
+  auto context = tls.build();
+  if (!context) throw UsageError("--manifest: " + context.error().message());
+  Loop loop;
+  return sync_wait(loop, [&]() -> Task<std::string> {
+    http::HttpClient client({.tls = *context});
+    auto response = co_await client.request(*origin, {.method = "GET", .target = target});
+    if (!response) throw UsageError("--manifest " + url + ": " + response.error().message());
+    auto body = co_await response->body().read_all(4 << 20);
+    if (!body) throw UsageError("--manifest " + url + ": " + body.error().message());
+    if (response->status() != 200) {
+      throw UsageError("--manifest " + url + ": status " + std::to_string(response->status()));
+    }
+    co_return std::move(*body);
+  }());
+}
+
 std::string etcd_endpoint_of(const Flags& flags) {
   const std::string store = flags.text("secret-store");
   if (!store.starts_with("etcd://")) return {};
@@ -296,12 +327,9 @@ int proxy(std::span<const std::string_view> args) {
   if (!endpoint) throw UsageError("--api-endpoint: " + endpoint.error().message());
   session.endpoint = *endpoint;
   const std::string manifest = flags.text("manifest");
-  if (manifest.starts_with("http://") || manifest.starts_with("https://")) {
-    throw UsageError(
-        "--manifest: fetching from a URL is not supported by this build; save it "
-        "to a file");
-  }
-  const std::string text = read_text("manifest", manifest);
+  const std::string text = manifest.starts_with("http://") || manifest.starts_with("https://")
+                               ? fetch_manifest(manifest, flags)
+                               : read_text("manifest", manifest);
   session.manifest.assign(reinterpret_cast<const std::byte*>(text.data()),
                           reinterpret_cast<const std::byte*>(text.data() + text.size()));
   if (flags.is_set("dev-trust")) {

@@ -126,6 +126,20 @@ out=$(chat "{\"model\":\"synthetic\",\"messages\":[{\"role\":\"user\",\"content\
 expect restart-chat '"content":"after restart"' "$out"
 stop_proxy
 
+# The expected manifest from a URL, as from Privatemode's CDN.
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$tmp/state" >"$tmp/http.log" 2>&1 &
+http_pid=$!
+wait_for "Serving HTTP" "$tmp/http.log"
+http_port=$(sed -n 's|.* port \([0-9]*\).*|\1|p' "$tmp/http.log" | head -1)
+start_proxy "http://127.0.0.1:$http_port/manifest.json"
+i=0
+until curl -sf "$proxy/healthz" >/dev/null; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1; done
+out=$(chat "{\"model\":\"synthetic\",\"messages\":[{\"role\":\"user\",\"content\":\"pinned by URL\"}]}")
+expect manifest-url '"content":"pinned by URL"' "$out"
+expect manifest-url-cache-buster "GET /manifest.json?t=" "$(cat "$tmp/http.log")"
+stop_proxy
+kill "$http_pid"; wait "$http_pid" 2>/dev/null
+
 # A proxy pinned to another manifest refuses to forward, and says why.
 sed 's/"SANs"/"SANs" /' "$tmp/state/manifest.json" >"$tmp/other-manifest.json"
 start_proxy "$tmp/other-manifest.json"
