@@ -12,6 +12,7 @@
 #include "cipherline/backend/worker.hpp"
 #include "cipherline/http/server.hpp"
 #include "cipherline/runtime/channel.hpp"
+#include "cipherline/runtime/sleep.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 
 namespace cipherline::backend {
@@ -97,7 +98,12 @@ struct DevBackend::Parts {
     if (options.etcd_endpoint.empty()) {
       co_return options.secret_store ? options.secret_store : std::shared_ptr<SecretStore>(store);
     }
+    // etcd may be starting or busy: a few tries before giving up.
     auto connected = co_await EtcdSecretStore::connect({.endpoint = options.etcd_endpoint});
+    for (int attempt = 1; !connected && attempt < 3; ++attempt) {
+      if (!co_await sleep_for(std::chrono::milliseconds(500))) break;
+      connected = co_await EtcdSecretStore::connect({.endpoint = options.etcd_endpoint});
+    }
     if (!connected) co_return connected.error();
     *etcd = connected->get();
     co_return std::shared_ptr<SecretStore>(std::move(*connected));

@@ -37,14 +37,6 @@ using http::SseReader;
 using http::SseWriter;
 using Clock = std::chrono::steady_clock;
 
-SocketAddress address_flag(const Flags& flags, const std::string& name) {
-  const auto address = SocketAddress::try_parse(flags.text(name));
-  if (!address) {
-    throw UsageError("--" + name + " expects a numeric IP:PORT like 127.0.0.1:8080, got '" +
-                     flags.text(name) + "'");
-  }
-  return *address;
-}
 
 }  // namespace
 
@@ -56,7 +48,7 @@ int bench_http_serve(std::span<const std::string_view> args) {
       .option("loops", "N", "event loops, one thread each", "1")
       .option("body", "TEXT", "response body", "fixed response\n");
   if (!flags.parse(args)) return 0;
-  const SocketAddress address = address_flag(flags, "listen");
+  const SocketAddress address = flags.address("listen");
   const auto loops = flags.unsigned_integer("loops", 1, 256);
   if (loops > 1 && address.port() == 0) {
     throw UsageError("--loops above 1 needs a fixed port in --listen");

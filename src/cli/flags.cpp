@@ -173,3 +173,27 @@ std::vector<std::byte> Flags::hex(std::string_view name, std::size_t size) const
 }
 
 }  // namespace cipherline::cli
+
+namespace cipherline::cli {
+
+std::vector<std::string> Flags::list(std::string_view name) const {
+  const std::string& text = this->text(name);
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at <= text.size();) {
+    const auto comma = std::min(text.find(',', at), text.size());
+    if (comma > at) out.push_back(text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+SocketAddress Flags::address(std::string_view name) const {
+  const auto address = SocketAddress::try_parse(text(name));
+  if (!address) {
+    throw UsageError("--" + std::string(name) +
+                     " expects a numeric IP:PORT like 127.0.0.1:8080, got '" + text(name) + "'");
+  }
+  return *address;
+}
+
+}  // namespace cipherline::cli

@@ -8,6 +8,8 @@
 // exits with status 2.
 #pragma once
 
+#include "cipherline/runtime/socket_address.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -47,6 +49,10 @@ class Flags {
   std::uint64_t byte_size(std::string_view name, std::uint64_t min, std::uint64_t max) const;
   // hex decodes a hex value, of exactly `size` bytes unless size is 0.
   std::vector<std::byte> hex(std::string_view name, std::size_t size = 0) const;
+  // list splits a comma-separated value ("a,b,,c" → a, b, c).
+  std::vector<std::string> list(std::string_view name) const;
+  // address accepts a numeric IP:PORT ("127.0.0.1:8080", "[::1]:0").
+  SocketAddress address(std::string_view name) const;
   // seconds accepts a positive decimal number of seconds ("2", "0.5").
   double seconds(std::string_view name, double min, double max) const;
 

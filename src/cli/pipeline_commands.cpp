@@ -35,14 +35,6 @@ std::string read_text(const std::string& flag, const std::string& path) {
   return std::move(text).str();
 }
 
-SocketAddress address_of(const Flags& flags, const std::string& name) {
-  const auto address = SocketAddress::try_parse(flags.text(name));
-  if (!address) {
-    throw UsageError("--" + name + " expects a numeric IP:PORT like 127.0.0.1:8443, got '" +
-                     flags.text(name) + "'");
-  }
-  return *address;
-}
 
 // A logger writing one line per event to stderr, as text or JSON.
 std::function<void(std::string_view)> make_logger(const Flags& flags, std::string component) {
@@ -154,17 +146,10 @@ int run_one_role(const Flags& flags, const std::function<void(std::string_view)>
         role + "'");
   }
   backend::RoleOptions options{
-      .role = role, .state = flags.text("state"), .listen = address_of(flags, "listen")};
+      .role = role, .state = flags.text("state"), .listen = flags.address("listen")};
   if (flags.is_set("coordinator")) options.coordinator = flags.text("coordinator");
   if (flags.is_set("secret-service")) options.secret_service = flags.text("secret-service");
-  if (flags.is_set("worker")) {
-    std::string list = flags.text("worker");
-    for (std::size_t at = 0; at <= list.size();) {
-      const auto comma = std::min(list.find(',', at), list.size());
-      if (comma > at) options.workers.push_back(list.substr(at, comma - at));
-      at = comma + 1;
-    }
-  }
+  if (flags.is_set("worker")) options.workers = flags.list("worker");
   if (flags.is_set("api-keys")) options.api_keys = read_api_keys(flags.text("api-keys"));
   if (flags.is_set("upstream")) options.upstream = flags.text("upstream");
   options.model_name = flags.text("model-name");
@@ -240,7 +225,7 @@ int backend(std::span<const std::string_view> args) {
   const auto log = make_logger(flags, "backend");
   if (flags.text("role") != "all") return run_one_role(flags, log);
   backend::DevBackendOptions options{.state = flags.text("state"),
-                                     .listen = address_of(flags, "listen")};
+                                     .listen = flags.address("listen")};
   if (flags.is_set("api-keys")) options.api_keys = read_api_keys(flags.text("api-keys"));
   options.workers = flags.unsigned_integer("workers", 1, 64);
   options.plaintext_routes = flags.is_set("plaintext-routes");

@@ -147,21 +147,6 @@ int verify_tdx(std::span<const std::string_view> args) {
   return finish(result, flags.is_set("json"));
 }
 
-namespace {
-
-std::vector<std::string> comma_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  while (at <= text.size()) {
-    const auto comma = std::min(text.find(',', at), text.size());
-    if (comma > at) out.push_back(text.substr(at, comma - at));
-    at = comma + 1;
-  }
-  return out;
-}
-
-}  // namespace
-
 int verify_gpu(std::span<const std::string_view> args) {
   Flags flags("verify gpu",
               "Verifies an NVIDIA GPU attestation report (SPDM GET_MEASUREMENTS request and\n"
@@ -193,8 +178,8 @@ int verify_gpu(std::span<const std::string_view> args) {
     reference.measurements = parse_or_usage(
         attest::nvgpu::parse_reference_measurements(read_text_flag(flags, "reference")));
   }
-  if (flags.is_set("driver")) reference.driver_versions = comma_list(flags.text("driver"));
-  if (flags.is_set("vbios")) reference.vbios_versions = comma_list(flags.text("vbios"));
+  if (flags.is_set("driver")) reference.driver_versions = flags.list("driver");
+  if (flags.is_set("vbios")) reference.vbios_versions = flags.list("vbios");
   attest::VerificationReport result = attest::nvgpu::verify_report(
       report, chain, attest::nvgpu::nvidia_root(), nonce, reference, time_flag(flags, "at"));
   if (!flags.is_set("nonce")) result.claim("freshness", "not established (no --nonce given)");

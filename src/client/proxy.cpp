@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "cipherline/client/error.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/protocol/error_body.hpp"
 #include "cipherline/runtime/sleep.hpp"
 
 namespace cipherline::client {
@@ -12,24 +12,9 @@ using namespace std::chrono;
 
 namespace {
 
-std::string error_json(std::string_view message) {
-  std::string json;
-  http::JsonWriter(json)
-      .begin_object()
-      .key("error")
-      .begin_object()
-      .key("message")
-      .string(message)
-      .key("type")
-      .string("cipherline_proxy")
-      .end_object()
-      .end_object();
-  return json;
-}
-
 Task<void> respond_json_error(http::ResponseWriter& writer, int status, std::string_view message) {
   (void)co_await writer.respond(status, {{"Content-Type", "application/json"}},
-                                error_json(message));
+                                protocol::error_body(message, "cipherline_proxy"));
 }
 
 // The reason label of a failure: the part before the first ':'.

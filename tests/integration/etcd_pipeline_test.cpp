@@ -12,29 +12,11 @@
 namespace cipherline {
 namespace {
 
+using testing::chat_request;
 using testing::client_options;
 using testing::with_backend;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new testing::StateDirCleanup);
-
-std::string chat_request(std::string_view prompt) {
-  std::string body;
-  http::JsonWriter(body)
-      .begin_object()
-      .key("model")
-      .string("synthetic")
-      .key("messages")
-      .begin_array()
-      .begin_object()
-      .key("role")
-      .string("user")
-      .key("content")
-      .string(prompt)
-      .end_object()
-      .end_array()
-      .end_object();
-  return body;
-}
 
 TEST(EtcdPipeline, TwoWorkersShareSecretsAndOneRestartsMidRun) {
   backend::testing::with_etcd([](backend::testing::Etcd& etcd) -> Task<void> {

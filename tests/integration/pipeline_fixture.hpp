@@ -12,6 +12,7 @@
 
 #include "cipherline/backend/dev_backend.hpp"
 #include "cipherline/client/client.hpp"
+#include "cipherline/http/json_writer.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 
@@ -76,6 +77,26 @@ Task<void> with_backend(backend::DevBackendOptions options, Body body) {
   stop.request_stop();
   co_await scope.join();
   if (failure) std::rethrow_exception(failure);
+}
+
+// A chat request with one user message (no "stream": stream_chat adds it).
+inline std::string chat_request(std::string_view prompt) {
+  std::string body;
+  http::JsonWriter(body)
+      .begin_object()
+      .key("model")
+      .string("synthetic")
+      .key("messages")
+      .begin_array()
+      .begin_object()
+      .key("role")
+      .string("user")
+      .key("content")
+      .string(prompt)
+      .end_object()
+      .end_array()
+      .end_object();
+  return body;
 }
 
 // The words of a streamed chat: the content deltas of each chunk, joined.

@@ -17,31 +17,12 @@ namespace cipherline {
 namespace {
 
 using namespace std::chrono;
+using testing::chat_request;
 using testing::client_options;
 using testing::content_of_chunks;
 using testing::with_backend;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new testing::StateDirCleanup);
-
-// A chat request without "stream" (stream_chat adds it).
-std::string chat_request(std::string_view prompt) {
-  std::string body;
-  http::JsonWriter(body)
-      .begin_object()
-      .key("model")
-      .string("synthetic")
-      .key("messages")
-      .begin_array()
-      .begin_object()
-      .key("role")
-      .string("user")
-      .key("content")
-      .string(prompt)
-      .end_object()
-      .end_array()
-      .end_object();
-  return body;
-}
 
 Task<std::vector<std::string>> collect(AsyncGenerator<Result<std::string, Error>> chunks,
                                        std::string* error = nullptr) {

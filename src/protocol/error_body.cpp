@@ -1,0 +1,22 @@
+#include "cipherline/protocol/error_body.hpp"
+
+#include "cipherline/http/json_writer.hpp"
+
+namespace cipherline::protocol {
+
+std::string error_body(std::string_view message, std::string_view type) {
+  std::string json;
+  http::JsonWriter(json)
+      .begin_object()
+      .key("error")
+      .begin_object()
+      .key("message")
+      .string(message)
+      .key("type")
+      .string(type)
+      .end_object()
+      .end_object();
+  return json;
+}
+
+}  // namespace cipherline::protocol
