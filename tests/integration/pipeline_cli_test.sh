@@ -39,15 +39,15 @@ start_backend() {
   wait_for "gateway on https://" "$tmp/backend.out"
   endpoint=$(sed -n 's|.*gateway on https://\([0-9.:]*\),.*|\1|p' "$tmp/backend.out")
 }
-start_proxy() {  # start_proxy MANIFEST
+start_proxy() {  # start_proxy MANIFEST [FLAGS...]
   : >"$tmp/proxy.log"
-  "$bin" proxy --api-endpoint "$endpoint" --manifest "$1" --dev-trust "$tmp/state" \
-    --api-key dev --port 0 --workspace "$tmp/workspace" --max-body 256K \
+  manifest=$1; shift
+  "$bin" proxy --api-endpoint "$endpoint" --manifest "$manifest" --dev-trust "$tmp/state" \
+    --api-key dev --port 0 --workspace "$tmp/workspace" --max-body 256K "$@" \
     >/dev/null 2>>"$tmp/proxy.log" &
   proxy_pid=$!
-  wait_for "listening on http://" "$tmp/proxy.log"
-  port=$(sed -n 's|.*listening on http://[0-9.]*:\([0-9]*\).*|\1|p' "$tmp/proxy.log" | tail -1)
-  proxy="http://127.0.0.1:$port"
+  wait_for "listening on http" "$tmp/proxy.log"
+  proxy=$(sed -n 's|.*listening on \(https*://[0-9.]*:[0-9]*\).*|\1|p' "$tmp/proxy.log" | tail -1)
 }
 stop_proxy() { kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null; proxy_pid=; }
 
@@ -139,6 +139,20 @@ expect manifest-url '"content":"pinned by URL"' "$out"
 expect manifest-url-cache-buster "GET /manifest.json?t=" "$(cat "$tmp/http.log")"
 stop_proxy
 kill "$http_pid"; wait "$http_pid" 2>/dev/null
+
+# The proxy over HTTPS (--tls-cert/--tls-key).
+start_proxy "$tmp/state/manifest.json" --tls-cert "$tmp/state/private/gateway.pem" \
+  --tls-key "$tmp/state/private/gateway-key.pem" --log-format json
+expect proxy-https "https://127.0.0.1:" "$proxy"
+i=0
+until curl -sf --cacert "$tmp/state/dev-ca.pem" "$proxy/healthz" >/dev/null; do
+  i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1
+done
+out=$(curl -s --cacert "$tmp/state/dev-ca.pem" "$proxy/v1/chat/completions" \
+  -d '{"model":"synthetic","messages":[{"role":"user","content":"over https"}]}')
+expect proxy-https-chat '"content":"over https"' "$out"
+expect proxy-json-log '"component":"proxy","msg":"backend verified' "$(cat "$tmp/proxy.log")"
+stop_proxy
 
 # A proxy pinned to another manifest refuses to forward, and says why.
 sed 's/"SANs"/"SANs" /' "$tmp/state/manifest.json" >"$tmp/other-manifest.json"
