@@ -118,6 +118,7 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   auto tls = tls_config(options_.session).build();
   http_ = std::make_unique<http::HttpClient>(http::ClientOptions{
       .max_connections_per_origin = options_.max_connections,
+      .max_concurrent_connects = 16,
       .tls = tls ? *tls : nullptr,
   });
   session_ = std::make_unique<Session>(options_.session, *http_);

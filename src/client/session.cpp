@@ -16,6 +16,7 @@
 #include "cipherline/runtime/channel.hpp"
 #include "cipherline/runtime/offload.hpp"
 #include "cipherline/runtime/sleep.hpp"
+#include "cipherline/runtime/when_all.hpp"
 
 namespace cipherline::client {
 
@@ -75,7 +76,8 @@ Result<DevelopmentTrust, Error> DevelopmentTrust::load(const std::filesystem::pa
 }
 
 http::TlsClientConfig tls_config(const SessionOptions& options) {
-  http::TlsClientConfig config;
+  // Many long-lived streams of small events: small records.
+  http::TlsClientConfig config{.small_records = true};
   if (options.development) {
     config.use_system_roots = false;
     config.ca_file = options.development->ca_file.string();
@@ -118,12 +120,20 @@ Task<Result<std::string, Error>> Session::post(std::string path, std::string bod
   co_return std::move(*text);
 }
 
-Task<Result<void, Error>> Session::attest() {
-  const auto started = steady_clock::now();
-  std::vector<std::byte> nonce(32);
-  crypto::random_bytes(nonce);
-  auto reply =
-      co_await post("/privatemode/v1/attest", R"({"Nonce":")" + crypto::to_base64(nonce) + R"("})");
+// The Coordinator's document for a fresh nonce, not yet verified.
+struct Session::FetchedAttestation {
+  std::vector<std::byte> nonce;
+  std::vector<std::byte> document;
+  steady_clock::time_point started;
+};
+
+Task<Result<std::unique_ptr<Session::FetchedAttestation>, Error>> Session::fetch_attestation() {
+  auto fetched = std::make_unique<FetchedAttestation>();
+  fetched->started = steady_clock::now();
+  fetched->nonce.resize(32);
+  crypto::random_bytes(fetched->nonce);
+  auto reply = co_await post("/privatemode/v1/attest",
+                             R"({"Nonce":")" + crypto::to_base64(fetched->nonce) + R"("})");
   if (!reply) co_return Error(reply.error().code(), "attestation: " + reply.error().message());
   simdjson::dom::parser parser;
   simdjson::dom::element root;
@@ -138,21 +148,27 @@ Task<Result<void, Error>> Session::attest() {
     co_return session_error(errc::attestation_failed,
                             "attestation failed: AttestationDoc: " + document.error().message());
   }
+  fetched->document = std::move(*document);
+  co_return std::move(fetched);
+}
+
+Task<Result<void, Error>> Session::verify_attestation(std::unique_ptr<FetchedAttestation> fetched) {
   attest::contrast::CoordinatorTrust trust{.expected_manifest = options_.manifest,
                                            .now = system_clock::now()};
   if (options_.development) trust.development_chain = options_.development->snp_chain;
   trust.chain_cache = &chain_cache_;
   // Verification costs milliseconds of RSA and ECDSA: off the loop.
-  auto job = [doc = std::move(*document), nonce, trust] {
-    const std::string_view text(reinterpret_cast<const char*>(doc.data()), doc.size());
+  const auto started = fetched->started;
+  auto job = [fetched = std::move(fetched), trust] {
+    const std::string_view text(reinterpret_cast<const char*>(fetched->document.data()),
+                                fetched->document.size());
     return std::make_unique<attest::contrast::CoordinatorVerification>(
-        attest::contrast::verify_coordinator(text, nonce, trust));
+        attest::contrast::verify_coordinator(text, fetched->nonce, trust));
   };
   auto verified = co_await offload(std::move(job));
   if (!verified) co_return Error(verified.error(), "attestation: verifying off the loop");
   verification_ = std::move(*verified);
   attest_time_ = duration_cast<microseconds>(steady_clock::now() - started);
-  if (options_.observe && verification_->report.passed()) options_.observe("attest", attest_time_);
   const auto& report = verification_->report;
   if (const auto* failure = report.first_failure()) {
     const std::string detail =
@@ -164,38 +180,70 @@ Task<Result<void, Error>> Session::attest() {
     }
     co_return session_error(errc::attestation_failed, "attestation failed: check " + detail);
   }
+  if (options_.observe) options_.observe("attest", attest_time_);
   auto mesh_ca = crypto::Certificate::from_pem(verification_->mesh_ca_pem);
-  if (!mesh_ca)
+  if (!mesh_ca) {
     co_return session_error(errc::attestation_failed,
                             "attestation failed: mesh CA: " + mesh_ca.error().message());
+  }
   mesh_ca_ = std::move(*mesh_ca);
   if (auto r = log_manifest(); !r) co_return r.error();
   co_return Result<void, Error>{};
 }
 
-Task<Result<void, Error>> Session::exchange() {
-  const auto started = steady_clock::now();
-  const auto keys = crypto::xwing_generate();
-  auto reply =
-      co_await post("/privatemode/v1/secret", protocol::secret_request_json(keys.public_key));
+// The first half of an exchange: a fresh key pair and the service's answer,
+// not yet trusted (that needs the attested mesh CA).
+struct Session::PendingExchange {
+  crypto::XWingKeyPair keys;
+  protocol::SecretResponse response;
+  steady_clock::time_point started;
+};
+
+Task<Result<std::unique_ptr<Session::PendingExchange>, Error>> Session::request_exchange() {
+  auto pending = std::make_unique<PendingExchange>();
+  pending->started = steady_clock::now();
+  pending->keys = crypto::xwing_generate();
+  auto reply = co_await post("/privatemode/v1/secret",
+                             protocol::secret_request_json(pending->keys.public_key));
   if (!reply) co_return Error(reply.error().code(), "secret exchange: " + reply.error().message());
   auto response = protocol::parse_secret_response(*reply);
   if (!response) {
     co_return Error(errc::exchange_failed, "secret exchange: " + response.error().message());
   }
-  auto secret = protocol::accept_secret(keys, *response, *mesh_ca_, system_clock::now());
-  if (!secret) co_return Error(errc::exchange_failed, secret.error().message());
+  pending->response = std::move(*response);
+  co_return std::move(pending);
+}
+
+Result<void, Error> Session::complete_exchange(const PendingExchange& pending) {
+  auto secret =
+      protocol::accept_secret(pending.keys, pending.response, *mesh_ca_, system_clock::now());
+  if (!secret) return Error(errc::exchange_failed, secret.error().message());
   secret_ = std::move(*secret);
   expires_ = steady_clock::now() + options_.usable_for;
-  exchange_time_ = duration_cast<microseconds>(steady_clock::now() - started);
+  exchange_time_ = duration_cast<microseconds>(steady_clock::now() - pending.started);
   ++exchanges_;
   if (options_.observe) options_.observe("exchange", exchange_time_);
-  co_return Result<void, Error>{};
+  return {};
+}
+
+Task<Result<void, Error>> Session::exchange() {
+  auto pending = co_await request_exchange();
+  if (!pending) co_return pending.error();
+  co_return complete_exchange(**pending);
 }
 
 Task<Result<void, Error>> Session::establish() {
-  if (auto r = co_await attest(); !r) co_return r;
-  co_return co_await exchange();
+  auto fetched = co_await fetch_attestation();
+  if (!fetched) co_return fetched.error();
+  // The exchange request goes out (on the same connection) while the
+  // document is verified off the loop: it carries only a fresh public key,
+  // and its answer is accepted only after the attestation passed, against
+  // the mesh CA that attestation vouched for.
+  auto [attested, pending] =
+      co_await when_all(verify_attestation(std::move(*fetched)), request_exchange());
+  if (!attested) co_return attested;
+  if (!pending) co_return pending.error();
+  co_return complete_exchange(**pending);
 }
 
 Task<Result<void, Error>> Session::force_refresh() {

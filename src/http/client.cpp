@@ -223,6 +223,20 @@ Task<Result<void, Error>> open_tunnel(TcpStream& tcp, const Origin& origin,
 
 Task<Result<std::unique_ptr<HttpClient::PooledConnection>, Error>> HttpClient::connect(
     const Origin& origin, const Pool& pool) {
+  if (options_.max_concurrent_connects == 0) co_return co_await establish(origin, pool);
+  if (!connect_slots_) {
+    connect_slots_ = std::make_unique<Channel<bool>>(options_.max_concurrent_connects);
+  }
+  if (auto slot = co_await connect_slots_->send(true); !slot) {
+    co_return Error(slot.error(), "connecting to " + origin.to_string());
+  }
+  auto connection = co_await establish(origin, pool);
+  (void)connect_slots_->try_receive();  // the slot is free again
+  co_return connection;
+}
+
+Task<Result<std::unique_ptr<HttpClient::PooledConnection>, Error>> HttpClient::establish(
+    const Origin& origin, const Pool& pool) {
   std::string host = origin.host;
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
   const bool https = origin.scheme == "https";

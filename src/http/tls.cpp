@@ -1,6 +1,7 @@
 #include "cipherline/http/tls.hpp"
 
 #include <arpa/inet.h>
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -12,7 +13,7 @@
 namespace cipherline::http {
 namespace {
 
-constexpr std::size_t kPlaintextBuffer = 16 * 1024;  // one TLS record
+constexpr std::size_t kSmallRecord = 4 * 1024;
 
 std::string openssl_reason() {
   unsigned long last = 0;
@@ -33,16 +34,40 @@ bool is_ip_address(const std::string& host) {
 
 std::error_code io_error() { return std::make_error_code(std::errc::protocol_error); }
 
+// A memory BIO keeps the largest size it ever held (a handshake flight, a
+// burst of records). An emptied one holding more than this is replaced, so
+// an idle connection holds kilobytes, not tens of them.
+constexpr std::size_t kKeepBioCapacity = 4 * 1024;
+
+BIO* new_memory_bio(bool incoming) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) throw std::bad_alloc();
+  if (incoming) BIO_set_mem_eof_return(bio, -1);  // empty means "wait for more", not EOF
+  return bio;
+}
+
+bool oversized_and_empty(BIO* bio) {
+  if (BIO_pending(bio) != 0) return false;
+  BUF_MEM* memory = nullptr;
+  BIO_get_mem_ptr(bio, &memory);
+  return memory != nullptr && memory->max > kKeepBioCapacity;
+}
+
 }  // namespace
 
-TlsContext::TlsContext(ssl_ctx_st* ctx) noexcept : ctx_(ctx) {}
+TlsContext::TlsContext(ssl_ctx_st* ctx, std::size_t record_size) noexcept
+    : ctx_(ctx), record_size_(record_size) {}
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
 Result<std::shared_ptr<TlsContext>, Error> TlsClientConfig::build() const {
   SSL_CTX* raw = SSL_CTX_new(TLS_client_method());
   if (raw == nullptr) return tls_error("cannot create a TLS client context");
-  auto ctx = std::make_shared<TlsContext>(raw);
+  auto ctx = std::make_shared<TlsContext>(raw, small_records ? kSmallRecord : 16 * 1024);
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
+  if (small_records) {
+    SSL_CTX_set_tlsext_max_fragment_length(raw, TLSEXT_max_fragment_length_4096);
+    SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS);
+  }
   if (insecure) {
     std::fputs(
         "cipherline: WARNING: TLS certificate verification is DISABLED (insecure); "
@@ -131,14 +156,21 @@ std::shared_ptr<TlsContext> TlsServerContext::current() {
 TlsStream::TlsStream(TcpStream tcp, std::shared_ptr<TlsContext> context)
     : tcp_(std::move(tcp)),
       context_(std::move(context)),
-      plaintext_(std::make_unique_for_overwrite<std::byte[]>(kPlaintextBuffer)) {
+      plaintext_(std::make_unique_for_overwrite<std::byte[]>(context_->record_size())) {
   ssl_ = SSL_new(context_->native());
   if (ssl_ == nullptr) throw std::bad_alloc();
-  BIO* incoming = BIO_new(BIO_s_mem());
-  BIO* outgoing = BIO_new(BIO_s_mem());
-  BIO_set_mem_eof_return(incoming, -1);  // empty means "wait for more", not EOF
+  BIO* incoming = new_memory_bio(true);
+  BIO* outgoing = new_memory_bio(false);
   SSL_set_bio(ssl_, incoming, outgoing);
   network_ = outgoing;
+}
+
+void TlsStream::shrink_buffers() noexcept {
+  if (oversized_and_empty(SSL_get_rbio(ssl_))) SSL_set0_rbio(ssl_, new_memory_bio(true));
+  if (oversized_and_empty(network_)) {
+    network_ = new_memory_bio(false);
+    SSL_set0_wbio(ssl_, network_);
+  }
 }
 
 TlsStream::~TlsStream() { SSL_free(ssl_); }
@@ -182,7 +214,10 @@ Task<Result<void, Error>> TlsStream::handshake(const std::string& peer) {
       co_return Error(flushed.error(),
                       "TLS handshake with " + peer + ": " + flushed.error().message());
     }
-    if (err == SSL_ERROR_NONE) co_return Result<void, Error>{};
+    if (err == SSL_ERROR_NONE) {
+      shrink_buffers();  // the handshake's flights are done with
+      co_return Result<void, Error>{};
+    }
     if (!failure.empty()) {
       tcp_.close();
       co_return Error(errc::tls_failed, "TLS handshake with " + peer + " failed: " + failure);
@@ -201,6 +236,7 @@ Task<Result<void>> TlsStream::flush() {
   if (pending <= 0) co_return Result<void>{};
   std::vector<std::byte> bytes(static_cast<std::size_t>(pending));
   BIO_read(network_, bytes.data(), pending);
+  shrink_buffers();
   co_return co_await tcp_.write(ConstBuffer(bytes));
 }
 
@@ -216,9 +252,10 @@ Task<Result<ConstBuffer>> TlsStream::read_before(Clock::time_point deadline) {
   if (eof_) co_return cipherline::errc::read_after_end_of_stream;
   while (true) {
     ERR_clear_error();
-    const int n = SSL_read(ssl_, plaintext_.get(), static_cast<int>(kPlaintextBuffer));
+    const int n = SSL_read(ssl_, plaintext_.get(), static_cast<int>(context_->record_size()));
     if (n > 0) {
       if (BIO_pending(network_) > 0) (void)co_await flush();  // post-handshake replies
+      shrink_buffers();
       co_return ConstBuffer(plaintext_.get(), static_cast<std::size_t>(n));
     }
     switch (SSL_get_error(ssl_, n)) {

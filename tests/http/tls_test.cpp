@@ -224,3 +224,54 @@ TEST_F(Tls, OpensslClientAgainstServer) {
 
 }  // namespace
 }  // namespace cipherline::http
+
+namespace cipherline::http {
+namespace {
+
+// Small records (4 KiB fragments, buffers released when idle) carry bodies
+// of any size both ways, and the plaintext buffer shrinks with them.
+TEST(TlsSmallRecords, CarryLargeBodiesBothWays) {
+  testing::Pki pki;
+  pki.make_standard_set();
+  auto tls = TlsServerContext::create(
+                 {.certificate_file = pki.path("server.pem"), .key_file = pki.path("server.key")})
+                 .value();
+  Router router;
+  router.add("POST", "/echo", [](Request& request, ResponseWriter& w) -> Task<void> {
+    auto body = co_await request.body.read_all();
+    (void)co_await w.respond(200, {}, body.value());
+  });
+  HttpServer server(std::move(router));
+  auto small =
+      TlsClientConfig{
+          .use_system_roots = false, .ca_file = pki.path("ca.pem"), .small_records = true}
+          .build()
+          .value();
+  EXPECT_EQ(small->record_size(), 4096u);
+  std::string payload(200 * 1024 + 17, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 131 % 251);
+  Loop loop;
+  sync_wait(loop, [&]() -> Task<void> {
+    auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+    const auto port = listener.local_address().port();
+    std::stop_source stop;
+    TaskScope scope;
+    scope.spawn(with_stop_token(server.serve_tls(listener, tls), stop.get_token()));
+    HttpClient client({.tls = small});
+    for (int i = 0; i < 3; ++i) {  // again on the kept-alive connection (buffers re-made)
+      auto r = co_await client.request(
+          Origin::parse("https://localhost:" + std::to_string(port)).value(),
+          {.method = "POST", .target = "/echo", .body = payload});
+      EXPECT_TRUE(r);
+      if (!r) break;
+      auto body = co_await r->body().read_all();
+      EXPECT_TRUE(body && *body == payload);
+    }
+    EXPECT_EQ(client.connections_made(), 1u);
+    stop.request_stop();
+    co_await scope.join();
+  }());
+}
+
+}  // namespace
+}  // namespace cipherline::http

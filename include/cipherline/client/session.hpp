@@ -10,9 +10,12 @@
 // - establish(): POST /privatemode/v1/attest with a fresh 32-byte nonce;
 //   attest/contrast verifies the Coordinator (exactly one manifest,
 //   byte-equal to `manifest`, evidence bound to the nonce; development TEE
-//   roots only when `trust.development_chain` is set); then POST
-//   /privatemode/v1/secret with a fresh X-Wing key, accepting only a mesh
-//   certificate from the attested mesh CA and a valid signature.
+//   roots only with `development`). While that verification runs, POST
+//   /privatemode/v1/secret with a fresh X-Wing key; its answer is accepted
+//   only after the attestation passed, and only with a mesh certificate from
+//   the attested mesh CA and a valid signature. (The request reveals only a
+//   public key; a backend that fails attestation merely stores a key no one
+//   will use.)
 //   Errors say which step failed and why: "manifest mismatch: …",
 //   "attestation failed: check <name>: …", "secret exchange: invalid
 //   signature", "unauthorized: …" (401), "<endpoint>: connection refused".
@@ -106,8 +109,13 @@ class Session {
   std::uint64_t exchanges() const noexcept { return exchanges_; }
 
  private:
-  Task<Result<void, Error>> attest();
+  struct PendingExchange;
+  struct FetchedAttestation;
+  Task<Result<std::unique_ptr<FetchedAttestation>, Error>> fetch_attestation();
+  Task<Result<void, Error>> verify_attestation(std::unique_ptr<FetchedAttestation> fetched);
   Task<Result<void, Error>> exchange();
+  Task<Result<std::unique_ptr<PendingExchange>, Error>> request_exchange();
+  Result<void, Error> complete_exchange(const PendingExchange& pending);
   Task<Result<std::string, Error>> post(std::string path, std::string body);
   Result<void, Error> log_manifest();
 

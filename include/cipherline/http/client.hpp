@@ -33,6 +33,8 @@
 //   origin. Loop thread only; one client per loop.
 #pragma once
 
+#include "cipherline/runtime/channel.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <list>
@@ -72,6 +74,10 @@ struct ClientOptions {
   std::chrono::milliseconds body_timeout{60'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections_per_origin = 64;
+  // Connections being set up (connect, proxy tunnel, TLS handshake) at once;
+  // further ones wait their turn. 0: no limit. A limit keeps a burst of
+  // new streams from holding a handshake's memory each at the same time.
+  std::size_t max_concurrent_connects = 0;
   std::size_t max_response_head = 64 * 1024;
   std::uint64_t max_response_body = UINT64_MAX;
   // TLS settings for https:// origins; null means the system's roots.
@@ -133,6 +139,8 @@ class HttpClient {
                                                                  bool& reused);
   Task<Result<std::unique_ptr<PooledConnection>, Error>> connect(const Origin& origin,
                                                                  const Pool& pool);
+  Task<Result<std::unique_ptr<PooledConnection>, Error>> establish(const Origin& origin,
+                                                                   const Pool& pool);
   Task<Result<TcpStream, Error>> dial(const std::string& host, std::uint16_t port,
                                       const std::string& label);
   void release(Pool& pool, std::unique_ptr<PooledConnection> connection, bool reusable) noexcept;
@@ -141,6 +149,7 @@ class HttpClient {
   ClientOptions options_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   std::uint64_t connections_made_ = 0;
+  std::unique_ptr<Channel<bool>> connect_slots_;  // with max_concurrent_connects
 };
 
 }  // namespace cipherline::http

@@ -40,14 +40,18 @@ namespace cipherline::http {
 
 class TlsContext {
  public:
-  explicit TlsContext(ssl_ctx_st* ctx) noexcept;
+  explicit TlsContext(ssl_ctx_st* ctx, std::size_t record_size = 16 * 1024) noexcept;
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
   ~TlsContext();
   ssl_ctx_st* native() const noexcept { return ctx_; }
+  // The largest record plaintext connections of this context expect; a
+  // TlsStream's plaintext buffer has this size.
+  std::size_t record_size() const noexcept { return record_size_; }
 
  private:
   ssl_ctx_st* ctx_;
+  std::size_t record_size_;
 };
 
 struct TlsClientConfig {
@@ -56,6 +60,12 @@ struct TlsClientConfig {
   std::string certificate_file;  // client certificate chain for mTLS (PEM)
   std::string key_file;          // its private key (PEM)
   bool insecure = false;         // no verification at all (loud)
+  // Small records for many long-lived, low-rate connections (token
+  // streams): asks the server for 4 KiB records (RFC 6066 max fragment
+  // length; servers that ignore it keep 16 KiB) and lets OpenSSL release
+  // its record buffers while a connection is idle. About 40 KiB less per
+  // connection; slower for bulk transfers.
+  bool small_records = false;
 
   Result<std::shared_ptr<TlsContext>, Error> build() const;
 };
@@ -115,6 +125,8 @@ class TlsStream final : public ByteStream {
   Task<Result<void, Error>> handshake(const std::string& peer);
   // flush sends whatever OpenSSL has queued for the network.
   Task<Result<void>> flush();
+  // shrink_buffers replaces emptied memory BIOs that grew large.
+  void shrink_buffers() noexcept;
   // fill reads from the network into OpenSSL; end_of_stream at TCP EOF.
   Task<Result<void>> fill(Clock::time_point deadline = kNoDeadline);
 
