@@ -20,6 +20,7 @@ int crypto_hpke_decap(std::span<const std::string_view> args);
 int crypto_secret_id(std::span<const std::string_view> args);
 
 int backend(std::span<const std::string_view> args);
+int batch(std::span<const std::string_view> args);
 int proxy(std::span<const std::string_view> args);
 
 int verify_snp(std::span<const std::string_view> args);

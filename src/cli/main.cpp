@@ -18,6 +18,7 @@ constexpr std::string_view kUsage =
     "\n"
     "commands:\n"
     "  backend               the reference backend on the software TEE (every role, --dev)\n"
+    "  batch                 a JSONL batch of requests through one attested session\n"
     "  proxy                 OpenAI-compatible server: attests, encrypts, decrypts\n"
     "  bench echo            TCP echo over loopback on the runtime, printing throughput\n"
     "  bench http-serve      fixed HTTP response for load generators such as wrk\n"
@@ -44,6 +45,7 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {{"backend"}, &cipherline::cli::backend},
+      {{"batch"}, &cipherline::cli::batch},
       {{"proxy"}, &cipherline::cli::proxy},
       {{"bench", "echo"}, &cipherline::cli::bench_echo},
       {{"bench", "http-serve"}, &cipherline::cli::bench_http_serve},

@@ -25,6 +25,11 @@ struct InferenceResponse::State {
 };
 
 InferenceResponse::InferenceResponse(InferenceResponse&&) noexcept = default;
+
+std::optional<std::string_view> InferenceResponse::header(std::string_view name) const {
+  if (!state_ || !state_->response) return std::nullopt;
+  return state_->response->head().headers.get(name);
+}
 InferenceResponse::~InferenceResponse() = default;
 
 namespace {

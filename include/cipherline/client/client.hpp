@@ -68,6 +68,8 @@ class InferenceResponse {
   bool encrypted() const noexcept { return encrypted_; }
   bool event_stream() const noexcept { return event_stream_; }
   const std::string& content_type() const noexcept { return content_type_; }
+  // header: a header of the gateway's response (Retry-After, X-Request-ID…).
+  std::optional<std::string_view> header(std::string_view name) const;
 
   // next: the next decrypted piece — the whole body (JSON), or one event in
   // wire form ("event: x\ndata: {…}\n\n") — or nullopt at the end.

@@ -1,0 +1,592 @@
+#include "cipherline/client/batch.hpp"
+
+#include <fcntl.h>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include <charconv>
+#include "cipherline/client/error.hpp"
+#include "cipherline/crypto/hex.hpp"
+#include "cipherline/crypto/random.hpp"
+#include "cipherline/http/json_writer.hpp"
+
+#include "cipherline/runtime/channel.hpp"
+#include "cipherline/runtime/sleep.hpp"
+#include "cipherline/runtime/task_scope.hpp"
+
+namespace cipherline::client {
+
+using namespace std::chrono;
+
+namespace {
+
+Error config_error(std::string message) {
+  return Error(errc::bad_configuration, std::move(message));
+}
+
+// An append-only JSONL file of results: what an earlier run wrote is read
+// first (a torn last line cut off), then lines are appended one write(2)
+// each.
+class ResultFile {
+ public:
+  ~ResultFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // open reads the existing lines, handing each to `seen` (which says
+  // whether it parses), and leaves the file open for appending.
+  Result<void, Error> open(const std::filesystem::path& path,
+                           const std::function<bool(std::string_view)>& seen) {
+    path_ = path;
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) return config_error(path.string() + ": " + std::strerror(errno));
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    std::size_t line_no = 0, at = 0;
+    while (at < text.size()) {
+      const auto end = text.find('\n', at);
+      if (end == std::string::npos) {
+        // A crash mid-write left half a line: it was never answered.
+        if (::ftruncate(fd_, static_cast<off_t>(at)) != 0) {
+          return config_error(path.string() +
+                              ": cannot cut off a torn last line: " + std::strerror(errno));
+        }
+        break;
+      }
+      ++line_no;
+      const std::string_view line(text.data() + at, end - at);
+      if (!line.empty() && !seen(line)) {
+        return config_error(path.string() + ": line " + std::to_string(line_no) +
+                            " is not a batch result line; refusing to append to it");
+      }
+      at = end + 1;
+    }
+    return {};
+  }
+
+  Result<void, Error> append(std::string line) {
+    line += '\n';
+    std::size_t done = 0;
+    while (done < line.size()) {
+      const auto n = ::write(fd_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return config_error(path_.string() + ": " + std::strerror(errno));
+      done += static_cast<std::size_t>(n);
+    }
+    return {};
+  }
+
+  void sync() { (void)::fdatasync(fd_); }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+struct Job {
+  std::uint64_t line = 0;
+  std::string custom_id;
+  protocol::Route route{};
+  std::string body;  // the request body, minified
+};
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<std::byte> b(bytes);
+  crypto::random_bytes(b);
+  return crypto::to_hex(b);
+}
+
+double percentile(std::vector<std::uint32_t> values, double p) {
+  if (values.empty()) return 0;
+  const auto k = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(k), values.end());
+  return values[k];
+}
+
+bool retriable(int status) { return status == 429 || status >= 500; }
+
+// Adds "stream": true (and usage in the stream) unless the body says.
+std::string streaming_body(const std::string& body) {
+  std::string out = "{\"stream\":true,\"stream_options\":{\"include_usage\":true}";
+  const auto open = body.find('{');
+  const auto rest = std::string_view(body).substr(open + 1);
+  if (rest.find_first_not_of(" \t\r\n") != std::string_view::npos && rest.front() != '}') {
+    out += ',';
+  }
+  out += rest;
+  return out;
+}
+
+// The pieces of a streamed answer, put back into the unary shape.
+struct Assembled {
+  std::string id, model, object, finish_reason, usage, text;
+  std::int64_t created = 0;
+  bool any = false;
+};
+
+void absorb_chunk(std::string_view payload, protocol::Route route, Assembled& a,
+                  simdjson::dom::parser& parser) {
+  simdjson::dom::element chunk;
+  if (parser.parse(payload.data(), payload.size()).get(chunk) != simdjson::SUCCESS) return;
+  std::string_view s;
+  if (!a.any) {
+    if (chunk["id"].get(s) == simdjson::SUCCESS) a.id = s;
+    if (chunk["model"].get(s) == simdjson::SUCCESS) a.model = s;
+    (void)chunk["created"].get(a.created);
+    a.any = true;
+  }
+  simdjson::dom::element usage;
+  if (chunk["usage"].get(usage) == simdjson::SUCCESS &&
+      usage.type() == simdjson::dom::element_type::OBJECT) {
+    a.usage = simdjson::minify(usage);
+  }
+  simdjson::dom::array choices;
+  if (chunk["choices"].get(choices) != simdjson::SUCCESS || choices.size() == 0) return;
+  simdjson::dom::element choice = choices.at(0).value_unsafe();
+  const bool chat = route == protocol::Route::chat_completions;
+  if ((chat ? choice["delta"]["content"] : choice["text"]).get(s) == simdjson::SUCCESS) {
+    a.text += s;
+  }
+  if (choice["finish_reason"].get(s) == simdjson::SUCCESS) a.finish_reason = s;
+}
+
+std::string assembled_body(const Assembled& a, protocol::Route route) {
+  const bool chat = route == protocol::Route::chat_completions;
+  std::string out;
+  http::JsonWriter json(out);
+  json.begin_object()
+      .key("id")
+      .string(a.id)
+      .key("object")
+      .string(chat ? "chat.completion" : "text_completion")
+      .key("created")
+      .number(a.created)
+      .key("model")
+      .string(a.model)
+      .key("choices")
+      .begin_array()
+      .begin_object()
+      .key("index")
+      .number(0);
+  if (chat) {
+    json.key("message")
+        .begin_object()
+        .key("role")
+        .string("assistant")
+        .key("content")
+        .string(a.text)
+        .end_object();
+  } else {
+    json.key("text").string(a.text);
+  }
+  json.key("finish_reason");
+  if (a.finish_reason.empty()) {
+    json.null();
+  } else {
+    json.string(a.finish_reason);
+  }
+  json.end_object().end_array();
+  if (!a.usage.empty()) json.key("usage").raw(a.usage);
+  json.end_object();
+  return out;
+}
+
+// The outcome of one request, after its retries.
+struct Outcome {
+  int status = 0;  // 0: no answer
+  std::string request_id;
+  std::string body;  // JSON text (an answer's, or a plaintext error's)
+  std::string error_code, error_message;
+  std::uint32_t latency_us = 0, ttft_us = 0;
+  bool cancelled = false;  // the run was stopped: nothing to record
+};
+
+class Runner {
+ public:
+  Runner(Client& client, BatchOptions options) : client_(client), options_(std::move(options)) {}
+
+  Task<Result<BatchProgress, Error>> run();
+
+ private:
+  Result<void, Error> open_files();
+  Result<std::optional<Job>, Error> parse(std::uint64_t line_no, std::string_view text);
+  Task<void> produce(Channel<Job>& jobs, Result<void, Error>& status);
+  Task<void> work(Channel<Job>& jobs);
+  Task<Outcome> execute(const Job& job);
+  Task<void> pace();
+  Task<void> report_progress();
+  void record(const Job& job, Outcome outcome);
+  void invalid(std::uint64_t line, std::string_view custom_id, std::string why);
+  BatchProgress snapshot() const;
+
+  Client& client_;
+  BatchOptions options_;
+  ResultFile output_, errors_;
+  std::set<std::string, std::less<>> done_ids_;
+  std::set<std::uint64_t> done_lines_;  // reported in the errors file before
+  std::set<std::string, std::less<>> seen_ids_;
+  BatchProgress counts_;
+  std::vector<std::uint32_t> latencies_, ttfts_;
+  steady_clock::time_point started_ = steady_clock::now();
+  steady_clock::time_point next_start_ = steady_clock::now();
+  Error write_failure_{std::error_code()};
+  bool finished_ = false;
+};
+
+Result<void, Error> Runner::open_files() {
+  if (options_.errors.empty()) options_.errors = options_.output.string() + ".errors.jsonl";
+  simdjson::dom::parser parser;
+  auto r = output_.open(options_.output, [&](std::string_view line) {
+    simdjson::dom::element e;
+    std::string_view id;
+    if (parser.parse(line.data(), line.size()).get(e) != simdjson::SUCCESS ||
+        e["custom_id"].get(id) != simdjson::SUCCESS) {
+      return false;
+    }
+    done_ids_.emplace(id);
+    return true;
+  });
+  if (!r) return r;
+  return errors_.open(options_.errors, [&](std::string_view line) {
+    simdjson::dom::element e;
+    std::uint64_t n = 0;
+    if (parser.parse(line.data(), line.size()).get(e) != simdjson::SUCCESS ||
+        e["line"].get(n) != simdjson::SUCCESS) {
+      return false;
+    }
+    done_lines_.insert(n);
+    return true;
+  });
+}
+
+Result<std::optional<Job>, Error> Runner::parse(std::uint64_t line_no, std::string_view text) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object line;
+  if (auto e = parser.parse(text.data(), text.size()).get(line); e != simdjson::SUCCESS) {
+    return config_error(e == simdjson::INCORRECT_TYPE
+                            ? "not a JSON object"
+                            : std::string("invalid JSON: ") + simdjson::error_message(e));
+  }
+  std::string_view id, method, url;
+  if (line["custom_id"].get(id) != simdjson::SUCCESS || id.empty()) {
+    return config_error("missing \"custom_id\" (a non-empty string)");
+  }
+  Job job{.line = line_no, .custom_id = std::string(id)};
+  if (line["method"].get(method) != simdjson::SUCCESS || method != "POST") {
+    return config_error("\"method\" must be \"POST\"");
+  }
+  if (line["url"].get(url) != simdjson::SUCCESS) return config_error("missing \"url\"");
+  const auto route = protocol::route_for_path(url);
+  if (!route || *route == protocol::Route::messages) {
+    return config_error("unsupported url \"" + std::string(url) +
+                        "\" (supported: /v1/chat/completions, /v1/completions, /v1/embeddings)");
+  }
+  job.route = *route;
+  simdjson::dom::object body;
+  if (line["body"].get(body) != simdjson::SUCCESS) {
+    return config_error("\"body\" must be a JSON object");
+  }
+  job.body = simdjson::minify(body);
+  return std::optional<Job>(std::move(job));
+}
+
+void Runner::invalid(std::uint64_t line, std::string_view custom_id, std::string why) {
+  ++counts_.invalid;
+  std::string out;
+  http::JsonWriter json(out);
+  json.begin_object().key("line").number(line).key("custom_id");
+  if (custom_id.empty()) {
+    json.null();
+  } else {
+    json.string(custom_id);
+  }
+  json.key("error").string(why).end_object();
+  if (auto r = errors_.append(std::move(out)); !r) write_failure_ = r.error();
+}
+
+Task<void> Runner::produce(Channel<Job>& jobs, Result<void, Error>& status) {
+  std::ifstream in(options_.input, std::ios::binary);
+  if (!in) {
+    status = config_error(options_.input.string() + ": cannot be read");
+    jobs.close();
+    co_return;
+  }
+  std::string text;
+  std::uint64_t line_no = 0;
+  while (std::getline(in, text)) {
+    ++line_no;
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank
+    ++counts_.total_lines;
+    if (done_lines_.contains(line_no)) {
+      ++counts_.skipped;
+      continue;
+    }
+    auto job = parse(line_no, text);
+    if (!job) {
+      // The custom_id, if the line has one, helps find it.
+      std::string id;
+      simdjson::dom::parser p;
+      simdjson::dom::element e;
+      std::string_view v;
+      if (p.parse(text).get(e) == simdjson::SUCCESS && e["custom_id"].get(v) == simdjson::SUCCESS) {
+        id = v;
+      }
+      invalid(line_no, id, job.error().message());
+      continue;
+    }
+    const std::string& id = (*job)->custom_id;
+    if (!seen_ids_.insert(id).second) {
+      invalid(line_no, id, "duplicate custom_id \"" + id + "\" (an earlier line has it)");
+      continue;
+    }
+    if (done_ids_.contains(id)) {
+      ++counts_.skipped;
+      continue;
+    }
+    if (!write_failure_.message().empty() && write_failure_.code()) break;
+    if (!co_await jobs.send(std::move(**job))) break;  // stopped
+  }
+  counts_.input_done = true;
+  jobs.close();
+}
+
+Task<void> Runner::pace() {
+  if (options_.rate <= 0) co_return;
+  const auto gap = duration_cast<steady_clock::duration>(duration<double>(1.0 / options_.rate));
+  const auto now = steady_clock::now();
+  next_start_ = std::max(next_start_ + gap, now);
+  if (next_start_ > now) (void)co_await sleep_for(next_start_ - now);
+}
+
+Task<Outcome> Runner::execute(const Job& job) {
+  static thread_local std::mt19937_64 jitter(std::random_device{}());
+  const bool stream = options_.stream && job.route != protocol::Route::embeddings;
+  const std::string body = stream ? streaming_body(job.body) : job.body;
+  Outcome outcome;
+  const std::stop_token& stop = co_await get_stop_token();
+  for (int attempt = 0;; ++attempt) {
+    co_await pace();
+    if (stop.stop_requested()) {
+      outcome.cancelled = true;
+      co_return outcome;
+    }
+    const auto start = steady_clock::now();
+    outcome = Outcome{};
+    std::optional<seconds> retry_after;
+    auto response = co_await client_.send(job.route, body);
+    if (response) {
+      outcome.status = response->status();
+      if (auto id = response->header("X-Request-ID")) outcome.request_id = *id;
+      if (auto ra = response->header("Retry-After")) {
+        std::uint64_t s = 0;
+        const auto [p, ec] = std::from_chars(ra->data(), ra->data() + ra->size(), s);
+        if (ec == std::errc() && p == ra->data() + ra->size()) retry_after = seconds(s);
+      }
+      if (stream && response->event_stream() && response->status() == 200) {
+        Assembled assembled;
+        simdjson::dom::parser parser;
+        Result<void, Error> read_status;
+        while (true) {
+          auto piece = co_await response->next();
+          if (!piece) {
+            read_status = piece.error();
+            break;
+          }
+          if (!*piece) break;
+          std::string_view event = **piece;
+          const auto data = event.find("data: ");
+          if (data == std::string_view::npos) continue;
+          event = event.substr(data + 6);
+          while (!event.empty() && event.back() == '\n') event.remove_suffix(1);
+          if (protocol::is_done_event(event)) continue;
+          if (outcome.ttft_us == 0) {
+            outcome.ttft_us = static_cast<std::uint32_t>(
+                duration_cast<microseconds>(steady_clock::now() - start).count());
+          }
+          absorb_chunk(event, job.route, assembled, parser);
+        }
+        if (read_status) {
+          outcome.body = assembled_body(assembled, job.route);
+        } else {
+          outcome.status = 0;
+          outcome.error_code = "stream_failed";
+          outcome.error_message = read_status.error().message();
+        }
+      } else {
+        auto text = co_await response->read_all();
+        if (text) {
+          outcome.body = std::move(*text);
+        } else {
+          outcome.status = 0;
+          outcome.error_code = "response_failed";
+          outcome.error_message = text.error().message();
+        }
+      }
+    } else if (stop.stop_requested()) {
+      outcome.cancelled = true;
+      co_return outcome;
+    } else {
+      outcome.error_code =
+          response.error() == errc::invalid_request ? "invalid_request" : "connection_failed";
+      outcome.error_message = response.error().message();
+      if (response.error() == errc::invalid_request) co_return outcome;  // not retried
+    }
+    outcome.latency_us = static_cast<std::uint32_t>(
+        duration_cast<microseconds>(steady_clock::now() - start).count());
+    const bool again = outcome.status == 0 || retriable(outcome.status);
+    if (!again) co_return outcome;
+    if (stop.stop_requested()) {
+      outcome.cancelled = true;
+      co_return outcome;
+    }
+    if (attempt >= options_.max_retries) {
+      if (outcome.error_code.empty()) {
+        outcome.error_code = "retries_exhausted";
+        outcome.error_message = "status " + std::to_string(outcome.status) + " after " +
+                                std::to_string(attempt + 1) + " attempts";
+      }
+      co_return outcome;
+    }
+    ++counts_.retried;
+    // Full jitter over an exponential ceiling, or what the server asked for.
+    const auto ceiling = std::min<std::int64_t>(
+        options_.backoff_max.count(),
+        options_.backoff_base.count() * (std::int64_t{1} << std::min(attempt, 20)));
+    auto wait = retry_after ? duration_cast<milliseconds>(*retry_after)
+                            : milliseconds(std::uniform_int_distribution<std::int64_t>(
+                                  0, std::max<std::int64_t>(ceiling, 1))(jitter));
+    if (!co_await sleep_for(wait)) {
+      outcome.cancelled = true;
+      co_return outcome;
+    }
+  }
+}
+
+void Runner::record(const Job& job, Outcome outcome) {
+  std::string out;
+  http::JsonWriter json(out);
+  json.begin_object()
+      .key("id")
+      .string("batch_req_" + random_hex(12))
+      .key("custom_id")
+      .string(job.custom_id)
+      .key("response");
+  const bool answered = outcome.status != 0 && !outcome.body.empty();
+  if (answered) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element body;
+    const bool json_body = parser.parse(outcome.body).get(body) == simdjson::SUCCESS;
+    json.begin_object()
+        .key("status_code")
+        .number(outcome.status)
+        .key("request_id")
+        .string(outcome.request_id.empty() ? "req_" + random_hex(12) : outcome.request_id)
+        .key("body");
+    if (json_body) {
+      json.raw(simdjson::minify(body));
+      std::uint64_t n = 0;
+      if (body["usage"]["prompt_tokens"].get(n) == simdjson::SUCCESS) counts_.tokens_in += n;
+      if (body["usage"]["completion_tokens"].get(n) == simdjson::SUCCESS) counts_.tokens_out += n;
+    } else {
+      json.string(outcome.body);
+    }
+    json.end_object();
+  } else {
+    json.null();
+  }
+  json.key("error");
+  const bool ok = answered && !retriable(outcome.status) && outcome.error_code.empty();
+  if (ok) {
+    json.null();
+  } else {
+    json.begin_object()
+        .key("code")
+        .string(outcome.error_code.empty() ? "retries_exhausted" : outcome.error_code)
+        .key("message")
+        .string(outcome.error_message)
+        .end_object();
+  }
+  json.end_object();
+  if (auto r = output_.append(std::move(out)); !r) write_failure_ = r.error();
+  if (ok) {
+    ++counts_.succeeded;
+    latencies_.push_back(outcome.latency_us);
+    if (outcome.ttft_us != 0) ttfts_.push_back(outcome.ttft_us);
+  } else {
+    ++counts_.failed;
+  }
+}
+
+Task<void> Runner::work(Channel<Job>& jobs) {
+  while (true) {
+    auto job = co_await jobs.receive();
+    if (!job) co_return;  // closed and drained
+    ++counts_.in_flight;
+    auto outcome = co_await execute(*job);
+    --counts_.in_flight;
+    // A stopped run leaves the request unanswered, for the next run.
+    if (outcome.cancelled) continue;
+    record(*job, std::move(outcome));
+  }
+}
+
+BatchProgress Runner::snapshot() const {
+  BatchProgress p = counts_;
+  p.elapsed = steady_clock::now() - started_;
+  p.latency_p50 = percentile(latencies_, 0.50);
+  p.latency_p95 = percentile(latencies_, 0.95);
+  p.latency_p99 = percentile(latencies_, 0.99);
+  p.ttft_p50 = percentile(ttfts_, 0.50);
+  p.ttft_p99 = percentile(ttfts_, 0.99);
+  return p;
+}
+
+Task<void> Runner::report_progress() {
+  while (!finished_) {
+    if (!co_await sleep_for(options_.progress_interval)) co_return;
+    if (options_.progress && !finished_) options_.progress(snapshot());
+  }
+}
+
+Task<Result<BatchProgress, Error>> Runner::run() {
+  if (options_.concurrency == 0) co_return config_error("concurrency must be at least 1");
+  if (auto r = open_files(); !r) co_return r.error();
+  Channel<Job> jobs(options_.concurrency);
+  Result<void, Error> input_status;
+  std::stop_source stop_ticker;
+  TaskScope ticker;
+  ticker.spawn(with_stop_token(report_progress(), stop_ticker.get_token()));
+  {
+    TaskScope workers;
+    for (std::size_t i = 0; i < options_.concurrency; ++i) workers.spawn(work(jobs));
+    workers.spawn(produce(jobs, input_status));
+    co_await workers.join();
+  }
+  finished_ = true;
+  stop_ticker.request_stop();
+  co_await ticker.join();
+  output_.sync();
+  errors_.sync();
+  if (!input_status) co_return input_status.error();
+  if (write_failure_.code()) co_return write_failure_;
+  auto summary = snapshot();
+  if (options_.progress) options_.progress(summary);
+  co_return summary;
+}
+
+}  // namespace
+
+Task<Result<BatchProgress, Error>> run_batch(Client& client, BatchOptions options) {
+  Runner runner(client, std::move(options));
+  co_return co_await runner.run();
+}
+
+}  // namespace cipherline::client

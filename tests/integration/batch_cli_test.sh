@@ -1,0 +1,111 @@
+#!/bin/sh
+# `cipherline batch` against the development backend: a 10,000-line batch
+# interrupted by kill -9 at random moments and resumed until done (every
+# line answered exactly once, every answer checked against its prompt, bad
+# lines reported once); then a batch during which the backend is killed and
+# restarted (it finishes); then bad flags.
+set -u
+bin="$1"
+here=$(dirname "$0")
+tmp=$(mktemp -d)
+backend_pid=
+cleanup() {
+  [ -n "$backend_pid" ] && kill "$backend_pid" 2>/dev/null && wait "$backend_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+failures=0
+ok() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; failures=$((failures + 1)); }
+wait_for() {
+  i=0
+  until grep -q "$1" "$2" 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 600 ] && { echo "timed out waiting for '$1' in $2"; cat "$2"; exit 1; }
+    sleep 0.1
+  done
+}
+start_backend() {  # start_backend LISTEN
+  : >"$tmp/backend.out"
+  "$bin" backend --dev --state "$tmp/state" --listen "$1" >"$tmp/backend.out" 2>&1 &
+  backend_pid=$!
+  wait_for "gateway on https://" "$tmp/backend.out"
+  endpoint=$(sed -n 's|.*gateway on https://\([0-9.:]*\),.*|\1|p' "$tmp/backend.out")
+}
+batch() {  # batch INPUT OUTPUT [FLAGS...]
+  input=$1; output=$2; shift 2
+  "$bin" batch --input "$input" --output "$output" --api-endpoint "$endpoint" \
+    --manifest "$tmp/state/manifest.json" --dev-trust "$tmp/state" "$@"
+}
+# start_batch LOG INPUT OUTPUT [FLAGS...]: in the background, with $pid the
+# batch process itself (so that kill -9 reaches it, not a subshell).
+start_batch() {
+  log=$1; input=$2; output=$3; shift 3
+  "$bin" batch --input "$input" --output "$output" --api-endpoint "$endpoint" \
+    --manifest "$tmp/state/manifest.json" --dev-trust "$tmp/state" "$@" >"$log.out" 2>"$log" &
+  pid=$!
+}
+
+start_backend 127.0.0.1:0
+
+# 10,000 requests over the three routes, and five bad lines among them.
+awk 'BEGIN {
+  for (i = 1; i <= 10000; i++) {
+    if (i % 3 == 0)
+      printf "{\"custom_id\":\"c%d\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{\"model\":\"synthetic\",\"prompt\":\"complete item %d\"}}\n", i, i
+    else if (i % 7 == 0)
+      printf "{\"custom_id\":\"e%d\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":{\"model\":\"synthetic\",\"input\":\"embed item %d\"}}\n", i, i
+    else
+      printf "{\"custom_id\":\"q%d\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"synthetic\",\"messages\":[{\"role\":\"user\",\"content\":\"question number %d\"}]}}\n", i, i
+    if (i == 100) print "{not json"
+    if (i == 2000) print "{\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{}}"
+    if (i == 4000) print "{\"custom_id\":\"q1\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"synthetic\",\"messages\":[]}}"
+    if (i == 6000) print "{\"custom_id\":\"img\",\"method\":\"POST\",\"url\":\"/v1/images/generations\",\"body\":{}}"
+    if (i == 8000) print "{\"custom_id\":\"get\",\"method\":\"GET\",\"url\":\"/v1/models\",\"body\":{}}"
+  }
+}' >"$tmp/in.jsonl"
+
+# Interrupted three times by kill -9, at random moments, then run to the end.
+for round in 1 2 3; do
+  start_batch "$tmp/batch.log" "$tmp/in.jsonl" "$tmp/out.jsonl" --concurrency 64
+  delay=$(awk -v seed="$$$round" 'BEGIN { srand(seed); printf "%.2f", 1.0 + rand() * 3.0 }')
+  sleep "$delay"
+  kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  echo "     killed round $round after ${delay}s with $(wc -l <"$tmp/out.jsonl") answers"
+done
+out=$(batch "$tmp/in.jsonl" "$tmp/out.jsonl" --concurrency 64 2>"$tmp/batch.log")
+st=$?
+[ $st -eq 0 ] && ok "batch-resumed" || fail "batch-resumed: status $st: $out $(tail -3 "$tmp/batch.log")"
+printf '%s\n' "$out" | grep -q "skipped (answered or reported before)" && ok batch-summary || fail "batch-summary: $out"
+check=$(python3 "$here/batch_check.py" "$tmp/in.jsonl" "$tmp/out.jsonl" "$tmp/out.jsonl.errors.jsonl")
+[ $? -eq 0 ] && ok "exactly-once: $check" || fail "exactly-once: $check"
+# A rerun has nothing left to do.
+out=$(batch "$tmp/in.jsonl" "$tmp/out.jsonl" 2>/dev/null)
+printf '%s\n' "$out" | grep -q "^cipherline batch: 0 succeeded, 0 failed, 0 invalid lines, 10005 skipped" \
+  && ok rerun-skips-everything || fail "rerun-skips-everything: $out"
+
+# The backend dies mid-batch and comes back on the same address: the batch
+# retries with backoff, re-attests and finishes.
+head -n 1500 "$tmp/in.jsonl" | grep -v 'not json' >"$tmp/in2.jsonl"
+start_batch "$tmp/batch2.log" "$tmp/in2.jsonl" "$tmp/out2.jsonl" --concurrency 32 --stream \
+  --max-retries 8
+sleep 1
+kill -9 "$backend_pid"; wait "$backend_pid" 2>/dev/null
+sleep 1
+start_backend "$endpoint"
+wait "$pid"; st=$?
+[ $st -eq 0 ] && ok "backend-restart-mid-batch: $(head -1 "$tmp/batch2.log.out")" \
+  || fail "backend-restart-mid-batch: status $st: $(cat "$tmp/batch2.log.out") $(tail -5 "$tmp/batch2.log")"
+check=$(python3 "$here/batch_check.py" "$tmp/in2.jsonl" "$tmp/out2.jsonl" "$tmp/out2.jsonl.errors.jsonl")
+[ $? -eq 0 ] && ok "restart-exactly-once: $check" || fail "restart-exactly-once: $check"
+grep -q "time to first token p50" "$tmp/batch2.log.out" && ok stream-ttft || fail "stream-ttft: $(cat "$tmp/batch2.log.out")"
+
+# Bad flags and files.
+out=$(batch "$tmp/none.jsonl" "$tmp/o.jsonl" 2>&1); st=$?
+[ $st -eq 2 ] && printf '%s' "$out" | grep -q "does not exist" && ok missing-input || fail "missing-input: $st $out"
+printf 'garbage\n' >"$tmp/foreign.jsonl"
+out=$(batch "$tmp/in2.jsonl" "$tmp/foreign.jsonl" 2>&1); st=$?
+[ $st -eq 1 ] && printf '%s' "$out" | grep -q "line 1 is not a batch result line" && ok foreign-output-refused \
+  || fail "foreign-output-refused: $st $out"
+
+[ $failures -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
+echo "all batch checks passed"
