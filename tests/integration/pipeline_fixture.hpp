@@ -13,6 +13,7 @@
 #include "cipherline/backend/dev_backend.hpp"
 #include "cipherline/client/client.hpp"
 #include "cipherline/http/json_writer.hpp"
+#include "cipherline/http/server.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 
@@ -110,5 +111,69 @@ inline std::string content_of_chunks(const std::vector<std::string>& chunks) {
   }
   return text;
 }
+
+// A relay between client and gateway, as an attacker on the path (or a
+// misbehaving gateway) could run: `inject` may answer a request itself
+// (status, Retry-After) instead of forwarding it; `tamper` may change the
+// gateway's answers.
+struct Relay {
+  struct Injected {
+    int status;
+    std::string retry_after{};
+  };
+  std::function<std::optional<Injected>(std::string_view path)> inject{};
+  std::function<void(std::string_view path, std::string& body)> tamper{};
+
+  template <class Body>
+  Task<void> run(backend::DevBackend& b, Body body) {
+    http::HttpClient upstream({.tls = client::tls_config(client_options(b).session).build().value(),
+                               .proxy = http::ProxySettings{}});
+    const http::Origin gateway{.scheme = "https", .host = "127.0.0.1", .port = b.address().port()};
+    http::Router router;
+    router.add_prefix(
+        "*", "/", [&](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
+          auto in = co_await request.body.read_all();
+          if (inject) {
+            if (auto answer = inject(request.head.path())) {
+              http::Headers h{{"Content-Type", "application/json"},
+                              {"Privatemode-Encrypted", "false"}};
+              if (!answer->retry_after.empty()) h.add("Retry-After", answer->retry_after);
+              (void)co_await writer.respond(answer->status, std::move(h),
+                                            R"({"error":{"message":"injected","type":""}})");
+              co_return;
+            }
+          }
+          http::ClientRequest forward{.method = request.head.method,
+                                      .target = request.head.target,
+                                      .headers = request.head.headers,
+                                      .body = in.value()};
+          forward.headers.remove("Content-Length");
+          forward.headers.remove("Host");
+          auto response = co_await upstream.request(gateway, std::move(forward));
+          if (!response) co_return;
+          auto text = (co_await response->body().read_all()).value();
+          if (tamper) tamper(request.head.path(), text);
+          http::Headers h;
+          for (const char* name : {"Content-Type", "Privatemode-Encrypted"}) {
+            if (auto v = response->head().headers.get(name)) h.add(name, *v);
+          }
+          (void)co_await writer.respond(response->status(), std::move(h), text);
+        });
+    http::HttpServer server(std::move(router));
+    auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+    auto tls = http::TlsServerContext::create(
+                   {.certificate_file = (b.state_dir() / "private" / "gateway.pem").string(),
+                    .key_file = (b.state_dir() / "private" / "gateway-key.pem").string()})
+                   .value();
+    std::stop_source stop;
+    TaskScope scope;
+    scope.spawn(with_stop_token(server.serve_tls(listener, tls), stop.get_token()));
+    auto options = client_options(b);
+    options.session.endpoint.port = listener.local_address().port();
+    co_await body(options);
+    stop.request_stop();
+    co_await scope.join();
+  }
+};
 
 }  // namespace cipherline::testing

@@ -20,6 +20,7 @@ using namespace std::chrono;
 using testing::chat_request;
 using testing::client_options;
 using testing::content_of_chunks;
+using testing::Relay;
 using testing::with_backend;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new testing::StateDirCleanup);
@@ -158,52 +159,6 @@ TEST(Pipeline, WrongApiKeyIsUnauthorized) {
             }));
 }
 
-// A relay between client and gateway that can change the gateway's answers:
-// what an attacker on the path (or a malicious gateway) could do.
-struct TamperingRelay {
-  std::function<void(std::string_view path, std::string& body)> tamper;
-
-  template <class Body>
-  Task<void> run(backend::DevBackend& b, Body body) {
-    http::HttpClient upstream({.tls = client::tls_config(client_options(b).session).build().value(),
-                               .proxy = http::ProxySettings{}});
-    const http::Origin gateway{.scheme = "https", .host = "127.0.0.1", .port = b.address().port()};
-    http::Router router;
-    router.add_prefix("*", "/",
-                      [&](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
-                        auto in = co_await request.body.read_all();
-                        http::ClientRequest forward{.method = request.head.method,
-                                                    .target = request.head.target,
-                                                    .headers = request.head.headers,
-                                                    .body = in.value()};
-                        forward.headers.remove("Content-Length");
-                        forward.headers.remove("Host");
-                        auto response = co_await upstream.request(gateway, std::move(forward));
-                        if (!response) co_return;
-                        auto text = (co_await response->body().read_all()).value();
-                        tamper(request.head.path(), text);
-                        http::Headers h;
-                        if (auto t = response->head().headers.get("Content-Type"))
-                          h.add("Content-Type", *t);
-                        (void)co_await writer.respond(response->status(), std::move(h), text);
-                      });
-    http::HttpServer server(std::move(router));
-    auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
-    auto tls = http::TlsServerContext::create(
-                   {.certificate_file = (b.state_dir() / "private" / "gateway.pem").string(),
-                    .key_file = (b.state_dir() / "private" / "gateway-key.pem").string()})
-                   .value();
-    std::stop_source stop;
-    TaskScope scope;
-    scope.spawn(with_stop_token(server.serve_tls(listener, tls), stop.get_token()));
-    auto options = client_options(b);
-    options.session.endpoint.port = listener.local_address().port();
-    co_await body(options);
-    stop.request_stop();
-    co_await scope.join();
-  }
-};
-
 // Replaces the base64 value of `field` in a JSON body by f(decoded).
 void rewrite_b64_field(std::string& body, std::string_view field,
                        const std::function<void(std::vector<std::byte>&)>& f) {
@@ -219,7 +174,7 @@ void rewrite_b64_field(std::string& body, std::string_view field,
 
 TEST(Pipeline, TamperedCoordinatorEvidenceFailsAttestation) {
   Loop loop;
-  TamperingRelay relay{[](std::string_view path, std::string& body) {
+  Relay relay{.tamper = [](std::string_view path, std::string& body) {
     if (path != "/privatemode/v1/attest") return;
     rewrite_b64_field(body, "AttestationDoc", [](std::vector<std::byte>& doc_bytes) {
       const std::string_view json(reinterpret_cast<const char*>(doc_bytes.data()),
@@ -250,7 +205,7 @@ TEST(Pipeline, TamperedCoordinatorEvidenceFailsAttestation) {
 
 TEST(Pipeline, InvalidSecretServiceSignatureFailsTheExchange) {
   Loop loop;
-  TamperingRelay relay{[](std::string_view path, std::string& body) {
+  Relay relay{.tamper = [](std::string_view path, std::string& body) {
     if (path != "/privatemode/v1/secret") return;
     rewrite_b64_field(body, "EncapsulatedKey",
                       [](std::vector<std::byte>& enc) { enc.back() ^= std::byte{0x80}; });

@@ -1,0 +1,126 @@
+// run_batch in process: a backend that answers 429 (with Retry-After) and
+// then 500 for a while, before it serves: every request retried until it
+// succeeds; a backend that never recovers: each request given up after its
+// retries, with the error in its output line.
+#include "cipherline/client/batch.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "pipeline_fixture.hpp"
+
+namespace cipherline {
+namespace {
+
+using namespace std::chrono;
+using testing::Relay;
+using testing::with_backend;
+
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new testing::StateDirCleanup);
+
+struct Files {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("cipherline-batch-" + std::to_string(::getpid()));
+  Files() {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~Files() { std::filesystem::remove_all(dir); }
+  std::filesystem::path input(int lines) const {
+    const auto path = dir / "in.jsonl";
+    std::ofstream out(path);
+    for (int i = 0; i < lines; ++i) {
+      out << R"({"custom_id":"r)" << i
+          << R"(","method":"POST","url":"/v1/chat/completions","body":{"model":"synthetic","messages":[{"role":"user","content":"retry me )"
+          << i << R"("}]}})" << '\n';
+    }
+    return path;
+  }
+};
+
+std::vector<std::string> lines_of(const std::filesystem::path& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST(Batch, RetriesThrottlingAndServerErrorsUntilTheyPass) {
+  Files files;
+  std::atomic<int> inference_calls{0};
+  Relay relay{.inject = [&](std::string_view path) -> std::optional<Relay::Injected> {
+    if (path != "/v1/chat/completions") return std::nullopt;
+    const int n = inference_calls++;
+    if (n == 0) return Relay::Injected{429, "1"};  // honoured: the run takes a second
+    if (n < 15) return Relay::Injected{429, "0"};
+    if (n < 30) return Relay::Injected{n % 2 == 0 ? 500 : 503};
+    return std::nullopt;
+  }};
+  Loop loop;
+  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+              co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
+                client::Client client(options);
+                EXPECT_TRUE(co_await client.connect());
+                auto summary =
+                    co_await client::run_batch(client, {.input = files.input(20),
+                                                        .output = files.dir / "out.jsonl",
+                                                        .concurrency = 4,
+                                                        .max_retries = 20,
+                                                        .backoff_base = milliseconds(5),
+                                                        .backoff_max = milliseconds(50)});
+                EXPECT_TRUE(summary);
+                if (summary) {
+                  EXPECT_EQ(summary->succeeded, 20u);
+                  EXPECT_EQ(summary->failed, 0u);
+                  EXPECT_EQ(summary->retried, 30u);  // every injected answer retried
+                  EXPECT_GE(summary->elapsed, seconds(1));  // Retry-After: 1 was waited out
+                }
+                co_await client.close();
+              });
+            }));
+  const auto out = lines_of(files.dir / "out.jsonl");
+  EXPECT_EQ(out.size(), 20u);
+  for (const auto& line : out) {
+    EXPECT_NE(line.find(R"("status_code":200)"), std::string::npos) << line;
+    EXPECT_NE(line.find(R"("error":null)"), std::string::npos) << line;
+  }
+}
+
+TEST(Batch, GivesUpAfterItsRetriesAndSaysWhy) {
+  Files files;
+  Relay relay{.inject = [](std::string_view path) -> std::optional<Relay::Injected> {
+    if (path == "/v1/chat/completions") return Relay::Injected{503};
+    return std::nullopt;
+  }};
+  Loop loop;
+  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+              co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
+                client::Client client(options);
+                EXPECT_TRUE(co_await client.connect());
+                auto summary =
+                    co_await client::run_batch(client, {.input = files.input(3),
+                                                        .output = files.dir / "out.jsonl",
+                                                        .concurrency = 3,
+                                                        .max_retries = 2,
+                                                        .backoff_base = milliseconds(1),
+                                                        .backoff_max = milliseconds(5)});
+                EXPECT_TRUE(summary);
+                if (summary) {
+                  EXPECT_EQ(summary->failed, 3u);
+                  EXPECT_EQ(summary->retried, 6u);
+                }
+                co_await client.close();
+              });
+            }));
+  const auto out = lines_of(files.dir / "out.jsonl");
+  EXPECT_EQ(out.size(), 3u);
+  for (const auto& line : out) {
+    EXPECT_NE(line.find(R"("status_code":503)"), std::string::npos) << line;
+    EXPECT_NE(line.find(R"("code":"retries_exhausted")"), std::string::npos) << line;
+    EXPECT_NE(line.find("after 3 attempts"), std::string::npos) << line;
+  }
+}
+
+}  // namespace
+}  // namespace cipherline
