@@ -301,22 +301,22 @@ Task<Result<std::string, Error>> Client::chat(std::string request) {
 }
 
 AsyncGenerator<Result<std::string, Error>> Client::stream_chat(std::string request) {
-  // "stream": true, set by inserting it first (a later duplicate would win
-  // in most parsers, so refuse a request that says otherwise).
+  // "stream": true, inserted unless the request says it already; a request
+  // that says false is refused. Invalid JSON goes on to send(), which names
+  // the problem.
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  bool stream = true;
-  if (parser.parse(request).get(root) == simdjson::SUCCESS &&
-      root["stream"].get(stream) == simdjson::SUCCESS && !stream) {
-    co_yield Result<std::string, Error>(invalid("stream_chat needs \"stream\": true or no stream"));
-    co_return;
-  }
-  if (root.type() == simdjson::dom::element_type::OBJECT && !root["stream"].error()) {
-    // already true
-  } else if (const auto open = request.find('{'); open != std::string::npos) {
-    const bool empty = root.type() == simdjson::dom::element_type::OBJECT &&
-                       simdjson::dom::object(root).size() == 0;
-    request.insert(open + 1, empty ? "\"stream\":true" : "\"stream\":true,");
+  simdjson::dom::object object;
+  if (parser.parse(request).get(object) == simdjson::SUCCESS) {
+    bool stream = false;
+    const auto field = object["stream"];
+    if (field.error() == simdjson::NO_SUCH_FIELD) {
+      request.insert(request.find('{') + 1,
+                     object.size() == 0 ? "\"stream\":true" : "\"stream\":true,");
+    } else if (field.get(stream) != simdjson::SUCCESS || !stream) {
+      co_yield Result<std::string, Error>(
+          invalid("stream_chat needs \"stream\": true, or no \"stream\""));
+      co_return;
+    }
   }
   auto response = co_await send(protocol::Route::chat_completions, std::move(request));
   if (!response) {
