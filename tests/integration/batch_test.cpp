@@ -46,6 +46,21 @@ std::vector<std::string> lines_of(const std::filesystem::path& path) {
   return out;
 }
 
+// run_through runs a batch through `relay` in front of a backend.
+Result<client::BatchProgress, Error> run_through(Relay& relay, client::BatchOptions options) {
+  Result<client::BatchProgress, Error> summary = Error(std::make_error_code(std::errc::io_error), "did not run");
+  Loop loop;
+  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+              co_await relay.run(b, [&](client::ClientOptions client_options) -> Task<void> {
+                client::Client client(client_options);
+                EXPECT_TRUE(co_await client.connect());
+                summary = co_await client::run_batch(client, options);
+                co_await client.close();
+              });
+            }));
+  return summary;
+}
+
 TEST(Batch, RetriesThrottlingAndServerErrorsUntilTheyPass) {
   Files files;
   std::atomic<int> inference_calls{0};
@@ -57,28 +72,19 @@ TEST(Batch, RetriesThrottlingAndServerErrorsUntilTheyPass) {
     if (n < 30) return Relay::Injected{n % 2 == 0 ? 500 : 503};
     return std::nullopt;
   }};
-  Loop loop;
-  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
-              co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
-                client::Client client(options);
-                EXPECT_TRUE(co_await client.connect());
-                auto summary =
-                    co_await client::run_batch(client, {.input = files.input(20),
-                                                        .output = files.dir / "out.jsonl",
-                                                        .concurrency = 4,
-                                                        .max_retries = 20,
-                                                        .backoff_base = milliseconds(5),
-                                                        .backoff_max = milliseconds(50)});
-                EXPECT_TRUE(summary);
-                if (summary) {
-                  EXPECT_EQ(summary->succeeded, 20u);
-                  EXPECT_EQ(summary->failed, 0u);
-                  EXPECT_EQ(summary->retried, 30u);  // every injected answer retried
-                  EXPECT_GE(summary->elapsed, seconds(1));  // Retry-After: 1 was waited out
-                }
-                co_await client.close();
-              });
-            }));
+  auto summary = run_through(relay, {.input = files.input(20),
+                                     .output = files.dir / "out.jsonl",
+                                     .concurrency = 4,
+                                     .max_retries = 20,
+                                     .backoff_base = milliseconds(5),
+                                     .backoff_max = milliseconds(50)});
+  EXPECT_TRUE(summary) << (summary ? "" : summary.error().message());
+  if (summary) {
+    EXPECT_EQ(summary->succeeded, 20u);
+    EXPECT_EQ(summary->failed, 0u);
+    EXPECT_EQ(summary->retried, 30u);         // every injected answer retried
+    EXPECT_GE(summary->elapsed, seconds(1));  // Retry-After: 1 was waited out
+  }
   const auto out = lines_of(files.dir / "out.jsonl");
   EXPECT_EQ(out.size(), 20u);
   for (const auto& line : out) {
@@ -93,26 +99,17 @@ TEST(Batch, GivesUpAfterItsRetriesAndSaysWhy) {
     if (path == "/v1/chat/completions") return Relay::Injected{503};
     return std::nullopt;
   }};
-  Loop loop;
-  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
-              co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
-                client::Client client(options);
-                EXPECT_TRUE(co_await client.connect());
-                auto summary =
-                    co_await client::run_batch(client, {.input = files.input(3),
-                                                        .output = files.dir / "out.jsonl",
-                                                        .concurrency = 3,
-                                                        .max_retries = 2,
-                                                        .backoff_base = milliseconds(1),
-                                                        .backoff_max = milliseconds(5)});
-                EXPECT_TRUE(summary);
-                if (summary) {
-                  EXPECT_EQ(summary->failed, 3u);
-                  EXPECT_EQ(summary->retried, 6u);
-                }
-                co_await client.close();
-              });
-            }));
+  auto summary = run_through(relay, {.input = files.input(3),
+                                     .output = files.dir / "out.jsonl",
+                                     .concurrency = 3,
+                                     .max_retries = 2,
+                                     .backoff_base = milliseconds(1),
+                                     .backoff_max = milliseconds(5)});
+  EXPECT_TRUE(summary) << (summary ? "" : summary.error().message());
+  if (summary) {
+    EXPECT_EQ(summary->failed, 3u);
+    EXPECT_EQ(summary->retried, 6u);
+  }
   const auto out = lines_of(files.dir / "out.jsonl");
   EXPECT_EQ(out.size(), 3u);
   for (const auto& line : out) {

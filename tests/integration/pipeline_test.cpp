@@ -172,8 +172,25 @@ void rewrite_b64_field(std::string& body, std::string_view field,
   body.replace(start, end - start, crypto::to_base64(bytes));
 }
 
-TEST(Pipeline, TamperedCoordinatorEvidenceFailsAttestation) {
+// Connecting through `relay` fails with `code`, the message saying `text`.
+void expect_refused_through(Relay& relay, client::errc code, std::string text) {
   Loop loop;
+  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+              co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
+                client::Client client(options);
+                auto r = co_await client.connect();
+                EXPECT_FALSE(r);
+                if (!r) {
+                  EXPECT_EQ(r.error(), code) << r.error().message();
+                  EXPECT_NE(r.error().message().find(text), std::string::npos)
+                      << r.error().message();
+                }
+                co_await client.close();
+              });
+            }));
+}
+
+TEST(Pipeline, TamperedCoordinatorEvidenceFailsAttestation) {
   Relay relay{.tamper = [](std::string_view path, std::string& body) {
     if (path != "/privatemode/v1/attest") return;
     rewrite_b64_field(body, "AttestationDoc", [](std::vector<std::byte>& doc_bytes) {
@@ -188,41 +205,16 @@ TEST(Pipeline, TamperedCoordinatorEvidenceFailsAttestation) {
       doc_bytes.assign(b.begin(), b.end());
     });
   }};
-  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
-              co_await relay.run(b, [](client::ClientOptions options) -> Task<void> {
-                client::Client client(options);
-                auto r = co_await client.connect();
-                EXPECT_FALSE(r);
-                if (!r) {
-                  EXPECT_EQ(r.error(), client::errc::attestation_failed) << r.error().message();
-                  EXPECT_NE(r.error().message().find("check "), std::string::npos)
-                      << r.error().message();
-                }
-                co_await client.close();
-              });
-            }));
+  expect_refused_through(relay, client::errc::attestation_failed, "check ");
 }
 
 TEST(Pipeline, InvalidSecretServiceSignatureFailsTheExchange) {
-  Loop loop;
   Relay relay{.tamper = [](std::string_view path, std::string& body) {
     if (path != "/privatemode/v1/secret") return;
     rewrite_b64_field(body, "EncapsulatedKey",
                       [](std::vector<std::byte>& enc) { enc.back() ^= std::byte{0x80}; });
   }};
-  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
-              co_await relay.run(b, [](client::ClientOptions options) -> Task<void> {
-                client::Client client(options);
-                auto r = co_await client.connect();
-                EXPECT_FALSE(r);
-                if (!r) {
-                  EXPECT_EQ(r.error(), client::errc::exchange_failed) << r.error().message();
-                  EXPECT_NE(r.error().message().find("invalid signature"), std::string::npos)
-                      << r.error().message();
-                }
-                co_await client.close();
-              });
-            }));
+  expect_refused_through(relay, client::errc::exchange_failed, "invalid signature");
 }
 
 TEST(Pipeline, WorkerWithFailingGpuIsNeverActivated) {
