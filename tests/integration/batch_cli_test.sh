@@ -99,6 +99,13 @@ check=$(python3 "$here/batch_check.py" "$tmp/in2.jsonl" "$tmp/out2.jsonl" "$tmp/
 [ $? -eq 0 ] && ok "restart-exactly-once: $check" || fail "restart-exactly-once: $check"
 grep -q "time to first token p50" "$tmp/batch2.log.out" && ok stream-ttft || fail "stream-ttft: $(cat "$tmp/batch2.log.out")"
 
+# --rate spaces the starts: 20 requests at 10/s take at least 1.9 s.
+head -n 20 "$tmp/in2.jsonl" >"$tmp/in3.jsonl"
+out=$(batch "$tmp/in3.jsonl" "$tmp/out3.jsonl" --rate 10 2>/dev/null)
+wall=$(printf '%s\n' "$out" | sed -n 's/.*wall time \([0-9.]*\) s.*/\1/p')
+awk -v w="$wall" 'BEGIN { exit !(w >= 1.9) }' && ok "rate-limited: ${wall}s for 20 at 10/s" \
+  || fail "rate-limited: wall time '$wall' for 20 requests at 10/s: $out"
+
 # Bad flags and files.
 out=$(batch "$tmp/none.jsonl" "$tmp/o.jsonl" 2>&1); st=$?
 [ $st -eq 2 ] && printf '%s' "$out" | grep -q "does not exist" && ok missing-input || fail "missing-input: $st $out"
