@@ -2,7 +2,7 @@
 // program — the numbers of the "End-to-end pipeline" section of
 // docs/benchmarks.md.
 //
-//   e2e_load [--phases=sessions,streams,proxy] [--concurrency=1,64,1024] …
+//   e2e_load [--phases=sessions,streams,proxy,batch] [--concurrency=1,64,1024] …
 //   e2e_load --help
 //
 // Layout (2 vCPU machine): the development backend (gateway, worker, the
@@ -32,6 +32,15 @@
 //    process: a backend with a throttled model (1 token/s) in this process,
 //    --proxy-streams concurrent streams through the proxy, each held open
 //    after its first token; (VmRSS open − VmRSS idle) / streams.
+// 4. batch — prompts/s of one OpenAI Batch JSONL file (--batch-lines chat
+//    requests of 16 words, distinct per line; fewer at concurrency 1) against
+//    a backend with the unthrottled model, two routes at the same
+//    concurrency C: `client::run_batch` in this process on one connected,
+//    attested Client (a fresh output file per round), and the same requests
+//    as plain HTTP POSTs (C workers each taking the next line) to
+//    `cipherline proxy` as a child process. Rounds of the two alternate (and
+//    alternate which goes first) --batch-rounds times per level after a
+//    warm-up of each; the ratio is the median of the per-pair ratios.
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -50,6 +59,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -58,6 +68,7 @@
 #include <vector>
 
 #include "cipherline/backend/dev_backend.hpp"
+#include "cipherline/client/batch.hpp"
 #include "cipherline/client/client.hpp"
 #include "cipherline/client/session.hpp"
 #include "cipherline/http/client.hpp"
@@ -81,7 +92,7 @@ using namespace std::chrono_literals;
 // Configuration
 
 struct Config {
-  std::vector<std::string> phases{"sessions", "streams", "proxy"};
+  std::vector<std::string> phases{"sessions", "streams", "proxy", "batch"};
   std::size_t sessions = 20;
   std::vector<std::size_t> concurrency{1, 64, 1024};
   std::size_t words = 64;
@@ -91,13 +102,17 @@ struct Config {
   std::size_t proxy_streams = 1000;
   std::size_t proxy_words = 256;
   std::size_t proxy_batch = 0;  // 0: all streams at once
+  std::size_t batch_lines = 10000;
+  std::size_t batch_serial_lines = 1000;  // lines at concurrency 1
+  std::vector<std::size_t> batch_concurrency{1, 64, 512};
+  std::size_t batch_rounds = 3;
   std::string cipherline = CIPHERLINE_BINARY;
   std::filesystem::path state{};  // empty: a temporary directory
 };
 
 const char* const kUsage =
     "e2e_load: the attested, encrypted pipeline under load (see docs/benchmarks.md).\n"
-    "  --phases=LIST         sessions,streams,proxy (default: all three)\n"
+    "  --phases=LIST         sessions,streams,proxy,batch (default: all four)\n"
     "  --sessions=N          cold sessions timed per variant (20)\n"
     "  --concurrency=LIST    concurrent streams per level (1,64,1024)\n"
     "  --words=N             words (= tokens) asked for per request (64)\n"
@@ -107,6 +122,10 @@ const char* const kUsage =
     "  --proxy-streams=N     streams held open through the proxy (1000)\n"
     "  --proxy-words=N       words per held stream, at 1 token/s (256)\n"
     "  --proxy-batch=N       open the held streams N at a time (0: all at once)\n"
+    "  --batch-lines=N       requests in the batch file (10000)\n"
+    "  --batch-serial-lines=N  requests of the batch at concurrency 1 (1000)\n"
+    "  --batch-concurrency=LIST  requests in flight per level (1,64,512)\n"
+    "  --batch-rounds=N      batch/proxy round pairs per level (3)\n"
     "  --cipherline=PATH     the cipherline binary for the proxy child\n"
     "  --state=DIR           backend state directory to use (default: temporary)\n";
 
@@ -166,6 +185,17 @@ Config parse(int argc, char** argv) {
       c.proxy_words = std::max<std::size_t>(2, number(name, value));
     } else if (name == "proxy-batch") {
       c.proxy_batch = number(name, value);
+    } else if (name == "batch-lines") {
+      c.batch_lines = std::max<std::size_t>(1, number(name, value));
+    } else if (name == "batch-serial-lines") {
+      c.batch_serial_lines = std::max<std::size_t>(1, number(name, value));
+    } else if (name == "batch-concurrency") {
+      c.batch_concurrency.clear();
+      for (const auto& part : split(value)) {
+        c.batch_concurrency.push_back(std::max<std::size_t>(1, number(name, part)));
+      }
+    } else if (name == "batch-rounds") {
+      c.batch_rounds = std::max<std::size_t>(1, number(name, value));
     } else if (name == "cipherline") {
       c.cipherline = value;
     } else if (name == "state") {
@@ -764,14 +794,21 @@ std::size_t sampled_rss(pid_t pid) {
   return static_cast<std::size_t>(median(samples));
 }
 
-Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
-                     SocketAddress gateway, const std::filesystem::path& scratch) {
-  const auto log = scratch / "proxy.log";
-  ChildProcess proxy(
-      {config.cipherline, "proxy", "--api-endpoint", gateway.to_string(), "--manifest",
-       (state / "manifest.json").string(), "--dev-trust", state.string(), "--api-key", "dev",
-       "--port", "0", "--workspace", (scratch / "proxy-workspace").string()},
+// start_proxy: `cipherline proxy` for the backend at `gateway`, on a free
+// port, logging to `log`; its workspace is `workspace`.
+std::unique_ptr<ChildProcess> start_proxy(const Config& config, const std::filesystem::path& state,
+                                          SocketAddress gateway, const std::filesystem::path& log,
+                                          const std::filesystem::path& workspace) {
+  return std::make_unique<ChildProcess>(
+      std::vector<std::string>{config.cipherline, "proxy", "--api-endpoint", gateway.to_string(),
+                               "--manifest", (state / "manifest.json").string(), "--dev-trust",
+                               state.string(), "--api-key", "dev", "--port", "0", "--workspace",
+                               workspace.string()},
       log);
+}
+
+// proxy_origin: where the proxy listens, once it is bound.
+Task<http::Origin> proxy_origin(const ChildProcess& proxy, const std::filesystem::path& log) {
   // The proxy logs "listening on http://IP:PORT" once it is bound.
   std::optional<http::Origin> origin;
   for (int i = 0; i < 500 && !origin; ++i) {
@@ -789,15 +826,30 @@ Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
     }
   }
   if (!origin) throw std::runtime_error("the proxy did not start:\n" + read_text(log));
+  co_return *origin;
+}
 
-  const std::size_t k = config.proxy_streams;
-  http::HttpClient http({.max_connections_per_origin = k + 16, .proxy = http::ProxySettings{}});
+// wait_until_verified: until the proxy's /healthz answers 200 (the backend
+// attested and a key exchanged).
+Task<void> wait_until_verified(http::HttpClient& http, const http::Origin& proxy) {
   int health = 0;
   for (int i = 0; i < 500 && health != 200; ++i) {
-    health = co_await get_status(http, *origin, "/healthz");
+    health = co_await get_status(http, proxy, "/healthz");
     if (health != 200) (void)co_await sleep_for(20ms);
   }
   if (health != 200) throw std::runtime_error("the proxy did not verify the backend");
+}
+
+Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
+                     SocketAddress gateway, const std::filesystem::path& scratch) {
+  const auto log = scratch / "proxy.log";
+  const auto child = start_proxy(config, state, gateway, log, scratch / "proxy-workspace");
+  const ChildProcess& proxy = *child;
+  const http::Origin origin = co_await proxy_origin(proxy, log);
+
+  const std::size_t k = config.proxy_streams;
+  http::HttpClient http({.max_connections_per_origin = k + 16, .proxy = http::ProxySettings{}});
+  co_await wait_until_verified(http, origin);
 
   const std::string body = chat_body(config.proxy_words);
   std::size_t opened = 0, failed = 0;
@@ -807,7 +859,7 @@ Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
      // (TLS context, pools, the first connections) are in the baseline.
     TaskScope scope;
     for (int i = 0; i < 16; ++i)
-      scope.spawn(held_stream(http, *origin, body, opened, failed, error));
+      scope.spawn(held_stream(http, origin, body, opened, failed, error));
     for (int i = 0; i < 500 && opened + failed < 16; ++i) (void)co_await sleep_for(10ms);
     scope.request_stop();
     co_await scope.join();
@@ -824,7 +876,7 @@ Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
   const std::size_t batch = config.proxy_batch == 0 ? k : config.proxy_batch;
   for (std::size_t spawned = 0; spawned < k && Clock::now() - started < 90s;) {
     for (const auto end = std::min(k, spawned + batch); spawned < end; ++spawned) {
-      scope.spawn(held_stream(http, *origin, body, opened, failed, error));
+      scope.spawn(held_stream(http, origin, body, opened, failed, error));
     }
     while (opened + failed < spawned && Clock::now() - started < 90s) {
       (void)co_await sleep_for(5ms);
@@ -860,6 +912,323 @@ Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
 }
 
 // ---------------------------------------------------------------------------
+// Phase 4: batch — client::run_batch against the same requests through the
+// proxy
+
+// process_cpu_seconds: user + system CPU time of another process so far.
+double process_cpu_seconds(pid_t pid) {
+  const auto text = read_text("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = text.rfind(')');
+  if (paren == std::string::npos) return 0;
+  // After "pid (comm)": state is field 3, utime and stime fields 14 and 15.
+  std::istringstream fields(text.substr(paren + 1));
+  std::string skip;
+  for (int field = 3; field < 14; ++field) fields >> skip;
+  unsigned long long user = 0, system = 0;
+  fields >> user >> system;
+  return static_cast<double>(user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// batch_body: the request of line `line`, a 16-word prompt whose first word
+// names the line (so no two prompts are the same).
+std::string batch_body(std::size_t line) {
+  std::string prompt = "line" + std::to_string(line);
+  for (std::size_t i = 1; i < 16; ++i) prompt += " word" + std::to_string(i);
+  return R"({"model":"synthetic","messages":[{"role":"user","content":")" + prompt + R"("}]})";
+}
+
+// write_batch: the first `count` requests as an OpenAI Batch JSONL file.
+void write_batch(const std::filesystem::path& file, const std::vector<std::string>& bodies,
+                 std::size_t count) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  for (std::size_t i = 0; i < count; ++i) {
+    out << R"({"custom_id":"r)" << i << R"(","method":"POST","url":"/v1/chat/completions","body":)"
+        << bodies[i] << "}\n";
+  }
+  if (!out.flush()) throw std::runtime_error("writing " + file.string());
+}
+
+// answered_200: lines of a batch output that carry a 200 and no error.
+std::size_t answered_200(const std::filesystem::path& output) {
+  std::ifstream in(output);
+  std::size_t ok = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(R"("status_code":200,)") != std::string::npos &&
+        line.ends_with(R"("error":null})")) {
+      ++ok;
+    }
+  }
+  return ok;
+}
+
+struct BatchRound {
+  double prompts_per_second = 0;
+  std::size_t failures = 0;
+  double latency_p50_ms = 0;
+  double client_cpu_us = 0;   // this process, the backend's thread excepted, per prompt
+  double backend_cpu_us = 0;  // the backend's loop thread, per prompt
+  double proxy_cpu_us = 0;    // the proxy child, per prompt
+  double backend_busy = 0;    // the backend's loop thread: CPU time / wall time
+  std::string error;
+};
+
+// CpuMeter: the CPU time of the three parties over one round.
+class CpuMeter {
+ public:
+  CpuMeter(BackendThread& backend, pid_t proxy)
+      : backend_(backend),
+        proxy_(proxy),
+        process_(thread_cpu_seconds(CLOCK_PROCESS_CPUTIME_ID)),
+        backend_start_(backend.cpu_seconds()),
+        proxy_start_(process_cpu_seconds(proxy)) {}
+
+  void finish(BatchRound& round, std::size_t prompts, double seconds) const {
+    const double n = static_cast<double>(std::max<std::size_t>(1, prompts));
+    const double backend = backend_.cpu_seconds() - backend_start_;
+    const double process = thread_cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - process_;
+    round.client_cpu_us = (process - backend) * 1e6 / n;
+    round.backend_cpu_us = backend * 1e6 / n;
+    round.backend_busy = seconds > 0 ? backend / seconds : 0;
+    round.proxy_cpu_us = (process_cpu_seconds(proxy_) - proxy_start_) * 1e6 / n;
+  }
+
+ private:
+  BackendThread& backend_;
+  pid_t proxy_;
+  double process_, backend_start_, proxy_start_;
+};
+
+struct BatchTarget {
+  client::Client& client;
+  http::HttpClient& http;
+  http::Origin proxy;
+  pid_t proxy_pid;
+  BackendThread& backend;
+  const std::vector<std::string>& bodies;
+  std::filesystem::path dir;
+  std::size_t outputs = 0;  // output files made so far
+};
+
+// batch_round: `input` (its first `count` lines) through client::run_batch
+// with `concurrency` requests in flight, into a fresh output file.
+Task<BatchRound> batch_round(BatchTarget& target, const std::filesystem::path& input,
+                             std::size_t count, std::size_t concurrency) {
+  const auto output = target.dir / ("out-" + std::to_string(++target.outputs) + ".jsonl");
+  const auto errors = target.dir / ("out-" + std::to_string(target.outputs) + ".errors.jsonl");
+  BatchRound round;
+  const CpuMeter cpu(target.backend, target.proxy_pid);
+  const auto started = Clock::now();
+  auto summary = co_await client::run_batch(
+      target.client,
+      {.input = input, .output = output, .errors = errors, .concurrency = concurrency});
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  cpu.finish(round, count, seconds);
+  if (!summary) throw std::runtime_error("run_batch: " + summary.error().message());
+  const std::size_t ok = answered_200(output);
+  round.prompts_per_second = static_cast<double>(ok) / seconds;
+  round.failures = count - std::min(count, ok);
+  if (round.failures > 0) {
+    round.error = std::to_string(summary->failed) + " failed, " + std::to_string(summary->invalid) +
+                  " invalid, " + std::to_string(summary->retried) + " retried (" + output.string() +
+                  ")";
+  } else {
+    std::filesystem::remove(output);
+    std::filesystem::remove(errors);
+  }
+  round.latency_p50_ms = summary->latency_p50 / 1000.0;
+  co_return round;
+}
+
+struct ProxyTally {
+  std::size_t next = 0;  // the next line to send
+  std::size_t ok = 0, failures = 0;
+  std::vector<double> latencies_ms;
+  std::string error;
+
+  void fail(std::string why) {
+    ++failures;
+    if (error.empty()) error = std::move(why);
+  }
+};
+
+// proxy_worker: takes the next line and POSTs its body to the proxy, until
+// the first `count` lines are sent.
+Task<void> proxy_worker(BatchTarget& target, std::size_t count, ProxyTally& tally) {
+  while (tally.next < count) {
+    const std::string& body = target.bodies[tally.next++];
+    const auto started = Clock::now();
+    auto response = co_await target.http.request(target.proxy,
+                                                 {.method = "POST",
+                                                  .target = "/v1/chat/completions",
+                                                  .headers = {{"Content-Type", "application/json"}},
+                                                  .body = body});
+    if (!response) {
+      tally.fail(response.error().message());
+      continue;
+    }
+    auto text = co_await response->body().read_all();
+    if (!text) {
+      tally.fail(text.error().message());
+    } else if (response->status() != 200) {
+      tally.fail("status " + std::to_string(response->status()) + ": " + text->substr(0, 200));
+    } else if (text->find(R"("chat.completion")") == std::string::npos) {
+      tally.fail("not a chat completion: " + text->substr(0, 200));
+    } else {
+      ++tally.ok;
+      tally.latencies_ms.push_back(ms(Clock::now() - started));
+    }
+  }
+}
+
+// proxy_round: the first `count` requests as plain HTTP POSTs to the proxy,
+// `concurrency` workers each taking the next.
+Task<BatchRound> proxy_round(BatchTarget& target, std::size_t count, std::size_t concurrency) {
+  ProxyTally tally;
+  tally.latencies_ms.reserve(count);
+  BatchRound round;
+  const CpuMeter cpu(target.backend, target.proxy_pid);
+  const auto started = Clock::now();
+  std::vector<Task<void>> workers;
+  workers.reserve(concurrency);
+  for (std::size_t i = 0; i < concurrency; ++i) {
+    workers.push_back(proxy_worker(target, count, tally));
+  }
+  co_await when_all(std::move(workers));
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  cpu.finish(round, count, seconds);
+  round.prompts_per_second = static_cast<double>(tally.ok) / seconds;
+  round.failures = tally.failures;
+  round.error = tally.error;
+  round.latency_p50_ms = median(tally.latencies_ms);
+  co_return round;
+}
+
+struct BatchLevel {
+  std::size_t concurrency = 0, lines = 0;
+  std::vector<double> batch, proxy, ratios;
+  std::vector<double> batch_latency, proxy_latency;
+  std::vector<double> batch_client_cpu, batch_backend_cpu;
+  std::vector<double> proxy_client_cpu, proxy_backend_cpu, proxy_proxy_cpu;
+  std::vector<double> batch_busy, proxy_busy;
+  std::size_t batch_failures = 0, proxy_failures = 0;
+};
+
+void report_failures(const char* route, const BatchRound& r) {
+  if (r.failures > 0) {
+    std::printf("    %s: %zu failed: %s\n", route, r.failures, r.error.c_str());
+  }
+}
+
+Task<void> run_batch_phase(const Config& config, const std::filesystem::path& state,
+                           BackendThread& backend, const std::filesystem::path& scratch) {
+  auto options = client_options(state, backend.address());
+  std::size_t most = 1;
+  for (auto c : config.batch_concurrency) most = std::max(most, c);
+  options.max_connections = most;
+
+  const auto dir = scratch / "batch";
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> bodies;
+  bodies.reserve(config.batch_lines);
+  for (std::size_t i = 0; i < config.batch_lines; ++i) bodies.push_back(batch_body(i));
+
+  const auto log = scratch / "batch-proxy.log";
+  const auto proxy = start_proxy(config, state, backend.address(), log, dir / "proxy-workspace");
+  const http::Origin origin = co_await proxy_origin(*proxy, log);
+  http::HttpClient http({.max_connections_per_origin = most, .proxy = http::ProxySettings{}});
+  co_await wait_until_verified(http, origin);
+
+  client::Client client(options);
+  if (auto r = co_await client.connect(); !r) {
+    throw std::runtime_error("connecting the client: " + r.error().message());
+  }
+  BatchTarget target{client, http, origin, proxy->pid(), backend, bodies, dir};
+
+  std::printf(
+      "\nbatch: %zu chat requests of 16 words (%zu at concurrency 1), unthrottled model, %zu "
+      "worker(s); client::run_batch in process (one attested Client) against plain HTTP POSTs "
+      "through `cipherline proxy` (child pid %d); %zu round pairs per level\n",
+      config.batch_lines, std::min(config.batch_lines, config.batch_serial_lines), config.workers,
+      static_cast<int>(proxy->pid()), config.batch_rounds);
+  std::vector<BatchLevel> levels;
+  for (const auto concurrency : config.batch_concurrency) {
+    auto& level = levels.emplace_back();
+    level.concurrency = concurrency;
+    level.lines = concurrency == 1 ? std::min(config.batch_lines, config.batch_serial_lines)
+                                   : config.batch_lines;
+    const auto input = dir / ("in-" + std::to_string(level.lines) + ".jsonl");
+    write_batch(input, bodies, level.lines);
+    // Warm-up: a whole round of each route, not counted. It opens this
+    // level's connections (client→gateway TLS, client→proxy→gateway, and
+    // the backend's gateway→worker mTLS and worker→model pools, which grow
+    // with the requests in flight) so that the rounds measure a steady state.
+    (void)co_await batch_round(target, input, level.lines, concurrency);
+    (void)co_await proxy_round(target, level.lines, concurrency);
+    for (std::size_t i = 0; i < config.batch_rounds; ++i) {
+      const bool batch_first = i % 2 == 0;
+      BatchRound b, p;
+      for (int half = 0; half < 2; ++half) {
+        if ((half == 0) == batch_first) {
+          b = co_await batch_round(target, input, level.lines, concurrency);
+        } else {
+          p = co_await proxy_round(target, level.lines, concurrency);
+        }
+      }
+      level.batch.push_back(b.prompts_per_second);
+      level.proxy.push_back(p.prompts_per_second);
+      level.ratios.push_back(p.prompts_per_second > 0 ? b.prompts_per_second / p.prompts_per_second
+                                                      : 0);
+      level.batch_latency.push_back(b.latency_p50_ms);
+      level.proxy_latency.push_back(p.latency_p50_ms);
+      level.batch_client_cpu.push_back(b.client_cpu_us);
+      level.batch_backend_cpu.push_back(b.backend_cpu_us);
+      level.proxy_client_cpu.push_back(p.client_cpu_us);
+      level.proxy_backend_cpu.push_back(p.backend_cpu_us);
+      level.proxy_proxy_cpu.push_back(p.proxy_cpu_us);
+      level.batch_busy.push_back(b.backend_busy);
+      level.proxy_busy.push_back(p.backend_busy);
+      level.batch_failures += b.failures;
+      level.proxy_failures += p.failures;
+      std::printf(
+          "  C=%-4zu round %zu (%zu lines, %s first): batch %7.0f prompts/s  proxy %7.0f "
+          "prompts/s  ratio %.3f  (failures %zu / %zu)\n",
+          concurrency, i + 1, level.lines, batch_first ? "batch" : "proxy", b.prompts_per_second,
+          p.prompts_per_second, level.ratios.back(), b.failures, p.failures);
+      report_failures("batch", b);
+      report_failures("proxy", p);
+      std::fflush(stdout);
+    }
+  }
+  co_await client.close();
+
+  std::printf(
+      "\n| Concurrency | Lines | Batch prompts/s | Proxy prompts/s | Ratio (median) | Ratio range "
+      "| Failures batch / proxy |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (const auto& l : levels) {
+    std::printf("| %zu | %zu | %.0f | %.0f | **%.2f** | %.2f–%.2f | %zu / %zu |\n", l.concurrency,
+                l.lines, median(l.batch), median(l.proxy), median(l.ratios),
+                *std::min_element(l.ratios.begin(), l.ratios.end()),
+                *std::max_element(l.ratios.begin(), l.ratios.end()), l.batch_failures,
+                l.proxy_failures);
+  }
+  std::printf(
+      "\nLatency p50 (ms), CPU per prompt (µs; client = this process without the backend's "
+      "thread) and the backend loop's busy share (its CPU time / wall time):\n\n");
+  std::printf(
+      "| Concurrency | Latency p50 batch / proxy | Batch CPU: client / backend | Proxy route CPU: "
+      "client / proxy / backend | Backend busy batch / proxy |\n");
+  std::printf("|---|---|---|---|---|\n");
+  for (const auto& l : levels) {
+    std::printf("| %zu | %.2f / %.2f | %.0f / %.0f | %.0f / %.0f / %.0f | %.0f%% / %.0f%% |\n",
+                l.concurrency, median(l.batch_latency), median(l.proxy_latency),
+                median(l.batch_client_cpu), median(l.batch_backend_cpu), median(l.proxy_client_cpu),
+                median(l.proxy_proxy_cpu), median(l.proxy_backend_cpu), 100 * median(l.batch_busy),
+                100 * median(l.proxy_busy));
+  }
+}
+
+// ---------------------------------------------------------------------------
 
 Task<void> run_all(const Config& config, const std::filesystem::path& state,
                    const std::filesystem::path& scratch) {
@@ -882,6 +1251,11 @@ Task<void> run_all(const Config& config, const std::filesystem::path& state,
     options.model.tokens_per_second = 1;
     BackendThread backend(std::move(options));
     co_await run_proxy(config, state, backend.address(), scratch);
+    (void)co_await sleep_for(100ms);
+  }
+  if (has_phase(config, "batch")) {
+    BackendThread backend(backend::DevBackendOptions{.state = state, .workers = config.workers});
+    co_await run_batch_phase(config, state, backend, scratch);
     (void)co_await sleep_for(100ms);
   }
 }

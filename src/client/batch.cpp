@@ -238,6 +238,7 @@ class Runner {
   steady_clock::time_point started_ = steady_clock::now();
   steady_clock::time_point next_start_ = steady_clock::now();
   Error write_failure_{std::error_code()};
+  simdjson::dom::parser parser_;  // for answers, one at a time (record is synchronous)
   bool finished_ = false;
 };
 
@@ -481,9 +482,8 @@ void Runner::record(const Job& job, Outcome outcome) {
       .key("response");
   const bool answered = outcome.status != 0 && !outcome.body.empty();
   if (answered) {
-    simdjson::dom::parser parser;
     simdjson::dom::element body;
-    const bool json_body = parser.parse(outcome.body).get(body) == simdjson::SUCCESS;
+    const bool json_body = parser_.parse(outcome.body).get(body) == simdjson::SUCCESS;
     json.begin_object()
         .key("status_code")
         .number(outcome.status)
