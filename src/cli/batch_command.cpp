@@ -175,6 +175,13 @@ int batch(std::span<const std::string_view> args) {
             ? static_cast<double>(s.succeeded + s.failed) / duration<double>(s.elapsed).count()
             : 0.0);
     if (s.failed > 0) status = 1;
+    if (stop.stop_requested()) {
+      std::fputs(
+          "cipherline batch: interrupted; lines in flight were not written: rerun with the same "
+          "--output to finish\n",
+          stderr);
+      status = 130;
+    }
   }());
   return status;
 }

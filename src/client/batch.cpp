@@ -48,39 +48,54 @@ class ResultFile {
     path_ = path;
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd_ < 0) return config_error(path.string() + ": " + std::strerror(errno));
+    // Line by line, so that resuming a long batch does not hold its output
+    // in memory.
     std::ifstream in(path, std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    std::size_t line_no = 0, at = 0;
-    while (at < text.size()) {
-      const auto end = text.find('\n', at);
-      if (end == std::string::npos) {
+    std::string line;
+    std::uint64_t line_no = 0;
+    size_ = 0;
+    while (std::getline(in, line)) {
+      if (in.eof()) {
         // A crash mid-write left half a line: it was never answered.
-        if (::ftruncate(fd_, static_cast<off_t>(at)) != 0) {
+        if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
           return config_error(path.string() +
                               ": cannot cut off a torn last line: " + std::strerror(errno));
         }
         break;
       }
       ++line_no;
-      const std::string_view line(text.data() + at, end - at);
       if (!line.empty() && !seen(line)) {
         return config_error(path.string() + ": line " + std::to_string(line_no) +
                             " is not a batch result line; refusing to append to it");
       }
-      at = end + 1;
+      size_ += line.size() + 1;
     }
+    if (in.bad()) return config_error(path.string() + ": reading failed");
     return {};
   }
 
+  // append writes one whole line or none: a write that fails part way is
+  // cut off again, and the file takes no more lines after that, so the
+  // output never holds a torn line in the middle.
   Result<void, Error> append(std::string line) {
+    if (broken_) return config_error(path_.string() + ": a write failed before; not appending");
     line += '\n';
     std::size_t done = 0;
     while (done < line.size()) {
       const auto n = ::write(fd_, line.data() + done, line.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return config_error(path_.string() + ": " + std::strerror(errno));
+      if (n <= 0) {
+        const std::string why = n == 0 ? "nothing written" : std::strerror(errno);
+        broken_ = true;
+        if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+          return config_error(path_.string() + ": " + why + ", and cutting off the partial line failed: " +
+                              std::strerror(errno));
+        }
+        return config_error(path_.string() + ": " + why);
+      }
       done += static_cast<std::size_t>(n);
     }
+    size_ += line.size();
     return {};
   }
 
@@ -89,6 +104,8 @@ class ResultFile {
  private:
   std::filesystem::path path_;
   int fd_ = -1;
+  std::uint64_t size_ = 0;  // bytes of whole lines
+  bool broken_ = false;
 };
 
 struct Job {
@@ -111,7 +128,13 @@ double percentile(std::vector<std::uint32_t> values, double p) {
   return values[k];
 }
 
-bool retriable(int status) { return status == 429 || status >= 500; }
+// 429 and 5xx may pass; 501 (not implemented) and 505 (version) will not.
+bool retriable(int status) {
+  return status == 429 || (status >= 500 && status != 501 && status != 505);
+}
+
+// A longer Retry-After is taken as this (the batch keeps moving).
+constexpr std::chrono::seconds kMaxRetryAfter{600};
 
 // Adds "stream": true (and usage in the stream) unless the body says.
 std::string streaming_body(const std::string& body) {
@@ -128,14 +151,21 @@ std::string streaming_body(const std::string& body) {
 // The pieces of a streamed answer, put back into the unary shape.
 struct Assembled {
   std::string id, model, object, finish_reason, usage, text;
+  std::string error;  // an error event's "error" object, minified
   std::int64_t created = 0;
   bool any = false;
+  bool done = false;  // [DONE] arrived
 };
 
 void absorb_chunk(std::string_view payload, protocol::Route route, Assembled& a,
                   simdjson::dom::parser& parser) {
   simdjson::dom::element chunk;
   if (parser.parse(payload.data(), payload.size()).get(chunk) != simdjson::SUCCESS) return;
+  simdjson::dom::element error;
+  if (chunk["error"].get(error) == simdjson::SUCCESS) {
+    a.error = simdjson::minify(error);
+    return;
+  }
   std::string_view s;
   if (!a.any) {
     if (chunk["id"].get(s) == simdjson::SUCCESS) a.id = s;
@@ -310,7 +340,9 @@ void Runner::invalid(std::uint64_t line, std::string_view custom_id, std::string
     json.string(custom_id);
   }
   json.key("error").string(why).end_object();
-  if (auto r = errors_.append(std::move(out)); !r) write_failure_ = r.error();
+  if (auto r = errors_.append(std::move(out)); !r && !write_failure_.code()) {
+    write_failure_ = r.error();  // the first one says what went wrong
+  }
 }
 
 Task<void> Runner::produce(Channel<Job>& jobs, Result<void, Error>& status) {
@@ -389,7 +421,9 @@ Task<Outcome> Runner::execute(const Job& job) {
       if (auto ra = response->header("Retry-After")) {
         std::uint64_t s = 0;
         const auto [p, ec] = std::from_chars(ra->data(), ra->data() + ra->size(), s);
-        if (ec == std::errc() && p == ra->data() + ra->size()) retry_after = seconds(s);
+        if (ec == std::errc() && p == ra->data() + ra->size()) {
+          retry_after = seconds(std::min<std::uint64_t>(s, kMaxRetryAfter.count()));
+        }
       }
       if (stream && response->event_stream() && response->status() == 200) {
         Assembled assembled;
@@ -407,19 +441,27 @@ Task<Outcome> Runner::execute(const Job& job) {
           if (data == std::string_view::npos) continue;
           event = event.substr(data + 6);
           while (!event.empty() && event.back() == '\n') event.remove_suffix(1);
-          if (protocol::is_done_event(event)) continue;
+          if (protocol::is_done_event(event)) {
+            assembled.done = true;
+            continue;
+          }
           if (outcome.ttft_us == 0) {
             outcome.ttft_us = static_cast<std::uint32_t>(
                 duration_cast<microseconds>(steady_clock::now() - start).count());
           }
           absorb_chunk(event, job.route, assembled, parser);
         }
-        if (read_status) {
+        // Only a stream that ran to [DONE] without an error event is an
+        // answer; anything else is tried again.
+        if (read_status && assembled.error.empty() && assembled.done) {
           outcome.body = assembled_body(assembled, job.route);
         } else {
           outcome.status = 0;
           outcome.error_code = "stream_failed";
-          outcome.error_message = read_status.error().message();
+          outcome.error_message = !read_status ? read_status.error().message()
+                                  : !assembled.error.empty()
+                                      ? "the stream carried an error: " + assembled.error
+                                      : "the stream ended without [DONE]";
         }
       } else {
         auto text = co_await response->read_all();
@@ -461,7 +503,12 @@ Task<Outcome> Runner::execute(const Job& job) {
     const auto ceiling = std::min<std::int64_t>(
         options_.backoff_max.count(),
         options_.backoff_base.count() * (std::int64_t{1} << std::min(attempt, 20)));
-    auto wait = retry_after ? duration_cast<milliseconds>(*retry_after)
+    // (A little jitter on Retry-After too, so that the workers told the
+    // same time do not all come back at once.)
+    auto wait = retry_after ? duration_cast<milliseconds>(*retry_after) +
+                                  milliseconds(std::uniform_int_distribution<std::int64_t>(
+                                      0, std::max<std::int64_t>(options_.backoff_base.count(),
+                                                                1))(jitter))
                             : milliseconds(std::uniform_int_distribution<std::int64_t>(
                                   0, std::max<std::int64_t>(ceiling, 1))(jitter));
     if (!co_await sleep_for(wait)) {
@@ -480,7 +527,7 @@ void Runner::record(const Job& job, Outcome outcome) {
       .key("custom_id")
       .string(job.custom_id)
       .key("response");
-  const bool answered = outcome.status != 0 && !outcome.body.empty();
+  const bool answered = outcome.status != 0;
   if (answered) {
     simdjson::dom::element body;
     const bool json_body = parser_.parse(outcome.body).get(body) == simdjson::SUCCESS;
@@ -490,7 +537,9 @@ void Runner::record(const Job& job, Outcome outcome) {
         .key("request_id")
         .string(outcome.request_id.empty() ? "req_" + random_hex(12) : outcome.request_id)
         .key("body");
-    if (json_body) {
+    if (outcome.body.empty()) {
+      json.null();
+    } else if (json_body) {
       json.raw(simdjson::minify(body));
       std::uint64_t n = 0;
       if (body["usage"]["prompt_tokens"].get(n) == simdjson::SUCCESS) counts_.tokens_in += n;
@@ -515,7 +564,9 @@ void Runner::record(const Job& job, Outcome outcome) {
         .end_object();
   }
   json.end_object();
-  if (auto r = output_.append(std::move(out)); !r) write_failure_ = r.error();
+  if (auto r = output_.append(std::move(out)); !r && !write_failure_.code()) {
+    write_failure_ = r.error();  // the first one says what went wrong
+  }
   if (ok) {
     ++counts_.succeeded;
     latencies_.push_back(outcome.latency_us);

@@ -106,6 +106,20 @@ wall=$(printf '%s\n' "$out" | sed -n 's/.*wall time \([0-9.]*\) s.*/\1/p')
 awk -v w="$wall" 'BEGIN { exit !(w >= 1.9) }' && ok "rate-limited: ${wall}s for 20 at 10/s" \
   || fail "rate-limited: wall time '$wall' for 20 requests at 10/s: $out"
 
+# SIGTERM stops the batch with status 130 and the lines in flight unwritten;
+# a rerun finishes it, each line once.
+start_batch "$tmp/batch4.log" "$tmp/in3.jsonl" "$tmp/out4.jsonl" --rate 5
+sleep 1.5
+kill -TERM "$pid"; wait "$pid"; st=$?
+written=$(wc -l <"$tmp/out4.jsonl")
+[ $st -eq 130 ] && [ "$written" -lt 20 ] && grep -q "interrupted" "$tmp/batch4.log" \
+  && ok "sigterm-exit-130: $written of 20 written" \
+  || fail "sigterm-exit-130: status $st, $written written: $(cat "$tmp/batch4.log")"
+batch "$tmp/in3.jsonl" "$tmp/out4.jsonl" >/dev/null 2>&1; st=$?
+check=$(python3 "$here/batch_check.py" "$tmp/in3.jsonl" "$tmp/out4.jsonl" "$tmp/out4.jsonl.errors.jsonl")
+cs=$?
+[ $st -eq 0 ] && [ $cs -eq 0 ] && ok "sigterm-resumed: $check" || fail "sigterm-resumed: status $st: $check"
+
 # Bad flags and files.
 out=$(batch "$tmp/none.jsonl" "$tmp/o.jsonl" 2>&1); st=$?
 [ $st -eq 2 ] && printf '%s' "$out" | grep -q "does not exist" && ok missing-input || fail "missing-input: $st $out"

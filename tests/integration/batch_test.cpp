@@ -1,7 +1,9 @@
 // run_batch in process: a backend that answers 429 (with Retry-After) and
 // then 500 for a while, before it serves: every request retried until it
 // succeeds; a backend that never recovers: each request given up after its
-// retries, with the error in its output line.
+// retries, with the error in its output line; streams cut short (no
+// [DONE]) retried, never written as answers; an output whose last line a
+// crash tore in half, resumed.
 #include "cipherline/client/batch.hpp"
 
 #include <gtest/gtest.h>
@@ -117,6 +119,62 @@ TEST(Batch, GivesUpAfterItsRetriesAndSaysWhy) {
     EXPECT_NE(line.find(R"("code":"retries_exhausted")"), std::string::npos) << line;
     EXPECT_NE(line.find("after 3 attempts"), std::string::npos) << line;
   }
+}
+
+TEST(Batch, RetriesStreamsThatEndWithoutDone) {
+  Files files;
+  std::atomic<int> cut{0};
+  Relay relay{.tamper = [&](std::string_view path, std::string& body) {
+    if (path != "/v1/chat/completions" || cut >= 5) return;
+    const auto done = body.find("data: [DONE]");
+    ASSERT_NE(done, std::string::npos) << body;
+    body.erase(done);  // the stream stops before its end
+    ++cut;
+  }};
+  auto summary = run_through(relay, {.input = files.input(4),
+                                     .output = files.dir / "out.jsonl",
+                                     .concurrency = 2,
+                                     .max_retries = 10,
+                                     .stream = true,
+                                     .backoff_base = milliseconds(1),
+                                     .backoff_max = milliseconds(5)});
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->succeeded, 4u);
+  EXPECT_EQ(summary->retried, 5u);
+  const auto out = lines_of(files.dir / "out.jsonl");
+  ASSERT_EQ(out.size(), 4u);
+  for (const auto& line : out) {
+    EXPECT_NE(line.find(R"("error":null)"), std::string::npos) << line;
+    const auto id = line.find(R"("custom_id":"r)");
+    ASSERT_NE(id, std::string::npos) << line;
+    const auto n = line.substr(id + 14, line.find('"', id + 14) - id - 14);
+    EXPECT_NE(line.find("retry me " + n), std::string::npos) << line;  // the whole answer
+  }
+}
+
+TEST(Batch, ResumesAfterATornLastLine) {
+  Files files;
+  const auto output = files.dir / "out.jsonl";
+  const client::BatchOptions options{.input = files.input(3), .output = output, .concurrency = 1};
+  Relay relay;
+  ASSERT_TRUE(run_through(relay, options));
+  auto out = lines_of(output);
+  ASSERT_EQ(out.size(), 3u);
+  // A crash in the middle of writing the third answer.
+  const std::string torn = out[2].substr(0, out[2].size() / 2);
+  {
+    std::ofstream rewrite(output, std::ios::trunc);
+    rewrite << out[0] << '\n' << out[1] << '\n' << torn;
+  }
+  auto summary = run_through(relay, options);
+  ASSERT_TRUE(summary) << summary.error().message();
+  EXPECT_EQ(summary->skipped, 2u);
+  EXPECT_EQ(summary->succeeded, 1u);
+  out = lines_of(output);
+  ASSERT_EQ(out.size(), 3u);  // the torn half is gone, the third line answered once
+  EXPECT_EQ(out[2].find(torn), std::string::npos);
+  EXPECT_NE(out[2].find(R"("custom_id":"r2")"), std::string::npos) << out[2];
+  EXPECT_NE(out[2].find(R"("error":null)"), std::string::npos) << out[2];
 }
 
 }  // namespace

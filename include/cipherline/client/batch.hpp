@@ -32,10 +32,14 @@
 //   method, an unsupported url, a body that is not an object) go to the
 //   errors file as {"line": N, "custom_id": …, "error": "…"}; the batch goes
 //   on.
-// - Retries: 429, 5xx and connection failures are retried up to
-//   `max_retries` times with exponential backoff and full jitter
-//   (base·2^attempt, capped), or after Retry-After seconds when the server
-//   says. Other statuses are answers and are written as they are.
+// - Retries: 429, 5xx (but 501 and 505) and connection failures are
+//   retried up to `max_retries` times with exponential backoff and full
+//   jitter (base·2^attempt, capped), or after Retry-After seconds (at most
+//   600, plus up to `backoff_base` of jitter) when the server says. A
+//   stream that breaks off, carries an error event or ends without [DONE]
+//   is retried too. Other statuses are answers and are written as they are.
+// - The output takes whole lines only: a write that fails part way is cut
+//   off again and the run ends with that error (nothing after it written).
 // - `rate` > 0 spaces request starts evenly (requests per second).
 // - `stream`: chat and completions are streamed and assembled into the
 //   non-streamed response shape; time to first token is measured.
