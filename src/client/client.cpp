@@ -274,10 +274,11 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
   }
 }
 
-Task<Result<std::string, Error>> Client::list_models() {
+Task<Result<std::string, Error>> Client::list_models(http::Headers extra) {
+  http::Headers headers = session_->base_headers();
+  for (const auto& [name, value] : extra.fields()) headers.set(name, value);
   auto response = co_await http_->request(
-      options_.session.endpoint,
-      {.method = "GET", .target = "/v1/models", .headers = session_->base_headers()});
+      options_.session.endpoint, {.method = "GET", .target = "/v1/models", .headers = headers});
   if (!response) co_return response.error();
   auto body = co_await response->body().read_all(1 << 20);
   if (!body) co_return body.error();

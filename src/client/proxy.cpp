@@ -23,6 +23,9 @@ std::string reason_of(const Error& e) {
   return message.substr(0, message.find(':'));
 }
 
+constexpr std::string_view kNoKey =
+    "no API key: start the proxy with --api-key, or send \"Authorization: Bearer <key>\"";
+
 std::string bearer_of(const http::Request& request) {
   const auto h = request.head.headers.get("Authorization");
   if (!h || h->size() <= 7 || !http::header_name_equals(h->substr(0, 7), "Bearer ")) return {};
@@ -117,7 +120,16 @@ Proxy::Proxy(ProxyOptions options, ProxyMetrics& metrics)
       }()),
       metrics_(metrics),
       client_(options_.client),
-      api_key_known_(!options_.client.session.api_key.empty()) {}
+      key_per_request_(options_.client.session.api_key.empty()),
+      api_key_known_(!key_per_request_) {}
+
+bool Proxy::caller_key(const http::Request& request, http::Headers& extra) const {
+  if (!key_per_request_) return true;
+  const std::string key = bearer_of(request);
+  if (key.empty()) return false;
+  extra.add("Authorization", "Bearer " + key);
+  return true;
+}
 
 Task<Result<void, Error>> Proxy::verify_once() {
   auto r = co_await client_.session().force_refresh();
@@ -153,12 +165,16 @@ Task<bool> Proxy::ensure_verified(const http::Request& request) {
   if (!api_key_known_) {
     const std::string key = bearer_of(request);
     if (key.empty()) {
-      failure_ =
-          "no API key: start the proxy with --api-key, or send \"Authorization: Bearer <key>\"";
+      failure_ = kNoKey;
       co_return false;
     }
-    client_.session().set_api_key(key);
+    // One key at a time: a request arriving while another's key is being
+    // tried joins that attempt (force_refresh is shared) instead of
+    // swapping the key under it.
+    if (!adopting_) client_.session().set_api_key(key);
+    adopting_ = true;
     auto r = co_await verify_once();
+    adopting_ = false;
     if (r) api_key_known_ = true;
     co_return r.has_value();
   }
@@ -198,7 +214,13 @@ http::Router Proxy::router() {
                  log_request(request, 503, started, 0);
                  co_return;
                }
-               auto models = co_await client_.list_models();
+               http::Headers extra;
+               if (!caller_key(request, extra)) {
+                 co_await respond_json_error(writer, 401, kNoKey);
+                 log_request(request, 401, started, 0);
+                 co_return;
+               }
+               auto models = co_await client_.list_models(std::move(extra));
                if (!models) {
                  co_await respond_json_error(writer, 502, "backend: " + models.error().message());
                  log_request(request, 502, started, 0);
@@ -238,10 +260,20 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     log_request(request, too_large ? 413 : 400, started, 0);
     co_return;
   }
-  metrics_.bytes_encrypted += body->size();
   http::Headers extra;
+  if (!caller_key(request, extra)) {
+    co_await respond_json_error(writer, 401, kNoKey);
+    log_request(request, 401, started, 0);
+    co_return;
+  }
   if (auto accept = request.head.headers.get("Accept")) extra.add("Accept", *accept);
+  const auto plaintext_bytes = body->size();
   auto response = co_await client_.send(route, std::move(*body), std::move(extra));
+  // The client's retries since the last request (its count is per loop,
+  // the metrics are shared by all).
+  metrics_.retries += client_.counters().retries - retries_reported_;
+  retries_reported_ = client_.counters().retries;
+  if (response) metrics_.bytes_encrypted += plaintext_bytes;
   if (!response) {
     const bool bad_request = response.error() == errc::invalid_request;
     metrics_.failure(reason_of(response.error()));

@@ -1,9 +1,15 @@
 #include "cipherline/client/session.hpp"
 
+#include <fcntl.h>
 #include <simdjson.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <fstream>
+#include <mutex>
 
 #include "cipherline/client/error.hpp"
 #include "cipherline/crypto/base64.hpp"
@@ -186,8 +192,10 @@ Task<Result<void, Error>> Session::verify_attestation(std::unique_ptr<FetchedAtt
     co_return session_error(errc::attestation_failed,
                             "attestation failed: mesh CA: " + mesh_ca.error().message());
   }
-  mesh_ca_ = std::move(*mesh_ca);
+  // Logged first: a session whose manifest could not be logged has no mesh
+  // CA, so the next refresh attests (and tries the log) again.
   if (auto r = log_manifest(); !r) co_return r.error();
+  mesh_ca_ = std::move(*mesh_ca);
   co_return Result<void, Error>{};
 }
 
@@ -254,14 +262,22 @@ Task<Result<void, Error>> Session::force_refresh() {
   }
   auto refresh = std::make_shared<Refresh>();
   refresh_ = refresh;
+  // However this ends (an exception included), the callers who joined are
+  // released and the next caller starts a new refresh.
+  struct Release {
+    Session& session;
+    Refresh& refresh;
+    ~Release() {
+      session.refresh_.reset();
+      refresh.done.close();
+    }
+  } release{*this, *refresh};
   Result<void, Error> result = mesh_ca_ ? co_await exchange() : co_await establish();
   if (!result && mesh_ca_) {
     // The mesh CA may have changed (a restarted Coordinator): attest again.
     result = co_await establish();
   }
   refresh->result = result;
-  refresh_.reset();
-  refresh->done.close();
   co_return result;
 }
 
@@ -293,6 +309,21 @@ Result<void, Error> Session::log_manifest() {
   if (ec)
     return session_error(errc::bad_configuration,
                          "manifest log: " + dir.string() + ": " + ec.message());
+  // One writer at a time: the loops of this process (a mutex) and other
+  // processes sharing the workspace (flock on a lock file beside the log).
+  static std::mutex in_process;
+  const std::lock_guard process_lock(in_process);
+  const int lock_fd = ::open((dir / "log.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX) != 0) {
+    const std::string why = std::strerror(errno);
+    if (lock_fd >= 0) ::close(lock_fd);
+    return session_error(errc::bad_configuration,
+                         "manifest log: locking " + (dir / "log.lock").string() + ": " + why);
+  }
+  const struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }
+  } unlock{lock_fd};
   const auto log = dir / "log.txt";
   bool ok = false;
   const std::string existing = read_text(log, ok);

@@ -1,5 +1,6 @@
 // cipherline's proxy in process, in front of the development backend:
-// health, metrics, refusal before verification, API-key adoption, and
+// health, metrics, refusal before verification, API-key adoption (each
+// request still judged by its own key), and
 // clear 4xx errors for bad input.
 #include <gtest/gtest.h>
 
@@ -149,6 +150,21 @@ TEST(Proxy, AdoptsTheFirstRequestsApiKey) {
                                                {{"Authorization", "Bearer dev"}});
                     EXPECT_EQ(right.status, 200) << right.body;
                     EXPECT_TRUE(proxy.verified());
+                    // Verified with "dev": each later request still needs a
+                    // key of its own, and the gateway judges it.
+                    auto anonymous =
+                        co_await call(http, at, "POST", "/v1/chat/completions", request);
+                    EXPECT_EQ(anonymous.status, 401) << anonymous.body;
+                    EXPECT_NE(anonymous.body.find("no API key"), std::string::npos)
+                        << anonymous.body;
+                    auto other = co_await call(http, at, "POST", "/v1/chat/completions", request,
+                                               {{"Authorization", "Bearer wrong"}});
+                    EXPECT_EQ(other.status, 401) << other.body;
+                    auto models = co_await call(http, at, "GET", "/v1/models");
+                    EXPECT_EQ(models.status, 401) << models.body;
+                    models = co_await call(http, at, "GET", "/v1/models", "",
+                                           {{"Authorization", "Bearer dev"}});
+                    EXPECT_EQ(models.status, 200) << models.body;
                   });
             }));
 }

@@ -96,6 +96,11 @@ TEST(Session, KeepsAHashChainedManifestLogAndRefusesAnEditedOne) {
           EXPECT_NE(r.error().message().find("line 2 does not chain"), std::string::npos)
               << r.error().message();
         }
+        // Trying again does not get past the log either (it attests anew).
+        auto again = co_await client.connect();
+        EXPECT_FALSE(again);
+        if (!again) EXPECT_EQ(again.error(), client::errc::bad_configuration);
+        EXPECT_EQ(lines_of(read_text(log)).size(), 2u);
         co_await client.close();
       }));
   std::filesystem::remove_all(workspace);

@@ -105,8 +105,8 @@ class Client {
   // send: one encrypted request on `route` with the plaintext JSON `body`.
   Task<Result<InferenceResponse, Error>> send(protocol::Route route, std::string body,
                                               http::Headers extra = {});
-  // list_models: GET /v1/models (not encrypted).
-  Task<Result<std::string, Error>> list_models();
+  // list_models: GET /v1/models (not encrypted); `extra` headers as for send.
+  Task<Result<std::string, Error>> list_models(http::Headers extra = {});
 
   // chat: the whole decrypted response of a chat completion; a status other
   // than 200 is an error carrying the (decrypted) message.

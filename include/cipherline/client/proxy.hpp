@@ -16,7 +16,9 @@
 // - Nothing is forwarded before verification succeeded: such requests get
 //   503 with a JSON error saying why ("the backend is not verified:
 //   manifest mismatch: …"). Without a configured API key, the first
-//   request's bearer token is adopted and verification runs with it.
+//   request's bearer token is adopted for attestation and key exchange,
+//   and every request is forwarded with its own bearer token (401 when it
+//   has none): one user's key never serves another.
 // - Bad requests get 4xx JSON errors naming the problem: 400 invalid JSON,
 //   missing "model"; 413 bodies over `max_body` (router limit).
 // - Backend failures are 502 with the reason; a stream the backend breaks
@@ -91,6 +93,9 @@ class Proxy {
 
  private:
   Task<bool> ensure_verified(const http::Request& request);
+  // caller_key: without a configured key, each request is sent with its own
+  // bearer token (false: it has none).
+  bool caller_key(const http::Request& request, http::Headers& extra) const;
   Task<Result<void, Error>> verify_once();
   Task<void> forward(protocol::Route route, http::Request& request, http::ResponseWriter& writer);
   void log_request(const http::Request& request, int status,
@@ -100,7 +105,10 @@ class Proxy {
   ProxyMetrics& metrics_;
   Client client_;
   bool verified_ = false;
+  const bool key_per_request_;  // no --api-key: every request brings its own
   bool api_key_known_;
+  bool adopting_ = false;  // a request's key is being tried
+  std::uint64_t retries_reported_ = 0;
   std::string failure_ = "verification has not run yet";
 };
 
