@@ -264,7 +264,7 @@ Result<crypto::Certificate, Error> Coordinator::issue_mesh_certificate(
   return crypto::issue_certificate({.subject = {{"O", "cipherline"}, {"CN", dns_names.front()}},
                                     .public_key = key,
                                     .not_before = now - minutes(5),
-                                    .not_after = now + hours(24),
+                                    .not_after = now + kMeshCertificateLifetime,
                                     .serial = next_serial_++,
                                     .dns_names = dns_names,
                                     .ip_addresses = ips},

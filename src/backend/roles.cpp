@@ -153,10 +153,18 @@ Task<Result<void, Error>> serve(const RoleOptions& o, http::Router router,
                                 std::shared_ptr<http::TlsServerContext> tls,
                                 TaskScope* background = nullptr) {
   std::unique_ptr<TcpListener> listener;
+  std::string bind_error;
   try {
     listener = std::make_unique<TcpListener>(TcpListener::bind(o.listen));
   } catch (const std::system_error& e) {
-    co_return config_error("listening on " + o.listen.to_string() + ": " + e.what());
+    bind_error = "listening on " + o.listen.to_string() + ": " + e.what();
+  }
+  if (!listener) {
+    if (background != nullptr) {  // its tasks end before the error is returned
+      background->request_stop();
+      co_await background->join();
+    }
+    co_return config_error(bind_error);
   }
   if (o.announce) {
     o.announce(o.role + " on " + (tls ? "https://" : "http://") +

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 
 #include "cipherline/backend/error.hpp"
@@ -92,13 +93,16 @@ Result<std::unique_ptr<FileSecretStore>, Error> FileSecretStore::open(std::files
   }
   if ((st.st_mode & 077) != 0) {
     ::close(fd);
-    return Error(errc::store_failed, path.string() + " is readable by others (mode " +
-                                         std::to_string(st.st_mode & 0777) + "); expected 0600");
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 0777));
+    return Error(errc::store_failed,
+                 path.string() + " is readable by others (mode " + mode + "); expected 0600");
   }
   crypto::SecretBytes text(static_cast<std::size_t>(st.st_size));
   std::size_t got = 0;
   while (got < text.size()) {
     const ssize_t n = ::read(fd, text.writable_bytes().data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       ::close(fd);
       return io_error(path, "reading");
@@ -116,7 +120,11 @@ Result<std::unique_ptr<FileSecretStore>, Error> FileSecretStore::open(std::files
     const std::size_t end = all.find('\n', at);
     if (end == std::string_view::npos) {
       // A torn last write (power loss mid-append): that secret was never
-      // acknowledged, so it is dropped.
+      // acknowledged, so it is dropped, and cut off so that the next
+      // append starts on a line of its own.
+      if (::truncate(path.c_str(), static_cast<off_t>(at)) != 0) {
+        return io_error(path, "cutting off a torn last line of");
+      }
       break;
     }
     const std::string_view line = all.substr(at, end - at);

@@ -56,6 +56,9 @@ TEST(Coordinator, AttestThenExchangeOverHttp) {
   const auto service_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256).value();
   const auto service_certificate =
       coordinator.issue_mesh_certificate(service_key.public_key(), "secret-service").value();
+  // Services are admitted once: their certificates outlast a long run.
+  EXPECT_GE(service_certificate.not_after() - std::chrono::system_clock::now(),
+            kMeshCertificateLifetime - std::chrono::hours(1));
   MemorySecretStore store;
   SecretService service(service_key, service_certificate, store);
   http::Router router;

@@ -135,7 +135,9 @@ TEST(FileSecretStore, BadFilesAreRefusedWithTheReason) {
   write("", 0644);
   auto open_error = FileSecretStore::open(dir.file());
   ASSERT_FALSE(open_error);
-  EXPECT_NE(open_error.error().message().find("readable by others"), std::string::npos);
+  EXPECT_NE(open_error.error().message().find("readable by others (mode 0644)"),
+            std::string::npos)
+      << open_error.error().message();
 
   write("4000000000 id QUJD\n", 0600);
   EXPECT_NE(FileSecretStore::open(dir.file()).error().message().find("line 1: key is not 32 bytes"),
@@ -144,11 +146,20 @@ TEST(FileSecretStore, BadFilesAreRefusedWithTheReason) {
   EXPECT_NE(
       FileSecretStore::open(dir.file()).error().message().find("line 2: expiry is not a number"),
       std::string::npos);
-  // A torn last line (a crash mid-append) is dropped, the rest kept.
+  // A torn last line (a crash mid-append) is dropped, the rest kept; it is
+  // cut off, so the next secret is a line of its own and the file opens
+  // again.
   write("4000000000 ok " + std::string(43, 'A') + "=\n4000000000 torn AAA", 0600);
   auto store = FileSecretStore::open(dir.file());
   ASSERT_TRUE(store) << store.error().message();
   EXPECT_EQ((*store)->size(), 1u);
+  Loop loop;
+  sync_wait(loop, [&]() -> Task<void> {
+    EXPECT_TRUE(co_await (*store)->put(secret("after", 9), seconds(3600)));
+  }());
+  auto reopened = FileSecretStore::open(dir.file());
+  ASSERT_TRUE(reopened) << reopened.error().message();
+  EXPECT_EQ((*reopened)->size(), 2u);
 }
 
 }  // namespace

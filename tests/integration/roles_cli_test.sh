@@ -130,6 +130,12 @@ expect one-exchange "cipherline_proxy_exchange_seconds_count 1" "$out"
 out=$("$bin" backend --dev --state "$tmp/state" --role worker --listen 127.0.0.1:0 \
   --coordinator "$coordinator" --upstream "$model" 2>&1)
 expect worker-needs-etcd "shares secrets through etcd" "$out"
+# A worker on a port that is taken says so (its etcd watch is stopped
+# first: no abort).
+out=$("$bin" backend --dev --state "$tmp/state" --role worker --listen "127.0.0.1:$worker_port" \
+  --coordinator "$coordinator" --secret-store "$etcd" --upstream "$model" 2>&1); st=$?
+[ $st -eq 1 ] && printf '%s' "$out" | grep -q "listening on 127.0.0.1:$worker_port" \
+  && ok worker-port-taken || fail "worker-port-taken: status $st: $out"
 out=$("$bin" backend --dev --state "$tmp/empty" --role gateway --coordinator "$coordinator" 2>&1)
 expect role-needs-state "start the coordinator role first" "$out"
 

@@ -28,7 +28,9 @@
 //   {"AttestationDoc": b64(document)}, as Privatemode's gateway does.
 //   A nonce that is not 32 bytes gets 400.
 // - Mesh certificates: issue_mesh_certificate signs a service's key with the
-//   mesh CA (for the given DNS name), valid for a day. The root CA
+//   mesh CA (for the given DNS name), valid for kMeshCertificateLifetime
+//   (a year: services are admitted once, at start, and not renewed while
+//   they run, so a backend must restart within that time). The root CA
 //   (system:coordinator:root) and the mesh CA
 //   (system:coordinator:intermediate) share the Coordinator's key, as in
 //   Contrast. In this reference backend every role runs in the Coordinator's
@@ -70,6 +72,9 @@ struct CoordinatorConfig {
   std::array<std::byte, 48> measurement{};
   std::string version = "cipherline";
 };
+
+// How long a mesh certificate is valid (see the contract above).
+inline constexpr std::chrono::hours kMeshCertificateLifetime{24 * 365};
 
 class Coordinator {
  public:
