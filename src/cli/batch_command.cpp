@@ -48,14 +48,15 @@ std::string progress_line(const client::BatchProgress& p, bool bar) {
   const auto pending_total = p.total_lines - p.skipped;
   const double rps = elapsed > 0 ? static_cast<double>(p.succeeded + p.failed) / elapsed : 0;
   const double tps = elapsed > 0 ? static_cast<double>(p.tokens_out) / elapsed : 0;
-  const double eta =
-      p.input_done && rps > 0 ? static_cast<double>(pending_total - done) / rps : NAN;
+  const double eta = rps > 0 && pending_total > done
+                         ? static_cast<double>(pending_total - done) / rps
+                         : (pending_total > done ? NAN : 0.0);
   char text[256];
   std::snprintf(text, sizeof text,
-                "%llu/%llu%s  %.1f req/s  %.0f tok/s  ETA %s  failed %llu  invalid %llu  "
+                "%llu/%llu  %.1f req/s  %.0f tok/s  ETA %s  failed %llu  invalid %llu  "
                 "retried %llu",
                 static_cast<unsigned long long>(done),
-                static_cast<unsigned long long>(pending_total), p.input_done ? "" : "+", rps, tps,
+                static_cast<unsigned long long>(pending_total), rps, tps,
                 duration_text(eta).c_str(), static_cast<unsigned long long>(p.failed),
                 static_cast<unsigned long long>(p.invalid),
                 static_cast<unsigned long long>(p.retried));

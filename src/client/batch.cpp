@@ -19,6 +19,7 @@
 #include "cipherline/http/json_writer.hpp"
 
 #include "cipherline/runtime/channel.hpp"
+#include "cipherline/runtime/offload.hpp"
 #include "cipherline/runtime/sleep.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 
@@ -119,6 +120,19 @@ std::string random_hex(std::size_t bytes) {
   std::vector<std::byte> b(bytes);
   crypto::random_bytes(b);
   return crypto::to_hex(b);
+}
+
+bool blank(std::string_view line) { return line.find_first_not_of(" \t\r") == line.npos; }
+
+// The input's request lines (not blank), counted before the run so that
+// progress has a total from the start.
+Result<std::uint64_t, Error> count_lines(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return config_error(path.string() + ": cannot be read");
+  std::uint64_t lines = 0;
+  for (std::string text; std::getline(in, text);) lines += blank(text) ? 0 : 1;
+  if (in.bad()) return config_error(path.string() + ": reading failed");
+  return lines;
 }
 
 double percentile(std::vector<std::uint32_t> values, double p) {
@@ -356,8 +370,7 @@ Task<void> Runner::produce(Channel<Job>& jobs, Result<void, Error>& status) {
   std::uint64_t line_no = 0;
   while (std::getline(in, text)) {
     ++line_no;
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank
-    ++counts_.total_lines;
+    if (blank(text)) continue;
     if (done_lines_.contains(line_no)) {
       ++counts_.skipped;
       continue;
@@ -610,6 +623,10 @@ Task<void> Runner::report_progress() {
 Task<Result<BatchProgress, Error>> Runner::run() {
   if (options_.concurrency == 0) co_return config_error("concurrency must be at least 1");
   if (auto r = open_files(); !r) co_return r.error();
+  auto lines = co_await offload([path = options_.input] { return count_lines(path); });
+  if (!lines) co_return Error(lines.error(), "counting the input lines");
+  if (!*lines) co_return lines->error();
+  counts_.total_lines = **lines;
   Channel<Job> jobs(options_.concurrency);
   Result<void, Error> input_status;
   std::stop_source stop_ticker;

@@ -74,12 +74,21 @@ TEST(Batch, RetriesThrottlingAndServerErrorsUntilTheyPass) {
     if (n < 30) return Relay::Injected{n % 2 == 0 ? 500 : 503};
     return std::nullopt;
   }};
+  std::vector<std::uint64_t> totals;  // of each progress report
   auto summary = run_through(relay, {.input = files.input(20),
                                      .output = files.dir / "out.jsonl",
                                      .concurrency = 4,
                                      .max_retries = 20,
                                      .backoff_base = milliseconds(5),
-                                     .backoff_max = milliseconds(50)});
+                                     .backoff_max = milliseconds(50),
+                                     .progress_interval = milliseconds(100),
+                                     .progress = [&](const client::BatchProgress& p) {
+                                       totals.push_back(p.total_lines);
+                                     }});
+  // The total is known from the first report on (the input is counted
+  // first), so that progress and ETA mean something.
+  EXPECT_GE(totals.size(), 3u);
+  for (const auto t : totals) EXPECT_EQ(t, 20u);
   EXPECT_TRUE(summary) << (summary ? "" : summary.error().message());
   if (summary) {
     EXPECT_EQ(summary->succeeded, 20u);
