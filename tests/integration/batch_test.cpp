@@ -95,6 +95,11 @@ TEST(Batch, RetriesThrottlingAndServerErrorsUntilTheyPass) {
     EXPECT_EQ(summary->failed, 0u);
     EXPECT_EQ(summary->retried, 30u);         // every injected answer retried
     EXPECT_GE(summary->elapsed, seconds(1));  // Retry-After: 1 was waited out
+    // Percentiles of the 20 answered latencies, in order, within the run.
+    EXPECT_GT(summary->latency_p50, 0);
+    EXPECT_LE(summary->latency_p50, summary->latency_p95);
+    EXPECT_LE(summary->latency_p95, summary->latency_p99);
+    EXPECT_LT(summary->latency_p99, duration<double, std::micro>(summary->elapsed).count());
   }
   const auto out = lines_of(files.dir / "out.jsonl");
   EXPECT_EQ(out.size(), 20u);

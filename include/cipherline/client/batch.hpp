@@ -81,7 +81,8 @@ struct BatchProgress {
   std::uint64_t tokens_in = 0, tokens_out = 0;
   std::chrono::steady_clock::duration elapsed{};
   // Latency of answered requests, and time to first token (--stream), in
-  // microseconds, as percentiles of this run.
+  // microseconds, as percentiles of this run: in the final report only (0
+  // in the running ones).
   double latency_p50 = 0, latency_p95 = 0, latency_p99 = 0;
   double ttft_p50 = 0, ttft_p99 = 0;
 };
