@@ -99,7 +99,7 @@ TEST(Batch, RetriesThrottlingAndServerErrorsUntilTheyPass) {
     EXPECT_GT(summary->latency_p50, 0);
     EXPECT_LE(summary->latency_p50, summary->latency_p95);
     EXPECT_LE(summary->latency_p95, summary->latency_p99);
-    EXPECT_LT(summary->latency_p99, duration<double, std::micro>(summary->elapsed).count());
+    EXPECT_LT(summary->latency_p99, (duration<double, std::micro>(summary->elapsed).count()));
   }
   const auto out = lines_of(files.dir / "out.jsonl");
   EXPECT_EQ(out.size(), 20u);
