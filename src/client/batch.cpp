@@ -250,6 +250,7 @@ struct Outcome {
   std::string error_code, error_message;
   std::uint32_t latency_us = 0, ttft_us = 0;
   bool cancelled = false;  // the run was stopped: nothing to record
+  std::error_code unreachable{};  // set when the backend could not be reached
 };
 
 class Runner {
@@ -280,7 +281,10 @@ class Runner {
   std::vector<std::uint32_t> latencies_, ttfts_;
   steady_clock::time_point started_ = steady_clock::now();
   steady_clock::time_point next_start_ = steady_clock::now();
-  Error write_failure_{std::error_code()};
+  // Why the run stopped before the end of the input (a failed write, an
+  // unreachable backend): no more requests start, and lines without an
+  // answer stay unwritten for the next run.
+  Error halted_{std::error_code()};
   simdjson::dom::parser parser_;  // for answers, one at a time (record is synchronous)
   bool finished_ = false;
 };
@@ -353,8 +357,8 @@ void Runner::invalid(std::uint64_t line, std::string_view custom_id, std::string
     json.string(custom_id);
   }
   json.key("error").string(why).end_object();
-  if (auto r = errors_.append(std::move(out)); !r && !write_failure_.code()) {
-    write_failure_ = r.error();  // the first one says what went wrong
+  if (auto r = errors_.append(std::move(out)); !r && !halted_.code()) {
+    halted_ = r.error();  // the first one says what went wrong
   }
 }
 
@@ -396,7 +400,7 @@ Task<void> Runner::produce(Channel<Job>& jobs, Result<void, Error>& status) {
       ++counts_.skipped;
       continue;
     }
-    if (!write_failure_.message().empty() && write_failure_.code()) break;
+    if (!halted_.message().empty() && halted_.code()) break;
     if (!co_await jobs.send(std::move(**job))) break;  // stopped
   }
   counts_.input_done = true;
@@ -493,6 +497,7 @@ Task<Outcome> Runner::execute(const Job& job) {
           response.error() == errc::invalid_request ? "invalid_request" : "connection_failed";
       outcome.error_message = response.error().message();
       if (response.error() == errc::invalid_request) co_return outcome;  // not retried
+      outcome.unreachable = response.error().code();
     }
     outcome.latency_us = static_cast<std::uint32_t>(
         duration_cast<microseconds>(steady_clock::now() - start).count());
@@ -576,8 +581,8 @@ void Runner::record(const Job& job, Outcome outcome) {
         .end_object();
   }
   json.end_object();
-  if (auto r = output_.append(std::move(out)); !r && !write_failure_.code()) {
-    write_failure_ = r.error();  // the first one says what went wrong
+  if (auto r = output_.append(std::move(out)); !r && !halted_.code()) {
+    halted_ = r.error();  // the first one says what went wrong
   }
   if (ok) {
     ++counts_.succeeded;
@@ -592,11 +597,24 @@ Task<void> Runner::work(Channel<Job>& jobs) {
   while (true) {
     auto job = co_await jobs.receive();
     if (!job) co_return;  // closed and drained
+    if (halted_.code()) continue;  // left for the next run
     ++counts_.in_flight;
     auto outcome = co_await execute(*job);
     --counts_.in_flight;
     // A stopped run leaves the request unanswered, for the next run.
     if (outcome.cancelled) continue;
+    if (outcome.unreachable) {
+      // Not the request's fault: an outage would otherwise turn every line
+      // it meets into a permanent failure. The run stops instead.
+      if (!halted_.code()) {
+        halted_ = Error(outcome.unreachable,
+                        "the backend could not be reached after " +
+                            std::to_string(options_.max_retries + 1) + " attempts (" +
+                            outcome.error_message +
+                            "); the lines not answered are left for the next run");
+      }
+      continue;
+    }
     record(*job, std::move(outcome));
   }
 }
@@ -648,7 +666,7 @@ Task<Result<BatchProgress, Error>> Runner::run() {
   output_.sync();
   errors_.sync();
   if (!input_status) co_return input_status.error();
-  if (write_failure_.code()) co_return write_failure_;
+  if (halted_.code()) co_return halted_;
   auto summary = snapshot(true);
   if (options_.progress) options_.progress(summary);
   co_return summary;

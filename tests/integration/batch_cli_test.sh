@@ -120,6 +120,25 @@ check=$(python3 "$here/batch_check.py" "$tmp/in3.jsonl" "$tmp/out4.jsonl" "$tmp/
 cs=$?
 [ $st -eq 0 ] && [ $cs -eq 0 ] && ok "sigterm-resumed: $check" || fail "sigterm-resumed: status $st: $check"
 
+# A backend that stays away stops the batch (status 1, the reason) instead
+# of failing every remaining line for good; once it is back, a rerun
+# finishes, each line once.
+head -n 40 "$tmp/in2.jsonl" >"$tmp/in5.jsonl"
+start_batch "$tmp/batch5.log" "$tmp/in5.jsonl" "$tmp/out5.jsonl" --rate 20 --max-retries 1
+sleep 1
+kill -9 "$backend_pid"; wait "$backend_pid" 2>/dev/null
+wait "$pid"; st=$?
+written=$(wc -l <"$tmp/out5.jsonl")
+[ $st -eq 1 ] && [ "$written" -lt 40 ] && grep -q "could not be reached" "$tmp/batch5.log" \
+  && ! grep -q connection_failed "$tmp/out5.jsonl" \
+  && ok "unreachable-stops: $written of 40 written" \
+  || fail "unreachable-stops: status $st, $written written: $(tail -3 "$tmp/batch5.log")"
+start_backend "$endpoint"
+batch "$tmp/in5.jsonl" "$tmp/out5.jsonl" >/dev/null 2>&1; st=$?
+check=$(python3 "$here/batch_check.py" "$tmp/in5.jsonl" "$tmp/out5.jsonl" "$tmp/out5.jsonl.errors.jsonl")
+cs=$?
+[ $st -eq 0 ] && [ $cs -eq 0 ] && ok "unreachable-resumed: $check" || fail "unreachable-resumed: status $st: $check"
+
 # Bad flags and files.
 out=$(batch "$tmp/none.jsonl" "$tmp/o.jsonl" 2>&1); st=$?
 [ $st -eq 2 ] && printf '%s' "$out" | grep -q "does not exist" && ok missing-input || fail "missing-input: $st $out"

@@ -40,6 +40,10 @@
 //   is retried too. Other statuses are answers and are written as they are.
 // - The output takes whole lines only: a write that fails part way is cut
 //   off again and the run ends with that error (nothing after it written).
+// - A request that still cannot reach the backend after its retries is not
+//   written as a failure: the run stops with that error, and it and the
+//   lines not yet sent are left for the next run (an outage never fails
+//   lines for good).
 // - `rate` > 0 spaces request starts evenly (requests per second).
 // - `stream`: chat and completions are streamed and assembled into the
 //   non-streamed response shape; time to first token is measured.
