@@ -52,14 +52,13 @@ std::string progress_line(const client::BatchProgress& p, bool bar) {
                          ? static_cast<double>(pending_total - done) / rps
                          : (pending_total > done ? NAN : 0.0);
   char text[256];
-  std::snprintf(text, sizeof text,
-                "%llu/%llu  %.1f req/s  %.0f tok/s  ETA %s  failed %llu  invalid %llu  "
-                "retried %llu",
-                static_cast<unsigned long long>(done),
-                static_cast<unsigned long long>(pending_total), rps, tps,
-                duration_text(eta).c_str(), static_cast<unsigned long long>(p.failed),
-                static_cast<unsigned long long>(p.invalid),
-                static_cast<unsigned long long>(p.retried));
+  std::snprintf(
+      text, sizeof text,
+      "%llu/%llu  %.1f req/s  %.0f tok/s  ETA %s  failed %llu  invalid %llu  "
+      "retried %llu",
+      static_cast<unsigned long long>(done), static_cast<unsigned long long>(pending_total), rps,
+      tps, duration_text(eta).c_str(), static_cast<unsigned long long>(p.failed),
+      static_cast<unsigned long long>(p.invalid), static_cast<unsigned long long>(p.retried));
   if (!bar) return text;
   constexpr int kWidth = 24;
   const double fraction =

@@ -89,8 +89,8 @@ class ResultFile {
         const std::string why = n == 0 ? "nothing written" : std::strerror(errno);
         broken_ = true;
         if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
-          return config_error(path_.string() + ": " + why + ", and cutting off the partial line failed: " +
-                              std::strerror(errno));
+          return config_error(path_.string() + ": " + why +
+                              ", and cutting off the partial line failed: " + std::strerror(errno));
         }
         return config_error(path_.string() + ": " + why);
       }
@@ -249,7 +249,7 @@ struct Outcome {
   std::string body;  // JSON text (an answer's, or a plaintext error's)
   std::string error_code, error_message;
   std::uint32_t latency_us = 0, ttft_us = 0;
-  bool cancelled = false;  // the run was stopped: nothing to record
+  bool cancelled = false;         // the run was stopped: nothing to record
   std::error_code unreachable{};  // set when the backend could not be reached
 };
 
@@ -400,10 +400,9 @@ Task<void> Runner::produce(Channel<Job>& jobs, Result<void, Error>& status) {
       ++counts_.skipped;
       continue;
     }
-    if (!halted_.message().empty() && halted_.code()) break;
+    if (halted_.code()) break;
     if (!co_await jobs.send(std::move(**job))) break;  // stopped
   }
-  counts_.input_done = true;
   jobs.close();
 }
 
@@ -522,12 +521,12 @@ Task<Outcome> Runner::execute(const Job& job) {
         options_.backoff_base.count() * (std::int64_t{1} << std::min(attempt, 20)));
     // (A little jitter on Retry-After too, so that the workers told the
     // same time do not all come back at once.)
-    auto wait = retry_after ? duration_cast<milliseconds>(*retry_after) +
-                                  milliseconds(std::uniform_int_distribution<std::int64_t>(
-                                      0, std::max<std::int64_t>(options_.backoff_base.count(),
-                                                                1))(jitter))
-                            : milliseconds(std::uniform_int_distribution<std::int64_t>(
-                                  0, std::max<std::int64_t>(ceiling, 1))(jitter));
+    auto wait = retry_after
+                    ? duration_cast<milliseconds>(*retry_after) +
+                          milliseconds(std::uniform_int_distribution<std::int64_t>(
+                              0, std::max<std::int64_t>(options_.backoff_base.count(), 1))(jitter))
+                    : milliseconds(std::uniform_int_distribution<std::int64_t>(
+                          0, std::max<std::int64_t>(ceiling, 1))(jitter));
     if (!co_await sleep_for(wait)) {
       outcome.cancelled = true;
       co_return outcome;
@@ -596,7 +595,7 @@ void Runner::record(const Job& job, Outcome outcome) {
 Task<void> Runner::work(Channel<Job>& jobs) {
   while (true) {
     auto job = co_await jobs.receive();
-    if (!job) co_return;  // closed and drained
+    if (!job) co_return;           // closed and drained
     if (halted_.code()) continue;  // left for the next run
     ++counts_.in_flight;
     auto outcome = co_await execute(*job);
@@ -607,11 +606,11 @@ Task<void> Runner::work(Channel<Job>& jobs) {
       // Not the request's fault: an outage would otherwise turn every line
       // it meets into a permanent failure. The run stops instead.
       if (!halted_.code()) {
-        halted_ = Error(outcome.unreachable,
-                        "the backend could not be reached after " +
-                            std::to_string(options_.max_retries + 1) + " attempts (" +
-                            outcome.error_message +
-                            "); the lines not answered are left for the next run");
+        halted_ =
+            Error(outcome.unreachable, "the backend could not be reached after " +
+                                           std::to_string(options_.max_retries + 1) +
+                                           " attempts (" + outcome.error_message +
+                                           "); the lines not answered are left for the next run");
       }
       continue;
     }

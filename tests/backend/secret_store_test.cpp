@@ -135,8 +135,7 @@ TEST(FileSecretStore, BadFilesAreRefusedWithTheReason) {
   write("", 0644);
   auto open_error = FileSecretStore::open(dir.file());
   ASSERT_FALSE(open_error);
-  EXPECT_NE(open_error.error().message().find("readable by others (mode 0644)"),
-            std::string::npos)
+  EXPECT_NE(open_error.error().message().find("readable by others (mode 0644)"), std::string::npos)
       << open_error.error().message();
 
   write("4000000000 id QUJD\n", 0600);

@@ -50,7 +50,8 @@ std::vector<std::string> lines_of(const std::filesystem::path& path) {
 
 // run_through runs a batch through `relay` in front of a backend.
 Result<client::BatchProgress, Error> run_through(Relay& relay, client::BatchOptions options) {
-  Result<client::BatchProgress, Error> summary = Error(std::make_error_code(std::errc::io_error), "did not run");
+  Result<client::BatchProgress, Error> summary =
+      Error(std::make_error_code(std::errc::io_error), "did not run");
   Loop loop;
   sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
               co_await relay.run(b, [&](client::ClientOptions client_options) -> Task<void> {

@@ -132,41 +132,40 @@ TEST(Proxy, RefusesEverythingBeforeVerificationAndSaysWhy) {
 
 TEST(Proxy, AdoptsTheFirstRequestsApiKey) {
   Loop loop;
-  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
-              co_await with_proxy(
-                  {.client = client_options(b, "")},
-                  [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
-                    http::HttpClient http({.proxy = http::ProxySettings{}});
-                    const std::string request =
-                        R"({"model":"synthetic","messages":[{"role":"user","content":"keyed"}]})";
-                    auto no_key = co_await call(http, at, "POST", "/v1/chat/completions", request);
-                    EXPECT_EQ(no_key.status, 503);
-                    EXPECT_NE(no_key.body.find("no API key"), std::string::npos) << no_key.body;
-                    auto wrong = co_await call(http, at, "POST", "/v1/chat/completions", request,
-                                               {{"Authorization", "Bearer wrong"}});
-                    EXPECT_EQ(wrong.status, 503);
-                    EXPECT_NE(wrong.body.find("unauthorized"), std::string::npos) << wrong.body;
-                    auto right = co_await call(http, at, "POST", "/v1/chat/completions", request,
-                                               {{"Authorization", "Bearer dev"}});
-                    EXPECT_EQ(right.status, 200) << right.body;
-                    EXPECT_TRUE(proxy.verified());
-                    // Verified with "dev": each later request still needs a
-                    // key of its own, and the gateway judges it.
-                    auto anonymous =
-                        co_await call(http, at, "POST", "/v1/chat/completions", request);
-                    EXPECT_EQ(anonymous.status, 401) << anonymous.body;
-                    EXPECT_NE(anonymous.body.find("no API key"), std::string::npos)
-                        << anonymous.body;
-                    auto other = co_await call(http, at, "POST", "/v1/chat/completions", request,
-                                               {{"Authorization", "Bearer wrong"}});
-                    EXPECT_EQ(other.status, 401) << other.body;
-                    auto models = co_await call(http, at, "GET", "/v1/models");
-                    EXPECT_EQ(models.status, 401) << models.body;
-                    models = co_await call(http, at, "GET", "/v1/models", "",
-                                           {{"Authorization", "Bearer dev"}});
-                    EXPECT_EQ(models.status, 200) << models.body;
-                  });
-            }));
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        co_await with_proxy(
+            {.client = client_options(b, "")},
+            [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+              http::HttpClient http({.proxy = http::ProxySettings{}});
+              const std::string request =
+                  R"({"model":"synthetic","messages":[{"role":"user","content":"keyed"}]})";
+              auto no_key = co_await call(http, at, "POST", "/v1/chat/completions", request);
+              EXPECT_EQ(no_key.status, 503);
+              EXPECT_NE(no_key.body.find("no API key"), std::string::npos) << no_key.body;
+              auto wrong = co_await call(http, at, "POST", "/v1/chat/completions", request,
+                                         {{"Authorization", "Bearer wrong"}});
+              EXPECT_EQ(wrong.status, 503);
+              EXPECT_NE(wrong.body.find("unauthorized"), std::string::npos) << wrong.body;
+              auto right = co_await call(http, at, "POST", "/v1/chat/completions", request,
+                                         {{"Authorization", "Bearer dev"}});
+              EXPECT_EQ(right.status, 200) << right.body;
+              EXPECT_TRUE(proxy.verified());
+              // Verified with "dev": each later request still needs a
+              // key of its own, and the gateway judges it.
+              auto anonymous = co_await call(http, at, "POST", "/v1/chat/completions", request);
+              EXPECT_EQ(anonymous.status, 401) << anonymous.body;
+              EXPECT_NE(anonymous.body.find("no API key"), std::string::npos) << anonymous.body;
+              auto other = co_await call(http, at, "POST", "/v1/chat/completions", request,
+                                         {{"Authorization", "Bearer wrong"}});
+              EXPECT_EQ(other.status, 401) << other.body;
+              auto models = co_await call(http, at, "GET", "/v1/models");
+              EXPECT_EQ(models.status, 401) << models.body;
+              models = co_await call(http, at, "GET", "/v1/models", "",
+                                     {{"Authorization", "Bearer dev"}});
+              EXPECT_EQ(models.status, 200) << models.body;
+            });
+      }));
 }
 
 }  // namespace

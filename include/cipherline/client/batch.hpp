@@ -78,8 +78,7 @@ struct BatchOptions {
 
 struct BatchProgress {
   std::uint64_t total_lines = 0;  // request lines in the input (counted first)
-  bool input_done = false;        // every line read
-  std::uint64_t skipped = 0;  // answered (or reported) by an earlier run
+  std::uint64_t skipped = 0;      // answered (or reported) by an earlier run
   std::uint64_t succeeded = 0, failed = 0, invalid = 0, retried = 0;
   std::uint64_t in_flight = 0;
   std::uint64_t tokens_in = 0, tokens_out = 0;
