@@ -160,13 +160,13 @@ Task<void> Proxy::verify_until_ready() {
   }
 }
 
-Task<bool> Proxy::ensure_verified(const http::Request& request) {
-  if (verified_) co_return true;
+Task<int> Proxy::ensure_verified(const http::Request& request) {
+  if (verified_) co_return 0;
   if (!api_key_known_) {
     const std::string key = bearer_of(request);
     if (key.empty()) {
       failure_ = kNoKey;
-      co_return false;
+      co_return 503;
     }
     // One key at a time: a request arriving while another's key is being
     // tried joins that attempt (force_refresh is shared) instead of
@@ -175,10 +175,20 @@ Task<bool> Proxy::ensure_verified(const http::Request& request) {
     adopting_ = true;
     auto r = co_await verify_once();
     adopting_ = false;
-    if (r) api_key_known_ = true;
-    co_return r.has_value();
+    if (r) {
+      api_key_known_ = true;
+      co_return 0;
+    }
+    // The caller's key was refused: theirs to fix (spec §3.4).
+    if (r.error() == errc::unauthorized) co_return 401;
   }
-  co_return false;
+  co_return 503;
+}
+
+Task<void> Proxy::refuse(int status, http::ResponseWriter& writer) {
+  co_await respond_json_error(
+      writer, status,
+      status == 401 ? "trying API key: " + failure_ : "the backend is not verified: " + failure_);
 }
 
 void Proxy::log_request(const http::Request& request, int status, steady_clock::time_point started,
@@ -208,10 +218,9 @@ http::Router Proxy::router() {
   router.add("GET", "/v1/models",
              [this](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
                const auto started = steady_clock::now();
-               if (!co_await ensure_verified(request)) {
-                 co_await respond_json_error(writer, 503,
-                                             "the backend is not verified: " + failure_);
-                 log_request(request, 503, started, 0);
+               if (const int refused = co_await ensure_verified(request); refused != 0) {
+                 co_await refuse(refused, writer);
+                 log_request(request, refused, started, 0);
                  co_return;
                }
                http::Headers extra;
@@ -247,9 +256,9 @@ http::Router Proxy::router() {
 Task<void> Proxy::forward(protocol::Route route, http::Request& request,
                           http::ResponseWriter& writer) {
   const auto started = steady_clock::now();
-  if (!co_await ensure_verified(request)) {
-    co_await respond_json_error(writer, 503, "the backend is not verified: " + failure_);
-    log_request(request, 503, started, 0);
+  if (const int refused = co_await ensure_verified(request); refused != 0) {
+    co_await refuse(refused, writer);
+    log_request(request, refused, started, 0);
     co_return;
   }
   auto body = co_await request.body.read_all(options_.max_body);

@@ -145,8 +145,8 @@ TEST(Proxy, AdoptsTheFirstRequestsApiKey) {
               EXPECT_NE(no_key.body.find("no API key"), std::string::npos) << no_key.body;
               auto wrong = co_await call(http, at, "POST", "/v1/chat/completions", request,
                                          {{"Authorization", "Bearer wrong"}});
-              EXPECT_EQ(wrong.status, 503);
-              EXPECT_NE(wrong.body.find("unauthorized"), std::string::npos) << wrong.body;
+              EXPECT_EQ(wrong.status, 401);  // spec §3.4: the caller's key was refused
+              EXPECT_NE(wrong.body.find("trying API key: "), std::string::npos) << wrong.body;
               auto right = co_await call(http, at, "POST", "/v1/chat/completions", request,
                                          {{"Authorization", "Bearer dev"}});
               EXPECT_EQ(right.status, 200) << right.body;

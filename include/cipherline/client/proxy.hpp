@@ -92,7 +92,11 @@ class Proxy {
   Client& client() noexcept { return client_; }
 
  private:
-  Task<bool> ensure_verified(const http::Request& request);
+  // ensure_verified: 0 once the backend is verified, else the status to
+  // refuse the request with (401 when its own key was tried and the gateway
+  // refused it, else 503), failure_ saying why.
+  Task<int> ensure_verified(const http::Request& request);
+  Task<void> refuse(int status, http::ResponseWriter& writer);
   // caller_key: without a configured key, each request is sent with its own
   // bearer token (false: it has none).
   bool caller_key(const http::Request& request, http::Headers& extra) const;
