@@ -154,9 +154,9 @@ Task<void> Coordinator::serve_admit(http::Request& request, http::ResponseWriter
   }
   auto evidence_bytes = crypto::from_base64(evidence_b64);
   auto key_bytes = crypto::from_base64(key_b64);
-  auto evidence = evidence_bytes ? attest::contrast::decode_snp_attestation(*evidence_bytes)
-                                 : Result<attest::contrast::SnpEvidence, Error>(
-                                       evidence_bytes.error());
+  auto evidence = evidence_bytes
+                      ? attest::contrast::decode_snp_attestation(*evidence_bytes)
+                      : Result<attest::contrast::SnpEvidence, Error>(evidence_bytes.error());
   auto key = key_bytes ? crypto::PublicKey::from_spki_der(*key_bytes)
                        : Result<crypto::PublicKey, Error>(key_bytes.error());
   auto vcek = evidence ? crypto::Certificate::from_der(evidence->vcek_der)

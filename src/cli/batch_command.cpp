@@ -48,9 +48,8 @@ std::string progress_line(const client::BatchProgress& p, bool bar) {
   const auto pending_total = p.total_lines - p.skipped;
   const double rps = elapsed > 0 ? static_cast<double>(p.succeeded + p.failed) / elapsed : 0;
   const double tps = elapsed > 0 ? static_cast<double>(p.tokens_out) / elapsed : 0;
-  const double eta = rps > 0 && pending_total > done
-                         ? static_cast<double>(pending_total - done) / rps
-                         : (pending_total > done ? NAN : 0.0);
+  const auto left = static_cast<double>(pending_total > done ? pending_total - done : 0);
+  const double eta = left == 0 ? 0 : rps > 0 ? left / rps : NAN;
   char text[256];
   std::snprintf(
       text, sizeof text,

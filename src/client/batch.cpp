@@ -270,6 +270,10 @@ class Runner {
   void record(const Job& job, Outcome outcome);
   void invalid(std::uint64_t line, std::string_view custom_id, std::string why);
   BatchProgress snapshot(bool final) const;
+  // halt: stops the run; the first reason is the one reported.
+  void halt(Error why) {
+    if (!halted_.code()) halted_ = std::move(why);
+  }
 
   Client& client_;
   BatchOptions options_;
@@ -357,9 +361,7 @@ void Runner::invalid(std::uint64_t line, std::string_view custom_id, std::string
     json.string(custom_id);
   }
   json.key("error").string(why).end_object();
-  if (auto r = errors_.append(std::move(out)); !r && !halted_.code()) {
-    halted_ = r.error();  // the first one says what went wrong
-  }
+  if (auto r = errors_.append(std::move(out)); !r) halt(r.error());
 }
 
 Task<void> Runner::produce(Channel<Job>& jobs, Result<void, Error>& status) {
@@ -515,18 +517,16 @@ Task<Outcome> Runner::execute(const Job& job) {
       co_return outcome;
     }
     ++counts_.retried;
-    // Full jitter over an exponential ceiling, or what the server asked for.
     const auto ceiling = std::min<std::int64_t>(
         options_.backoff_max.count(),
         options_.backoff_base.count() * (std::int64_t{1} << std::min(attempt, 20)));
-    // (A little jitter on Retry-After too, so that the workers told the
-    // same time do not all come back at once.)
-    auto wait = retry_after
-                    ? duration_cast<milliseconds>(*retry_after) +
-                          milliseconds(std::uniform_int_distribution<std::int64_t>(
-                              0, std::max<std::int64_t>(options_.backoff_base.count(), 1))(jitter))
-                    : milliseconds(std::uniform_int_distribution<std::int64_t>(
-                          0, std::max<std::int64_t>(ceiling, 1))(jitter));
+    // Full jitter over the exponential ceiling; or the server's Retry-After
+    // plus a little (up to backoff_base), so that workers told the same
+    // time do not all come back at once.
+    const auto spread = retry_after ? options_.backoff_base.count() : ceiling;
+    const auto wait = duration_cast<milliseconds>(retry_after.value_or(seconds(0))) +
+                      milliseconds(std::uniform_int_distribution<std::int64_t>(
+                          0, std::max<std::int64_t>(spread, 1))(jitter));
     if (!co_await sleep_for(wait)) {
       outcome.cancelled = true;
       co_return outcome;
@@ -580,9 +580,7 @@ void Runner::record(const Job& job, Outcome outcome) {
         .end_object();
   }
   json.end_object();
-  if (auto r = output_.append(std::move(out)); !r && !halted_.code()) {
-    halted_ = r.error();  // the first one says what went wrong
-  }
+  if (auto r = output_.append(std::move(out)); !r) halt(r.error());
   if (ok) {
     ++counts_.succeeded;
     latencies_.push_back(outcome.latency_us);
@@ -605,13 +603,10 @@ Task<void> Runner::work(Channel<Job>& jobs) {
     if (outcome.unreachable) {
       // Not the request's fault: an outage would otherwise turn every line
       // it meets into a permanent failure. The run stops instead.
-      if (!halted_.code()) {
-        halted_ =
-            Error(outcome.unreachable, "the backend could not be reached after " +
-                                           std::to_string(options_.max_retries + 1) +
-                                           " attempts (" + outcome.error_message +
-                                           "); the lines not answered are left for the next run");
-      }
+      halt(Error(outcome.unreachable, "the backend could not be reached after " +
+                                          std::to_string(options_.max_retries + 1) + " attempts (" +
+                                          outcome.error_message +
+                                          "); the lines not answered are left for the next run"));
       continue;
     }
     record(*job, std::move(outcome));

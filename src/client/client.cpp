@@ -205,11 +205,16 @@ Result<std::string, Error> Client::prepare(protocol::Route route, std::string_vi
   return prepared;
 }
 
+http::Headers Client::gateway_headers(const http::Headers& extra) const {
+  http::Headers headers = session_->base_headers();
+  for (const auto& [name, value] : extra.fields()) headers.set(name, value);
+  return headers;
+}
+
 Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::string body,
                                                     http::Headers extra) {
   ++counters_.requests;
-  http::Headers headers = session_->base_headers();
-  for (const auto& [name, value] : extra.fields()) headers.set(name, value);
+  http::Headers headers = gateway_headers(extra);
   headers.set("Content-Type", "application/json");
   auto prepared = prepare(route, body, headers);
   if (!prepared) co_return prepared.error();
@@ -275,10 +280,9 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
 }
 
 Task<Result<std::string, Error>> Client::list_models(http::Headers extra) {
-  http::Headers headers = session_->base_headers();
-  for (const auto& [name, value] : extra.fields()) headers.set(name, value);
   auto response = co_await http_->request(
-      options_.session.endpoint, {.method = "GET", .target = "/v1/models", .headers = headers});
+      options_.session.endpoint,
+      {.method = "GET", .target = "/v1/models", .headers = gateway_headers(extra)});
   if (!response) co_return response.error();
   auto body = co_await response->body().read_all(1 << 20);
   if (!body) co_return body.error();

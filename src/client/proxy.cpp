@@ -123,14 +123,6 @@ Proxy::Proxy(ProxyOptions options, ProxyMetrics& metrics)
       key_per_request_(options_.client.session.api_key.empty()),
       api_key_known_(!key_per_request_) {}
 
-bool Proxy::caller_key(const http::Request& request, http::Headers& extra) const {
-  if (!key_per_request_) return true;
-  const std::string key = bearer_of(request);
-  if (key.empty()) return false;
-  extra.add("Authorization", "Bearer " + key);
-  return true;
-}
-
 Task<Result<void, Error>> Proxy::verify_once() {
   auto r = co_await client_.session().force_refresh();
   if (r) {
@@ -185,10 +177,23 @@ Task<int> Proxy::ensure_verified(const http::Request& request) {
   co_return 503;
 }
 
-Task<void> Proxy::refuse(int status, http::ResponseWriter& writer) {
-  co_await respond_json_error(
-      writer, status,
-      status == 401 ? "trying API key: " + failure_ : "the backend is not verified: " + failure_);
+Task<bool> Proxy::admit(const http::Request& request, http::ResponseWriter& writer,
+                        steady_clock::time_point started, http::Headers& extra) {
+  int refused = co_await ensure_verified(request);
+  std::string why =
+      refused == 401 ? "trying API key: " + failure_ : "the backend is not verified: " + failure_;
+  if (refused == 0 && key_per_request_) {
+    if (const std::string key = bearer_of(request); key.empty()) {
+      refused = 401;
+      why = kNoKey;
+    } else {
+      extra.add("Authorization", "Bearer " + key);
+    }
+  }
+  if (refused == 0) co_return true;
+  co_await respond_json_error(writer, refused, why);
+  log_request(request, refused, started, 0);
+  co_return false;
 }
 
 void Proxy::log_request(const http::Request& request, int status, steady_clock::time_point started,
@@ -218,17 +223,8 @@ http::Router Proxy::router() {
   router.add("GET", "/v1/models",
              [this](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
                const auto started = steady_clock::now();
-               if (const int refused = co_await ensure_verified(request); refused != 0) {
-                 co_await refuse(refused, writer);
-                 log_request(request, refused, started, 0);
-                 co_return;
-               }
                http::Headers extra;
-               if (!caller_key(request, extra)) {
-                 co_await respond_json_error(writer, 401, kNoKey);
-                 log_request(request, 401, started, 0);
-                 co_return;
-               }
+               if (!co_await admit(request, writer, started, extra)) co_return;
                auto models = co_await client_.list_models(std::move(extra));
                if (!models) {
                  co_await respond_json_error(writer, 502, "backend: " + models.error().message());
@@ -256,23 +252,14 @@ http::Router Proxy::router() {
 Task<void> Proxy::forward(protocol::Route route, http::Request& request,
                           http::ResponseWriter& writer) {
   const auto started = steady_clock::now();
-  if (const int refused = co_await ensure_verified(request); refused != 0) {
-    co_await refuse(refused, writer);
-    log_request(request, refused, started, 0);
-    co_return;
-  }
+  http::Headers extra;
+  if (!co_await admit(request, writer, started, extra)) co_return;
   auto body = co_await request.body.read_all(options_.max_body);
   if (!body) {
     const bool too_large = body.error() == http::errc::body_too_large;
     co_await respond_json_error(writer, too_large ? 413 : 400,
                                 "reading the request: " + body.error().message());
     log_request(request, too_large ? 413 : 400, started, 0);
-    co_return;
-  }
-  http::Headers extra;
-  if (!caller_key(request, extra)) {
-    co_await respond_json_error(writer, 401, kNoKey);
-    log_request(request, 401, started, 0);
     co_return;
   }
   if (auto accept = request.head.headers.get("Accept")) extra.add("Accept", *accept);

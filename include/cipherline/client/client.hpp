@@ -119,6 +119,8 @@ class Client {
   const ClientCounters& counters() const noexcept { return counters_; }
 
  private:
+  // gateway_headers: the session's headers, `extra` overriding them.
+  http::Headers gateway_headers(const http::Headers& extra) const;
   Result<std::string, Error> prepare(protocol::Route route, std::string_view body,
                                      http::Headers& headers) const;
 

@@ -96,10 +96,11 @@ class Proxy {
   // refuse the request with (401 when its own key was tried and the gateway
   // refused it, else 503), failure_ saying why.
   Task<int> ensure_verified(const http::Request& request);
-  Task<void> refuse(int status, http::ResponseWriter& writer);
-  // caller_key: without a configured key, each request is sent with its own
-  // bearer token (false: it has none).
-  bool caller_key(const http::Request& request, http::Headers& extra) const;
+  // admit: whether `request` may be forwarded: the backend is verified and,
+  // without a configured key, the request brings its own (put into
+  // `extra`). If not, it is answered (401 or 503, with the reason) and logged.
+  Task<bool> admit(const http::Request& request, http::ResponseWriter& writer,
+                   std::chrono::steady_clock::time_point started, http::Headers& extra);
   Task<Result<void, Error>> verify_once();
   Task<void> forward(protocol::Route route, http::Request& request, http::ResponseWriter& writer);
   void log_request(const http::Request& request, int status,
