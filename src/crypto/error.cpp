@@ -35,6 +35,12 @@ class CryptoCategory final : public std::error_category {
         return "unsupported algorithm or parameter";
       case errc::invalid_json:
         return "invalid JSON";
+      case errc::malformed_message:
+        return "malformed";
+      case errc::stream_closed:
+        return "closed";
+      case errc::stream_truncated:
+        return "truncated";
     }
     return "unknown crypto error " + std::to_string(code);
   }
