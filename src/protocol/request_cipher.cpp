@@ -1,5 +1,7 @@
 #include "cipherline/protocol/request_cipher.hpp"
 
+#include <algorithm>
+
 #include "cipherline/crypto/error.hpp"
 #include "cipherline/crypto/random.hpp"
 
@@ -33,13 +35,29 @@ Result<void, Error> RequestCipher::seal(std::span<const std::byte> plaintext, st
   if (opened_) {
     return Error(errc::cipher_state, "cannot encrypt a request field after decrypting the response");
   }
-  seal_field(secret_->aead(), secret_->id(), nonce_, seal_sequence_++, plaintext, out);
+  FieldIv iv;
+  crypto::random_bytes(iv);
+  sealed_ivs_.push_back(iv);
+  seal_field_with_iv(secret_->aead(), secret_->id(), nonce_, iv, seal_sequence_++, plaintext, out);
   return {};
 }
 
 Result<void, Error> RequestCipher::open(std::string_view text, std::string& out) {
   auto field = parse_for(*secret_, text);
   if (!field) return field.error();
+  // Both directions share key, nonce and AAD layout, so the gateway could
+  // hand a request field back as a response field of the same position and
+  // it would authenticate. A response field must carry this exchange's
+  // nonce and an IV of the responder's own.
+  if (field->nonce != nonce_) {
+    return Error(errc::authentication_failed,
+                 "a response field carries another exchange's nonce");
+  }
+  if (!opened_) std::sort(sealed_ivs_.begin(), sealed_ivs_.end());
+  if (std::binary_search(sealed_ivs_.begin(), sealed_ivs_.end(), field->iv)) {
+    return Error(errc::authentication_failed,
+                 "a response field reuses the IV of a request field (a reflected request field)");
+  }
   if (auto r = open_field(secret_->aead(), *field, nonce_, open_sequence_, out); !r) return r;
   ++open_sequence_;
   opened_ = true;

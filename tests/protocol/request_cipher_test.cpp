@@ -74,6 +74,57 @@ TEST(ExchangeCiphers, SwappingFieldsBetweenRequestsFails) {
   EXPECT_EQ(server.open(fb1, out).error(), errc::authentication_failed) << "other request's nonce";
 }
 
+TEST(ExchangeCiphers, AReflectedRequestFieldIsNotAResponseField) {
+  // Same key, nonce and AAD layout both ways: request field k would
+  // authenticate as response field k unless the client refuses its own IVs.
+  auto secret = make_secret("s");
+  RequestCipher client(secret);
+  std::string f0, f1;
+  client.seal(R"("user prompt")", f0).value();
+  client.seal(R"("more")", f1).value();
+  std::string out;
+  auto r = client.open(f0, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::authentication_failed);
+  EXPECT_NE(r.error().message().find("reflected"), std::string::npos) << r.error().message();
+  EXPECT_TRUE(out.empty());
+  // A genuine response still opens after the refused one.
+  ResponseCipher server(secret);
+  std::string ignored, r0;
+  server.open(f0, ignored).value();
+  server.seal("answer", r0).value();
+  client.open(r0, out).value();
+  EXPECT_EQ(out, "answer");
+}
+
+TEST(ExchangeCiphers, AResponseFieldMustCarryTheRequestNonce) {
+  auto secret = make_secret("s");
+  RequestCipher client(secret), other(secret);
+  std::string f0, g0;
+  client.seal("x", f0).value();
+  other.seal("y", g0).value();
+  ResponseCipher server(secret);
+  std::string ignored, r0;
+  server.open(f0, ignored).value();
+  server.seal("answer", r0).value();
+  // Put the other exchange's nonce into the field's nonce component: the
+  // AAD uses the client's own nonce, so only the explicit check catches it.
+  const auto parsed = parse_field(r0).value();
+  const auto foreign = parse_field(g0).value();
+  std::string tampered = r0;
+  const auto at = tampered.find(':') + 1;
+  std::string foreign_hex(g0.substr(g0.find(':') + 1, 24));
+  tampered.replace(at, 24, foreign_hex);
+  ASSERT_NE(parsed.nonce, foreign.nonce);
+  std::string out;
+  auto r = client.open(tampered, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::authentication_failed);
+  EXPECT_NE(r.error().message().find("nonce"), std::string::npos) << r.error().message();
+  client.open(r0, out).value();
+  EXPECT_EQ(out, "answer");
+}
+
 TEST(ExchangeCiphers, RequestCipherRefusesToEncryptAfterDecrypting) {
   auto secret = make_secret("s");
   RequestCipher client(secret);

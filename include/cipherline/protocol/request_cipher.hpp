@@ -28,6 +28,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cipherline/protocol/field_cipher.hpp"
 #include "cipherline/protocol/inference_secret.hpp"
@@ -52,6 +53,7 @@ class RequestCipher {
  private:
   std::shared_ptr<const InferenceSecret> secret_;
   FieldNonce nonce_;
+  std::vector<FieldIv> sealed_ivs_;  // sorted at the first open
   std::uint32_t seal_sequence_ = 0;
   std::uint32_t open_sequence_ = 0;
   bool opened_ = false;
