@@ -14,6 +14,8 @@ int bench_sse(std::span<const std::string_view> args);
 
 int crypto_seal_field(std::span<const std::string_view> args);
 int crypto_open_field(std::span<const std::string_view> args);
+int crypto_oae_seal(std::span<const std::string_view> args);
+int crypto_oae_open(std::span<const std::string_view> args);
 int crypto_xwing_keygen(std::span<const std::string_view> args);
 int crypto_hpke_encap(std::span<const std::string_view> args);
 int crypto_hpke_decap(std::span<const std::string_view> args);

@@ -7,10 +7,15 @@
 #include <iterator>
 #include <string>
 
+#include <simdjson.h>
+
 #include "cipherline/crypto/base64.hpp"
+#include "cipherline/crypto/error.hpp"
+#include "cipherline/crypto/oae.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/hpke.hpp"
 #include "cipherline/crypto/xwing.hpp"
+#include "cipherline/http/json_writer.hpp"
 #include "cipherline/protocol/field_cipher.hpp"
 #include "cipherline/protocol/inference_secret.hpp"
 #include "commands.hpp"
@@ -58,6 +63,35 @@ protocol::FieldNonce nonce_flag(const Flags& flags) {
 
 crypto::Aes256Gcm key_flag(const Flags& flags) { return crypto::Aes256Gcm(flags.hex("key", 32)); }
 
+crypto::OaeHeader oae_header_flag(const Flags& flags, std::string_view name) {
+  const auto bytes = flags.hex(name, crypto::kOaeHeaderSize);
+  crypto::OaeHeader header;
+  std::copy(bytes.begin(), bytes.end(), header.begin());
+  return header;
+}
+
+bool read_line(std::string& line) {
+  line.clear();
+  int c = 0;
+  while ((c = std::fgetc(stdin)) != EOF && c != '\n') line += static_cast<char>(c);
+  if (std::ferror(stdin)) throw std::runtime_error("cannot read standard input");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return c != EOF || !line.empty();
+}
+
+void print_line(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+// An OAE failure: "cipherline: <what> (<detail>)", exit status 1; the
+// first word is the failure's name (truncated, authentication failed,
+// malformed, closed).
+int oae_failed(const Error& e) {
+  return check_failed(e.code().message() + ": " + e.message());
+}
+
 }  // namespace
 
 int crypto_seal_field(std::span<const std::string_view> args) {
@@ -102,6 +136,110 @@ int crypto_open_field(std::span<const std::string_view> args) {
     return check_failed(r.error().message());
   }
   std::fwrite(plaintext.data(), 1, plaintext.size(), stdout);
+  return 0;
+}
+
+int crypto_oae_seal(std::span<const std::string_view> args) {
+  Flags flags("crypto oae-seal",
+              "Seals one OAE stream. Reads one JSON string per line on standard input (the\n"
+              "plaintexts in order; the last is sealed as the final message) and prints the\n"
+              "stream's header in hex, then one sealed message per line in hex. Without\n"
+              "--request-header it seals a request stream (as the requester) and the header is\n"
+              "the request header; with it, a response stream (as the responder) and the header\n"
+              "is the response header.");
+  flags.option("secret", "HEX", "32-byte shared secret")
+      .option("request-header", "HEX", "32-byte request header: seal the response stream", "none");
+  if (!flags.parse(args)) return 0;
+  const auto secret = crypto::SecretBytes::copy_of(flags.hex("secret", crypto::kOaeSecretSize));
+  std::optional<crypto::OaeRequester> requester;
+  std::optional<crypto::OaeResponder> responder;
+  crypto::OaeSealer* sealer = nullptr;
+  if (flags.is_set("request-header")) {
+    auto r = crypto::OaeResponder::create(secret.bytes(), oae_header_flag(flags, "request-header"));
+    if (!r) return oae_failed(r.error());
+    responder.emplace(std::move(*r));
+    print_line(crypto::to_hex(responder->response_header()));
+    sealer = &responder->response();
+  } else {
+    requester.emplace(secret.bytes());
+    print_line(crypto::to_hex(requester->request_header()));
+    sealer = &requester->request();
+  }
+  // Read one line ahead: the last plaintext is the final message.
+  simdjson::dom::parser parser;
+  std::optional<std::string> pending;
+  std::string line;
+  std::size_t number = 0;
+  while (true) {
+    const bool more = read_line(line);
+    if (more) {
+      ++number;
+      std::string_view plaintext;
+      if (parser.parse(line).get(plaintext) != simdjson::SUCCESS) {
+        throw UsageError("standard input, line " + std::to_string(number) +
+                         ": expected one JSON string");
+      }
+      if (pending) {
+        std::string sealed;
+        if (auto r = sealer->seal(*pending, false, sealed); !r) return oae_failed(r.error());
+        print_line(crypto::to_hex(std::as_bytes(std::span(sealed))));
+      }
+      pending = std::string(plaintext);
+      continue;
+    }
+    if (!pending) throw UsageError("standard input holds no plaintext to seal");
+    std::string sealed;
+    if (auto r = sealer->seal(*pending, true, sealed); !r) return oae_failed(r.error());
+    print_line(crypto::to_hex(std::as_bytes(std::span(sealed))));
+    return 0;
+  }
+}
+
+int crypto_oae_open(std::span<const std::string_view> args) {
+  Flags flags("crypto oae-open",
+              "Opens one OAE stream: reads one sealed message per line in hex on standard input\n"
+              "and prints each plaintext as one JSON string per line. Without --response-header\n"
+              "it opens the request stream (as the responder); with it, the response stream (as\n"
+              "the requester). Exit 0 only when the stream ended with its final message; 1 with\n"
+              "the failure named (truncated, authentication failed, malformed, closed).");
+  flags.option("secret", "HEX", "32-byte shared secret")
+      .option("request-header", "HEX", "32-byte request header")
+      .option("response-header", "HEX", "32-byte response header: open the response stream",
+              "none");
+  if (!flags.parse(args)) return 0;
+  const auto secret = crypto::SecretBytes::copy_of(flags.hex("secret", crypto::kOaeSecretSize));
+  const auto request_header = oae_header_flag(flags, "request-header");
+  std::optional<crypto::OaeResponder> responder;
+  std::optional<crypto::OaeOpener> response;
+  crypto::OaeOpener* opener = nullptr;
+  if (flags.is_set("response-header")) {
+    crypto::OaeRequester requester(secret.bytes(), request_header);
+    auto r = requester.accept_response(oae_header_flag(flags, "response-header"));
+    if (!r) return oae_failed(r.error());
+    response.emplace(std::move(*r));
+    opener = &*response;
+  } else {
+    auto r = crypto::OaeResponder::create(secret.bytes(), request_header);
+    if (!r) return oae_failed(r.error());
+    responder.emplace(std::move(*r));
+    opener = &responder->request();
+  }
+  std::string line, plaintext, json;
+  std::size_t number = 0;
+  while (read_line(line)) {
+    ++number;
+    auto message = crypto::from_hex(line);
+    if (!message) {
+      throw UsageError("standard input, line " + std::to_string(number) + ": " +
+                       message.error().message());
+    }
+    plaintext.clear();
+    if (auto r = opener->open(*message, plaintext); !r) return oae_failed(r.error());
+    json.clear();
+    http::JsonWriter(json).string(plaintext);
+    print_line(json);
+  }
+  if (auto r = opener->finish(); !r) return oae_failed(r.error());
   return 0;
 }
 

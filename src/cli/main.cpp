@@ -25,6 +25,8 @@ constexpr std::string_view kUsage =
     "  bench sse             Server-Sent Events through a relay: events/s and added latency\n"
     "  crypto seal-field     encrypt stdin as one Privatemode field\n"
     "  crypto open-field     decrypt one Privatemode field from stdin\n"
+    "  crypto oae-seal       seal stdin's JSON strings as one OAE stream\n"
+    "  crypto oae-open       open one OAE stream of hex messages from stdin\n"
     "  crypto xwing-keygen   make (or derive) an X-Wing key pair\n"
     "  crypto hpke-encap     X-Wing HPKE sender: encapsulated key and exported secret\n"
     "  crypto hpke-decap     X-Wing HPKE recipient: exported secret\n"
@@ -52,6 +54,8 @@ const std::vector<Command>& commands() {
       {{"bench", "sse"}, &cipherline::cli::bench_sse},
       {{"crypto", "seal-field"}, &cipherline::cli::crypto_seal_field},
       {{"crypto", "open-field"}, &cipherline::cli::crypto_open_field},
+      {{"crypto", "oae-seal"}, &cipherline::cli::crypto_oae_seal},
+      {{"crypto", "oae-open"}, &cipherline::cli::crypto_oae_open},
       {{"crypto", "xwing-keygen"}, &cipherline::cli::crypto_xwing_keygen},
       {{"crypto", "hpke-encap"}, &cipherline::cli::crypto_hpke_encap},
       {{"crypto", "hpke-decap"}, &cipherline::cli::crypto_hpke_decap},

@@ -62,4 +62,32 @@ check hpke-bad-public-key 1 "X-Wing public key must be 1216 bytes, got 3" -- "$b
 check hpke-bad-base64 2 "--enc: invalid base64" -- "$bin" crypto hpke-decap --seed "$seed" --enc 'Zm9v!!!!'
 check secret-id 0 "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=" -- "$bin" crypto secret-id --public-key YWJj
 
+# OAE streams (privatemode-oae.md §1): the spec's known answers, round trips
+# through both roles, and each named failure.
+oae_secret=4242424242424242424242424242424242424242424242424242424242424242
+oae_req=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+oae_resp=202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f
+kat_req=01505152535455565758595a5b3e7fab5fec24ed5e6932cb043da579fd68fd069ae400cc3dee3c31f132
+kat_resp0=00606162636465666768696a6b573d429cb9f6f78d613d3d508576d1aba9592473f43acc60546b
+kat_resp1=01707172737475767778797a7ba92821c098a6f6e19edbf1af68ea85f8
+check oae-open-known-request 0 '"{\"model\":\"m\"}"' -- sh -c "echo $kat_req | \"$bin\" crypto oae-open --secret $oae_secret --request-header $oae_req"
+check oae-open-known-response 0 '"data: {}\n\n"' -- sh -c "printf '%s\n%s\n' $kat_resp0 $kat_resp1 | \"$bin\" crypto oae-open --secret $oae_secret --request-header $oae_req --response-header $oae_resp"
+check oae-open-truncated 1 "truncated" -- sh -c "echo $kat_resp0 | \"$bin\" crypto oae-open --secret $oae_secret --request-header $oae_req --response-header $oae_resp"
+check oae-open-truncated-keeps-output 1 '"data: {}\n\n"' -- sh -c "echo $kat_resp0 | \"$bin\" crypto oae-open --secret $oae_secret --request-header $oae_req --response-header $oae_resp"
+check oae-open-reordered 1 "authentication failed" -- sh -c "printf '%s\n%s\n' $kat_resp1 $kat_resp0 | \"$bin\" crypto oae-open --secret $oae_secret --request-header $oae_req --response-header $oae_resp"
+check oae-open-after-final 1 "closed" -- sh -c "printf '%s\n%s\n' $kat_req $kat_req | \"$bin\" crypto oae-open --secret $oae_secret --request-header $oae_req"
+check oae-open-bad-flag 1 "malformed" -- sh -c "echo 02${kat_req#01} | \"$bin\" crypto oae-open --secret $oae_secret --request-header $oae_req"
+check oae-open-short 1 "malformed" -- sh -c "echo 0150515253 | \"$bin\" crypto oae-open --secret $oae_secret --request-header $oae_req"
+check oae-open-bad-hex 2 "line 1: " -- sh -c "echo xyz | \"$bin\" crypto oae-open --secret $oae_secret --request-header $oae_req"
+check oae-open-no-request-header 2 "--request-header is required" -- "$bin" crypto oae-open --secret $oae_secret
+check oae-seal-short-secret 2 "--secret must be 32 bytes" -- "$bin" crypto oae-seal --secret 4242
+check oae-seal-not-json 2 "line 1: expected one JSON string" -- sh -c "echo 'plain' | \"$bin\" crypto oae-seal --secret $oae_secret"
+printf '"{\\"model\\":\\"m\\"}"\n' | "$bin" crypto oae-seal --secret $oae_secret >"$tmp/oae-req"
+req_header=$(head -1 "$tmp/oae-req")
+check oae-round-trip-request 0 '"{\"model\":\"m\"}"' -- sh -c "tail -n +2 \"$tmp/oae-req\" | \"$bin\" crypto oae-open --secret $oae_secret --request-header $req_header"
+printf '"data: a\\n\\n"\n"data: [DONE]\\n\\n"\n' | "$bin" crypto oae-seal --secret $oae_secret --request-header "$req_header" >"$tmp/oae-resp"
+resp_header=$(head -1 "$tmp/oae-resp")
+check oae-round-trip-response 0 '"data: [DONE]\n\n"' -- sh -c "tail -n +2 \"$tmp/oae-resp\" | \"$bin\" crypto oae-open --secret $oae_secret --request-header $req_header --response-header $resp_header"
+check oae-wrong-stream 1 "authentication failed" -- sh -c "tail -n +2 \"$tmp/oae-resp\" | \"$bin\" crypto oae-open --secret $oae_secret --request-header $req_header"
+
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
