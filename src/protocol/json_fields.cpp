@@ -27,8 +27,27 @@ constexpr std::string_view kMessagesResponsePlain[] = {"id", "type", "usage"};
 // that a stream of events does not allocate one parser per event.
 constexpr std::size_t kCachedParserLimit = 1 << 20;
 
-struct CachedParser {
+// One top-level member of the object.
+struct Member {
+  std::string_view raw_key;  // between the quotes, escapes as written
+  std::string_view key;      // decoded
+  std::string_view value;    // the raw value, no surrounding whitespace
+  std::size_t replacement_begin = 0;
+  std::size_t replacement_size = 0;
+  bool replaced = false;
+};
+
+// The parser and the buffers of one walk, kept per thread so that a stream
+// of events allocates nothing per event once they have grown.
+struct WalkState {
   simdjson::dom::parser parser;
+  std::vector<Member> members;
+  std::vector<std::uint32_t> order;
+  std::string replacements;
+};
+
+struct CachedParser {
+  WalkState state;
   bool busy = false;
 };
 
@@ -52,21 +71,18 @@ class ParserLease {
   ParserLease(const ParserLease&) = delete;
   ParserLease& operator=(const ParserLease&) = delete;
 
-  simdjson::dom::parser& get() noexcept { return cached_ != nullptr ? cached_->parser : *own_; }
+  // get: the walk's state, its buffers emptied.
+  WalkState& get() noexcept {
+    WalkState& s = cached_ != nullptr ? cached_->state : *own_;
+    s.members.clear();
+    s.order.clear();
+    s.replacements.clear();
+    return s;
+  }
 
  private:
   CachedParser* cached_ = nullptr;
-  std::optional<simdjson::dom::parser> own_;
-};
-
-// One top-level member of the object.
-struct Member {
-  std::string_view raw_key;  // between the quotes, escapes as written
-  std::string_view key;      // decoded
-  std::string_view value;    // the raw value, no surrounding whitespace
-  std::size_t replacement_begin = 0;
-  std::size_t replacement_size = 0;
-  bool replaced = false;
+  std::optional<WalkState> own_;
 };
 
 // Scanner walks one JSON object's top level without copying: the members'
@@ -290,9 +306,10 @@ enum class Direction { seal, open };
 Result<void, Error> transform_fields(std::string_view json, const PlainFields& plain,
                                      const FieldTransform& transform, std::string& out,
                                      Direction direction) {
-  ParserLease parser(json.size());
+  ParserLease lease(json.size());
+  WalkState& state = lease.get();
   simdjson::dom::element root;
-  if (auto err = parser.get().parse(json.data(), json.size()).get(root); err) {
+  if (auto err = state.parser.parse(json.data(), json.size()).get(root); err) {
     return parse_error(json, err);
   }
   simdjson::dom::object object;
@@ -304,7 +321,7 @@ Result<void, Error> transform_fields(std::string_view json, const PlainFields& p
 
   // simdjson has accepted the document, so the scan agrees with it; the
   // checks only keep a disagreement from reaching out of bounds.
-  std::vector<Member> members;
+  std::vector<Member>& members = state.members;
   Scanner scanner(json);
   if (!scanner.scan(members)) {
     return Error(errc::invalid_json, "invalid JSON at byte " +
@@ -320,14 +337,21 @@ Result<void, Error> transform_fields(std::string_view json, const PlainFields& p
     return Error(errc::invalid_json, "invalid JSON: the object's members could not be matched");
   }
 
-  std::vector<std::uint32_t> order;
-  order.reserve(members.size());
-  for (std::uint32_t i = 0; i < members.size(); ++i) {
-    if (!plain.contains(members[i].key)) order.push_back(i);
-  }
-  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+  // Objects usually have few members: an insertion sort is stable and in
+  // place (std::stable_sort takes a buffer); many members get the
+  // O(n log n) sort instead.
+  std::vector<std::uint32_t>& order = state.order;
+  const auto less = [&](std::uint32_t a, std::uint32_t b) {
     return protocol_less(members[a].key, members[b].key);
-  });
+  };
+  const bool few = members.size() <= 32;
+  for (std::uint32_t i = 0; i < members.size(); ++i) {
+    if (plain.contains(members[i].key)) continue;
+    auto at = order.end();
+    while (few && at != order.begin() && less(i, *(at - 1))) --at;
+    order.insert(at, i);
+  }
+  if (!few) std::stable_sort(order.begin(), order.end(), less);
 
   if (direction == Direction::open) {
     for (const std::uint32_t i : order) {
@@ -340,7 +364,7 @@ Result<void, Error> transform_fields(std::string_view json, const PlainFields& p
     }
   }
 
-  std::string replacements;
+  std::string& replacements = state.replacements;
   for (const std::uint32_t i : order) {
     Member& m = members[i];
     m.replacement_begin = replacements.size();
