@@ -496,13 +496,16 @@ Task<void> encrypted_stream(client::Client& client, const std::string& body, Rou
     auto last = started;
     bool first = true;
     while (true) {
-      auto piece = co_await response->next();
-      if (!piece) {
-        round.fail(piece.error().message());
+      auto more = co_await response->read();
+      if (!more) {
+        round.fail(more.error().message());
         co_return;
       }
-      if (!*piece) break;
-      if (is_token(**piece)) round.arrived(Clock::now(), last, first);
+      if (!*more) break;
+      const auto now = Clock::now();
+      for (const auto& event : response->events()) {
+        if (is_token(event.data)) round.arrived(now, last, first);
+      }
     }
     ++round.requests;
   } while (Clock::now() < round.deadline);

@@ -5,7 +5,10 @@
 #include "cipherline/crypto/error.hpp"
 #include "cipherline/http/sse_reader.hpp"
 #include "cipherline/protocol/event_fields.hpp"
+#include "cipherline/protocol/error_body.hpp"
 #include "cipherline/protocol/field_cipher.hpp"
+#include "cipherline/protocol/header_names.hpp"
+#include "cipherline/protocol/oae_carriage.hpp"
 #include "cipherline/protocol/request_cipher.hpp"
 
 namespace cipherline::backend {
@@ -14,7 +17,7 @@ namespace {
 // The secret ID a request names: its header, else its first encrypted field.
 std::optional<std::string> secret_id_of(const http::Request& request, std::string_view body,
                                         const protocol::PlainFields& plain) {
-  if (auto id = request.head.headers.get("Privatemode-Secret-ID")) return std::string(*id);
+  if (auto id = request.head.headers.get(protocol::kSecretIdHeader)) return std::string(*id);
   std::optional<std::string> id;
   std::string ignored;
   (void)protocol::open_json_fields(
@@ -131,12 +134,23 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
     co_await respond_error(request, writer, 400, "reading the request: " + body.error().message());
     co_return;
   }
+  const auto& headers = request.head.headers;
+  const bool oae = headers.get("Content-Type")
+                       .value_or("")
+                       .starts_with(protocol::kEncryptedBodyType);
   const auto plain_request = protocol::plain_request_fields(route);
-  const auto id = secret_id_of(request, *body, plain_request);
+  std::optional<std::string> id;
+  if (!oae) {
+    id = secret_id_of(request, *body, plain_request);
+  } else if (auto named = headers.get(protocol::kSecretIdHeader)) {
+    id = std::string(*named);
+  }
   if (!id) {
     co_await respond_error(request, writer, 400,
-                           "the request has no encrypted field, so its response cannot be "
-                           "encrypted");
+                           oae ? "an encrypted body must name its secret in " +
+                                     std::string(protocol::kSecretIdHeader)
+                               : std::string("the request has no encrypted field, so its "
+                                             "response cannot be encrypted"));
     co_return;
   }
   auto secret = co_await secrets_.get(*id);
@@ -145,10 +159,8 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
                            secret.error().message());
     co_return;
   }
-  const auto& headers = request.head.headers;
-  auto accepted =
-      protocol::check_ocsp_policy(headers.get("Privatemode-NVIDIA-OCSP-Policy"),
-                                  headers.get("Privatemode-NVIDIA-OCSP-Policy-MAC"), **secret);
+  auto accepted = protocol::check_ocsp_policy(headers.get(protocol::kOcspPolicyHeader),
+                                              headers.get(protocol::kOcspPolicyMacHeader), **secret);
   if (accepted) {
     if (auto gpus = check_gpus(*accepted, statuses_); !gpus) accepted = gpus.error();
   }
@@ -157,43 +169,94 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
     co_return;
   }
 
-  protocol::ResponseCipher cipher(*secret);
-  const auto open = [&cipher](std::string_view field, std::string& out) {
-    return cipher.open(field, out);
-  };
-  const auto seal = [&cipher](std::string_view raw, std::string& out) {
-    return cipher.seal(raw, out);
-  };
+  // Open the request: the whole body (OAE) or its fields.
   std::string plaintext;
   plaintext.reserve(body->size());
-  if (auto r = protocol::open_json_fields(*body, plain_request, open, plaintext); !r) {
-    co_await respond_error(request, writer, 500,
-                           "forwarding request: mutating request: " + r.error().message());
-    co_return;
-  }
-  if (!cipher.has_nonce()) {
-    co_await respond_error(request, writer, 400,
-                           "the request has no encrypted field, so its response cannot be "
-                           "encrypted");
-    co_return;
+  std::optional<crypto::OaeResponder> responder;
+  std::optional<protocol::ResponseCipher> cipher;
+  if (oae) {
+    auto opened = open_oae_request(headers.get(protocol::kOaeRequestHeader).value_or(""),
+                                   **secret, *body, plaintext);
+    if (!opened) {
+      co_await respond_error(request, writer, 400, "opening the request: " + opened.error().message());
+      co_return;
+    }
+    responder.emplace(std::move(*opened));
+  } else {
+    cipher.emplace(*secret);
+    if (auto r = protocol::open_json_fields(*body, plain_request,
+                                            [&cipher](std::string_view field, std::string& out) {
+                                              return cipher->open(field, out);
+                                            },
+                                            plaintext);
+        !r) {
+      co_await respond_error(request, writer, 500,
+                             "forwarding request: mutating request: " + r.error().message());
+      co_return;
+    }
+    if (!cipher->has_nonce()) {
+      co_await respond_error(request, writer, 400,
+                             "the request has no encrypted field, so its response cannot be "
+                             "encrypted");
+      co_return;
+    }
   }
 
-  auto response =
-      co_await client_.request(options_.model, {.method = "POST",
-                                                .target = std::string(protocol::path_of(route)),
-                                                .headers = {{"Content-Type", "application/json"}},
-                                                .body = std::move(plaintext)});
+  auto response = co_await client_.request(
+      options_.model, {.method = "POST",
+                       .target = std::string(protocol::path_of(route)),
+                       .headers = {{"Content-Type", std::string(protocol::kJsonType)}},
+                       .body = std::move(plaintext)});
   if (!response) {
     co_await respond_error(request, writer, 502, "model server: " + response.error().message());
     co_return;
   }
+  if (oae) {
+    co_await reply_oae(route, *responder, *response, writer);
+  } else {
+    co_await reply_fields(route, *cipher, *response, request, writer);
+  }
+}
+
+Result<crypto::OaeResponder, Error> Worker::open_oae_request(std::string_view header_value,
+                                                             const protocol::InferenceSecret& secret,
+                                                             std::string_view body,
+                                                             std::string& plaintext) const {
+  auto salt = protocol::parse_oae_header_value(header_value);
+  if (!salt) {
+    return Error(salt.error().code(),
+                 std::string(protocol::kOaeRequestHeader) + ": " + salt.error().message());
+  }
+  auto responder = crypto::OaeResponder::create(protocol::oae_secret(secret), *salt);
+  if (!responder) return responder.error();
+  protocol::FrameReader frames(options_.max_body);
+  frames.feed(std::as_bytes(std::span(body)));
+  while (true) {
+    auto message = frames.next();
+    if (!message) return message.error();
+    if (!*message) break;
+    if (auto r = responder->request().open(**message, plaintext); !r) return r.error();
+  }
+  if (frames.partial()) {
+    return Error(crypto::errc::stream_truncated, "the request body ends inside a frame");
+  }
+  if (auto r = responder->request().finish(); !r) return r.error();
+  return responder;
+}
+
+Task<void> Worker::reply_fields(protocol::Route route, protocol::ResponseCipher& cipher,
+                                http::ClientResponse& response, http::Request& request,
+                                http::ResponseWriter& writer) {
+  const auto seal = [&cipher](std::string_view raw, std::string& out) {
+    return cipher.seal(raw, out);
+  };
   const auto plain_response = protocol::plain_response_fields(route);
-  const auto type = response->head().headers.get("Content-Type").value_or("");
+  const auto type = response.head().headers.get("Content-Type").value_or("");
   http::Headers out_headers;
   if (!type.empty()) out_headers.add("Content-Type", type);
 
-  if (!type.starts_with("text/event-stream")) {
-    auto answer = co_await response->body().read_all(128 * 1024 * 1024);
+  if (!type.starts_with(protocol::kEventStreamType)) {
+    auto answer = co_await response.body().read_all(128 * 1024 * 1024);
     if (!answer) {
       co_await respond_error(request, writer, 502, "model server: " + answer.error().message());
       co_return;
@@ -205,18 +268,18 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
                              "encrypting the response: " + r.error().message());
       co_return;
     }
-    (void)co_await writer.respond(response->status(), std::move(out_headers), sealed);
+    (void)co_await writer.respond(response.status(), std::move(out_headers), sealed);
     co_return;
   }
 
   // A stream: seal event by event, writing what one read of the model's
   // body brought in one chunk.
   out_headers.add("Cache-Control", "no-cache");
-  if (!co_await writer.start(response->status(), std::move(out_headers))) co_return;
+  if (!co_await writer.start(response.status(), std::move(out_headers))) co_return;
   http::SseReader events;
   std::string sealed;
   while (true) {
-    auto chunk = co_await response->body().next();
+    auto chunk = co_await response.body().next();
     if (!chunk) {  // the model broke off: so does the stream
       writer.abort();
       co_return;
@@ -242,6 +305,91 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
       if (!sealed.empty()) (void)co_await writer.write(sealed);
       writer.abort();
       co_return;
+    }
+    if (!sealed.empty() && !co_await writer.write(sealed)) co_return;
+  }
+  (void)co_await writer.finish();
+}
+
+namespace {
+
+// The wire form of one event, as the OAE carriage seals it.
+void frame_event(std::string_view type, std::string_view data, std::string& out) {
+  out.clear();
+  if (type != "message") {
+    out += "event: ";
+    out += type;
+    out += '\n';
+  }
+  out += "data: ";
+  out += data;
+  out += "\n\n";
+}
+
+}  // namespace
+
+Task<void> Worker::reply_oae(protocol::Route route, crypto::OaeResponder& responder,
+                             http::ClientResponse& response, http::ResponseWriter& writer) {
+  auto& sealer = responder.response();
+  http::Headers out_headers{
+      {"Content-Type", std::string(protocol::kEncryptedBodyType)},
+      {std::string(protocol::kOaeResponseHeader),
+       protocol::oae_header_value(responder.response_header())}};
+  const auto type = response.head().headers.get("Content-Type").value_or("");
+  std::string sealed;
+  if (!type.starts_with(protocol::kEventStreamType)) {
+    // A whole answer, the model's errors included, is one final message.
+    auto answer = co_await response.body().read_all(128 * 1024 * 1024);
+    const std::string body =
+        answer ? std::move(*answer)
+               : protocol::error_body("model server: " + answer.error().message());
+    (void)protocol::seal_frame(sealer, body, true, sealed);
+    (void)co_await writer.respond(answer ? response.status() : 502, std::move(out_headers),
+                                  sealed);
+    co_return;
+  }
+  // A stream: one message per event, written once per read of the model's
+  // body. Whatever ends it — [DONE], the model's end, the model breaking
+  // off — is sealed as the final message, so the gateway can neither cut
+  // the answer short unnoticed nor forge its end.
+  out_headers.add("Cache-Control", "no-cache");
+  if (!co_await writer.start(response.status(), std::move(out_headers))) co_return;
+  http::SseReader events;
+  std::string event_text;
+  bool message_stop = false;
+  const auto seal_error = [&](std::string_view why) {
+    frame_event("error", protocol::error_body(why), event_text);
+    (void)protocol::seal_frame(sealer, event_text, true, sealed);
+  };
+  while (!sealer.closed()) {
+    sealed.clear();
+    auto chunk = co_await response.body().next();
+    if (!chunk) {
+      seal_error("model server: the stream broke off: " + chunk.error().message());
+    } else if (chunk->empty()) {
+      if (route == protocol::Route::messages && message_stop) {
+        (void)protocol::seal_frame(sealer, std::string_view(), true, sealed);
+      } else {
+        seal_error("model server: the stream ended before [DONE]");
+      }
+    } else {
+      events.feed(*chunk);
+      while (!sealer.closed()) {
+        auto event = events.next();
+        if (!event) {
+          seal_error("model server: " + event.error().message());
+          break;
+        }
+        if (!*event) break;
+        const auto& e = **event;
+        if (e.data.find('\n') != std::string_view::npos) {
+          seal_error("model server: an event with several data lines");
+          break;
+        }
+        message_stop = e.type == "message_stop";
+        frame_event(e.type, e.data, event_text);
+        (void)protocol::seal_frame(sealer, event_text, protocol::is_done_event(e.data), sealed);
+      }
     }
     if (!sealed.empty() && !co_await writer.write(sealed)) co_return;
   }

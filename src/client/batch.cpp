@@ -447,26 +447,23 @@ Task<Outcome> Runner::execute(const Job& job) {
         simdjson::dom::parser parser;
         Result<void, Error> read_status;
         while (true) {
-          auto piece = co_await response->next();
-          if (!piece) {
-            read_status = piece.error();
+          auto more = co_await response->read();
+          if (!more) {
+            read_status = more.error();
             break;
           }
-          if (!*piece) break;
-          std::string_view event = **piece;
-          const auto data = event.find("data: ");
-          if (data == std::string_view::npos) continue;
-          event = event.substr(data + 6);
-          while (!event.empty() && event.back() == '\n') event.remove_suffix(1);
-          if (protocol::is_done_event(event)) {
-            assembled.done = true;
-            continue;
+          if (!*more) break;
+          for (const auto& event : response->events()) {
+            if (event.is_done()) {
+              assembled.done = true;
+              continue;
+            }
+            if (outcome.ttft_us == 0) {
+              outcome.ttft_us = static_cast<std::uint32_t>(
+                  duration_cast<microseconds>(steady_clock::now() - start).count());
+            }
+            absorb_chunk(event.data, job.route, assembled, parser);
           }
-          if (outcome.ttft_us == 0) {
-            outcome.ttft_us = static_cast<std::uint32_t>(
-                duration_cast<microseconds>(steady_clock::now() - start).count());
-          }
-          absorb_chunk(event, job.route, assembled, parser);
         }
         // Only a stream that ran to [DONE] without an error event is an
         // answer; anything else is tried again.

@@ -4,9 +4,9 @@
 
 #include "cipherline/client/error.hpp"
 #include "cipherline/crypto/base64.hpp"
+#include "cipherline/crypto/oae.hpp"
 #include "cipherline/crypto/random.hpp"
 #include "cipherline/http/error.hpp"
-#include "cipherline/protocol/event_fields.hpp"
 #include "cipherline/protocol/shard_key.hpp"
 #include "cipherline/runtime/sleep.hpp"
 
@@ -15,11 +15,10 @@ namespace cipherline::client {
 using namespace std::chrono;
 
 struct InferenceResponse::State {
-  protocol::Route route;
   std::optional<http::ClientResponse> response;
-  std::unique_ptr<protocol::RequestCipher> cipher;
-  http::SseReader events;
-  std::optional<std::string> prefetched;  // a body already read (a plaintext error)
+  std::optional<protocol::ResponseStream> stream;
+  std::string prefetched;  // a plaintext error, already read
+  bool prefetched_pending = false;
   ClientCounters* counters = nullptr;
   bool done = false;
 };
@@ -46,76 +45,63 @@ bool is_reset(const Error& e) {
 
 Error invalid(std::string what) { return Error(errc::invalid_request, std::move(what)); }
 
+Error unauthenticated(std::string what) {
+  return Error(errc::unauthenticated_response, std::move(what));
+}
+
 }  // namespace
 
-Task<Result<std::optional<std::string>, Error>> InferenceResponse::next() {
+std::string_view InferenceResponse::text() const noexcept {
+  const auto& s = *state_;
+  if (!s.stream) return s.prefetched;
+  return s.stream->output();
+}
+
+std::span<const protocol::StreamEvent> InferenceResponse::events() const noexcept {
+  const auto& s = *state_;
+  if (!s.stream) return {};
+  return s.stream->events();
+}
+
+Task<Result<bool, Error>> InferenceResponse::read() {
   auto& s = *state_;
-  if (s.done) co_return std::optional<std::string>();
-  if (s.prefetched) {
+  if (s.done) co_return false;
+  if (!s.stream) {
     s.done = true;
-    co_return std::move(s.prefetched);
+    co_return std::exchange(s.prefetched_pending, false);
   }
-  const auto plain = protocol::plain_response_fields(s.route);
-  const auto open = [&s](std::string_view field, std::string& out) {
-    return s.cipher->open(field, out);
-  };
-  if (!event_stream_) {
-    s.done = true;
-    auto body = co_await s.response->body().read_all(128 * 1024 * 1024);
-    if (!body) co_return body.error();
-    if (!encrypted_) co_return std::optional<std::string>(std::move(*body));
-    std::string plaintext;
-    plaintext.reserve(body->size() / 2);
-    if (auto r = protocol::open_json_fields(*body, plain, open, plaintext); !r) {
-      co_return Error(r.error().code(), "decrypting the response: " + r.error().message());
-    }
-    s.counters->bytes_decrypted += plaintext.size();
-    co_return std::optional<std::string>(std::move(plaintext));
-  }
+  auto& stream = *s.stream;
+  stream.consume();
   while (true) {
-    auto event = s.events.next();
-    if (!event) co_return event.error();
-    if (*event) {
-      const auto& e = **event;
-      std::string out;
-      if (e.type != "message") {
-        out += "event: ";
-        out += e.type;
-        out += '\n';
-      }
-      out += "data: ";
-      const auto start = out.size();
-      if (!encrypted_) {
-        out += e.data;
-      } else if (auto r = protocol::open_event_data(e.data, plain, open, out); !r) {
-        s.done = true;
-        co_return Error(r.error().code(), "decrypting a streamed event: " + r.error().message());
-      }
-      s.counters->bytes_decrypted += out.size() - start;
-      ++s.counters->events;
-      out += "\n\n";
-      co_return std::optional<std::string>(std::move(out));
-    }
     auto chunk = co_await s.response->body().next();
     if (!chunk) {
       s.done = true;
-      co_return chunk.error();
+      co_return Error(chunk.error().code(), "reading the response: " + chunk.error().message());
     }
     if (chunk->empty()) {
       s.done = true;
-      co_return std::optional<std::string>();
+      if (auto r = stream.finish(); !r) co_return r.error();
+      s.counters->bytes_decrypted += stream.output().size();
+      co_return !stream.output().empty();
     }
-    s.events.feed(*chunk);
+    if (auto r = stream.feed(*chunk); !r) {
+      s.done = true;
+      co_return r.error();
+    }
+    if (!stream.event_stream()) continue;  // a body opens at its end
+    s.counters->bytes_decrypted += stream.output().size();
+    s.counters->events += stream.events().size();
+    if (!stream.output().empty()) co_return true;
   }
 }
 
 Task<Result<std::string, Error>> InferenceResponse::read_all() {
   std::string all;
   while (true) {
-    auto piece = co_await next();
-    if (!piece) co_return piece.error();
-    if (!*piece) co_return all;
-    all += **piece;
+    auto more = co_await read();
+    if (!more) co_return more.error();
+    if (!*more) co_return all;
+    all += text();
   }
 }
 
@@ -154,8 +140,8 @@ Task<void> Client::close() {
   co_await background_.join();
 }
 
-Result<std::string, Error> Client::prepare(protocol::Route route, std::string_view body,
-                                           http::Headers& headers) const {
+Result<Client::Prepared, Error> Client::prepare(protocol::Route route, std::string_view body,
+                                                http::Headers& headers) const {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (auto e = parser.parse(body.data(), body.size()).get(root); e != simdjson::SUCCESS) {
@@ -171,25 +157,32 @@ Result<std::string, Error> Client::prepare(protocol::Route route, std::string_vi
                                                 : "\"model\" must be a string");
   }
   if (model.empty()) return invalid("\"model\" is empty");
-  headers.set("Privatemode-Target-Model", model);
-  if (route == protocol::Route::embeddings) return std::string(body);
+  headers.set(protocol::kTargetModelHeader, model);
+  Prepared prepared;
+  if (bool stream = false; object["stream"].get(stream) == simdjson::SUCCESS) {
+    prepared.stream = stream;
+  }
+  if (route == protocol::Route::embeddings) {
+    prepared.body = body;
+    return prepared;
+  }
 
   std::string_view salt;
-  std::string prepared;
   if (auto e = object["cache_salt"].get(salt); e == simdjson::SUCCESS) {
     if (salt.size() < 32) return invalid("\"cache_salt\" must have at least 32 characters");
-    prepared = body;
+    prepared.body = body;
   } else if (e != simdjson::NO_SUCH_FIELD) {
     return invalid("\"cache_salt\" must be a string");
   } else {
     const std::string fresh = shared_salt_.empty() ? random_salt() : shared_salt_;
     const auto open = body.find('{');
     const bool empty = object.size() == 0;
-    prepared.reserve(body.size() + fresh.size() + 20);
-    prepared.append(body.substr(0, open + 1));
-    prepared += "\"cache_salt\":\"" + fresh + "\"";
-    if (!empty) prepared += ',';
-    prepared.append(body.substr(open + 1));
+    std::string& out = prepared.body;
+    out.reserve(body.size() + fresh.size() + 20);
+    out.append(body.substr(0, open + 1));
+    out += "\"cache_salt\":\"" + fresh + "\"";
+    if (!empty) out += ',';
+    out.append(body.substr(open + 1));
     if (shared_salt_.empty()) return prepared;  // a one-off salt: no shard to find
     salt = shared_salt_;
   }
@@ -201,12 +194,13 @@ Result<std::string, Error> Client::prepare(protocol::Route route, std::string_vi
   }
   auto shard = protocol::shard_key(salt, content);
   if (!shard) return invalid("shard key: " + shard.error().message());
-  headers.set("Privatemode-Shard-Key", *shard);
+  headers.set(protocol::kShardKeyHeader, *shard);
   return prepared;
 }
 
 http::Headers Client::gateway_headers(const http::Headers& extra) const {
   http::Headers headers = session_->base_headers();
+  headers.set(protocol::kClientHeader, options_.client_kind);
   for (const auto& [name, value] : extra.fields()) headers.set(name, value);
   return headers;
 }
@@ -215,30 +209,42 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
                                                     http::Headers extra) {
   ++counters_.requests;
   http::Headers headers = gateway_headers(extra);
-  headers.set("Content-Type", "application/json");
+  headers.set("Content-Type", protocol::kJsonType);
   auto prepared = prepare(route, body, headers);
   if (!prepared) co_return prepared.error();
+  const bool oae = route == protocol::Route::chat_completions &&
+                   options_.chat_format == protocol::WireFormat::oae;
+  if (oae) headers.set("Content-Type", protocol::kEncryptedBodyType);
   const auto plain = protocol::plain_request_fields(route);
 
   for (int attempt = 0;; ++attempt) {
     auto secret = co_await session_->secret();
     if (!secret) co_return secret.error();
-    auto cipher = std::make_unique<protocol::RequestCipher>(*secret);
-    std::string sealed;
-    sealed.reserve(prepared->size() * 2 + 256);
-    if (auto r = protocol::seal_json_fields(
-            *prepared, plain,
-            [&cipher](std::string_view raw, std::string& out) { return cipher->seal(raw, out); },
-            sealed);
-        !r) {
-      co_return Error(errc::invalid_request, "encrypting the request: " + r.error().message());
-    }
-    counters_.bytes_encrypted += prepared->size();
     http::Headers h = headers;
-    h.set("Privatemode-Secret-ID", (*secret)->id());
+    std::string sealed;
+    sealed.reserve(oae ? prepared->body.size() + 64 : prepared->body.size() * 2 + 256);
+    std::optional<crypto::OaeRequester> requester;
+    std::unique_ptr<protocol::RequestCipher> cipher;
+    Result<void, Error> sealing;
+    if (oae) {
+      requester.emplace(protocol::oae_secret(**secret));
+      sealing = protocol::seal_frame(requester->request(), prepared->body, true, sealed);
+      h.set(protocol::kOaeRequestHeader, protocol::oae_header_value(requester->request_header()));
+    } else {
+      cipher = std::make_unique<protocol::RequestCipher>(*secret);
+      sealing = protocol::seal_json_fields(
+          prepared->body, plain,
+          [c = cipher.get()](std::string_view raw, std::string& out) { return c->seal(raw, out); },
+          sealed);
+    }
+    if (!sealing) {
+      co_return Error(errc::invalid_request, "encrypting the request: " + sealing.error().message());
+    }
+    counters_.bytes_encrypted += prepared->body.size();
+    h.set(protocol::kSecretIdHeader, (*secret)->id());
     const auto policy = protocol::ocsp_policy_header(options_.ocsp, system_clock::now());
-    h.set("Privatemode-NVIDIA-OCSP-Policy", policy);
-    h.set("Privatemode-NVIDIA-OCSP-Policy-MAC", protocol::ocsp_policy_mac(**secret, policy));
+    h.set(protocol::kOcspPolicyHeader, policy);
+    h.set(protocol::kOcspPolicyMacHeader, protocol::ocsp_policy_mac(**secret, policy));
 
     auto response = co_await http_->request(options_.session.endpoint,
                                             {.method = "POST",
@@ -256,13 +262,21 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
     InferenceResponse out;
     out.state_ = std::make_unique<InferenceResponse::State>();
     auto& state = *out.state_;
-    state.route = route;
     state.counters = &counters_;
     out.status_ = response->status();
-    out.encrypted_ = response->head().headers.get("Privatemode-Encrypted") != "false";
-    out.content_type_ = std::string(response->head().headers.get("Content-Type").value_or(""));
-    out.event_stream_ = out.content_type_.starts_with("text/event-stream");
-    if (!out.encrypted_ && out.status_ >= 400) {
+    out.format_ = oae ? protocol::WireFormat::oae : protocol::WireFormat::fields;
+    const auto& head = response->head().headers;
+    out.encrypted_ = head.get(protocol::kEncryptedHeader) != "false";
+    out.content_type_ = std::string(head.get("Content-Type").value_or(""));
+    const bool sealed_body = out.content_type_.starts_with(protocol::kEncryptedBodyType);
+    if (!out.encrypted_) {
+      // Only the gateway's own errors travel in plaintext: a 2xx so marked
+      // could be anything the gateway likes.
+      if (out.status_ < 400) {
+        co_return unauthenticated("the gateway marked a status " + std::to_string(out.status_) +
+                                  " answer as unencrypted (Privatemode-Encrypted: false); only "
+                                  "errors may be, so it was refused");
+      }
       auto text = co_await response->body().read_all(1 << 20);
       if (!text) co_return text.error();
       if (attempt == 0 && out.status_ == 500 &&
@@ -272,9 +286,35 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
         continue;
       }
       state.prefetched = std::move(*text);
+      state.prefetched_pending = true;
+      state.response.emplace(std::move(*response));
+      co_return std::move(out);
+    }
+    if (oae) {
+      if (!sealed_body) {
+        co_return unauthenticated("an OAE request was answered with Content-Type \"" +
+                                  out.content_type_ + "\", not an encrypted body");
+      }
+      auto salt = protocol::parse_oae_header_value(
+          head.get(protocol::kOaeResponseHeader).value_or(""));
+      if (!salt) {
+        co_return unauthenticated(std::string(protocol::kOaeResponseHeader) + ": " +
+                                  salt.error().message());
+      }
+      auto opener = requester->accept_response(*salt);
+      if (!opener) co_return opener.error();
+      out.event_stream_ = prepared->stream && out.status_ / 100 == 2;
+      out.content_type_ =
+          std::string(out.event_stream_ ? protocol::kEventStreamType : protocol::kJsonType);
+      state.stream.emplace(route, out.event_stream_, std::move(*opener), options_.limits);
+    } else {
+      if (sealed_body) {
+        co_return unauthenticated("a field-format request was answered with an OAE body");
+      }
+      out.event_stream_ = out.content_type_.starts_with(protocol::kEventStreamType);
+      state.stream.emplace(route, out.event_stream_, std::move(cipher), options_.limits);
     }
     state.response.emplace(std::move(*response));
-    state.cipher = std::move(cipher);
     co_return std::move(out);
   }
 }
@@ -336,19 +376,21 @@ AsyncGenerator<Result<std::string, Error>> Client::stream_chat(std::string reque
     co_return;
   }
   while (true) {
-    auto piece = co_await response->next();
-    if (!piece) {
-      co_yield Result<std::string, Error>(piece.error());
+    auto more = co_await response->read();
+    if (!more) {
+      co_yield Result<std::string, Error>(more.error());
       co_return;
     }
-    if (!*piece) co_return;
-    std::string_view event = **piece;
-    const auto data = event.find("data: ");
-    if (data == std::string_view::npos) continue;
-    event = event.substr(data + 6);
-    while (!event.empty() && event.back() == '\n') event.remove_suffix(1);
-    if (protocol::is_done_event(event)) co_return;
-    co_yield Result<std::string, Error>(std::string(event));
+    if (!*more) co_return;
+    for (const auto& event : response->events()) {
+      if (event.is_done()) co_return;
+      if (event.is_error()) {
+        co_yield Result<std::string, Error>(
+            Error(errc::bad_status, "the stream carried an error: " + std::string(event.data)));
+        co_return;
+      }
+      co_yield Result<std::string, Error>(std::string(event.data));
+    }
   }
 }
 

@@ -24,6 +24,8 @@ class ClientCategory final : public std::error_category {
         return "invalid request";
       case errc::bad_configuration:
         return "bad configuration";
+      case errc::unauthenticated_response:
+        return "unauthenticated response";
     }
     return "unknown client error " + std::to_string(code);
   }

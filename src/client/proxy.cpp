@@ -116,6 +116,7 @@ Proxy::Proxy(ProxyOptions options, ProxyMetrics& metrics)
         options.client.session.observe = [&metrics](std::string_view step, microseconds d) {
           metrics.observe(step, d);
         };
+        options.client.client_kind = protocol::kClientProxy;
         return std::move(options);
       }()),
       metrics_(metrics),
@@ -298,21 +299,23 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
   if (!co_await writer.start(response->status(), std::move(headers))) co_return;
   std::uint64_t bytes = 0;
   while (true) {
-    auto piece = co_await response->next();
-    if (!piece) {
-      metrics_.failure(reason_of(piece.error()));
-      if (options_.log) options_.log("stream broken off: " + piece.error().message());
+    auto more = co_await response->read();
+    if (!more) {
+      // Cut, forged or undecryptable: the caller's stream is cut too, so
+      // it can never take what arrived for a complete answer.
+      metrics_.failure(reason_of(more.error()));
+      if (options_.log) options_.log("stream broken off: " + more.error().message());
       writer.abort();
       break;
     }
-    if (!*piece) {
+    if (!*more) {
       (void)co_await writer.finish();
       break;
     }
-    ++metrics_.events;
-    bytes += (*piece)->size();
-    metrics_.bytes_decrypted += (*piece)->size();
-    if (!co_await writer.write(**piece)) break;
+    metrics_.events += response->events().size();
+    bytes += response->text().size();
+    metrics_.bytes_decrypted += response->text().size();
+    if (!co_await writer.write(response->text())) break;
   }
   log_request(request, response->status(), started, bytes);
 }

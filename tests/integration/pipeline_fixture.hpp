@@ -116,6 +116,29 @@ inline std::string content_of_chunks(const std::vector<std::string>& chunks) {
 // misbehaving gateway) could run: `inject` may answer a request itself
 // (status, Retry-After) instead of forwarding it; `tamper` may change the
 // gateway's answers.
+// The frames of an OAE body (uint32_be length ‖ sealed message), as the
+// gateway sees them: offsets of each frame's first byte.
+inline std::vector<std::size_t> oae_frames(std::string_view body) {
+  std::vector<std::size_t> at;
+  for (std::size_t pos = 0; pos + 4 <= body.size();) {
+    const auto* p = reinterpret_cast<const unsigned char*>(body.data() + pos);
+    const std::size_t length = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
+                               (std::size_t{p[2]} << 8) | p[3];
+    at.push_back(pos);
+    pos += 4 + length;
+  }
+  return at;
+}
+
+// drop_last_frame cuts an OAE body before its final frame: what a gateway
+// that ends a stream early would send.
+inline bool drop_last_frame(std::string& body) {
+  const auto frames = oae_frames(body);
+  if (frames.size() < 2) return false;
+  body.erase(frames.back());
+  return true;
+}
+
 struct Relay {
   struct Injected {
     int status;
@@ -123,6 +146,8 @@ struct Relay {
   };
   std::function<std::optional<Injected>(std::string_view path)> inject{};
   std::function<void(std::string_view path, std::string& body)> tamper{};
+  // forge_headers rewrites the headers of a relayed answer.
+  std::function<void(std::string_view path, http::Headers& headers)> forge_headers{};
 
   template <class Body>
   Task<void> run(backend::DevBackend& b, Body body) {
@@ -154,9 +179,13 @@ struct Relay {
           auto text = (co_await response->body().read_all()).value();
           if (tamper) tamper(request.head.path(), text);
           http::Headers h;
-          for (const char* name : {"Content-Type", "Privatemode-Encrypted"}) {
-            if (auto v = response->head().headers.get(name)) h.add(name, *v);
+          for (const auto& [name, value] : response->head().headers.fields()) {
+            if (http::header_name_equals(name, "Content-Type") ||
+                (name.size() > 12 && http::header_name_equals(name.substr(0, 12), "Privatemode-"))) {
+              h.add(name, value);
+            }
           }
+          if (forge_headers) forge_headers(request.head.path(), h);
           (void)co_await writer.respond(response->status(), std::move(h), text);
         });
     http::HttpServer server(std::move(router));

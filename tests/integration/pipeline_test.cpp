@@ -8,6 +8,7 @@
 #include "cipherline/backend/error.hpp"
 #include "cipherline/client/error.hpp"
 #include "cipherline/crypto/base64.hpp"
+#include "cipherline/crypto/error.hpp"
 #include "cipherline/http/json_writer.hpp"
 #include "cipherline/http/server.hpp"
 #include "cipherline/runtime/sleep.hpp"
@@ -187,6 +188,169 @@ void expect_refused_through(Relay& relay, client::errc code, std::string text) {
                 }
                 co_await client.close();
               });
+            }));
+}
+
+// A chat through `relay` (a gateway that misbehaves) in `format`, streamed
+// or not: it must fail with `code`, the message saying `text`, and never
+// hand out what arrived as a complete answer.
+template <class Code>
+void expect_chat_refused_through(Relay& relay, protocol::WireFormat format, bool stream, Code code,
+                                 std::string text) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+              co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
+                options.chat_format = format;
+                client::Client client(options);
+                EXPECT_TRUE(co_await client.connect());
+                Result<std::string, Error> r = Error(std::make_error_code(std::errc::io_error), "not run");
+                if (stream) {
+                  auto pieces = client.stream_chat(chat_request("cut me"));
+                  std::string content;
+                  std::optional<Error> failed;
+                  while (auto piece = co_await pieces.next()) {
+                    if (!*piece) {
+                      failed = piece->error();
+                      break;
+                    }
+                    content += **piece;
+                  }
+                  r = failed ? Result<std::string, Error>(*failed)
+                             : Result<std::string, Error>(content);
+                } else {
+                  r = co_await client.chat(chat_request("cut me"));
+                }
+                EXPECT_FALSE(r) << "accepted: " << (r ? *r : "");
+                if (!r) {
+                  EXPECT_EQ(r.error(), code) << r.error().message();
+                  EXPECT_NE(r.error().message().find(text), std::string::npos)
+                      << r.error().message();
+                }
+                co_await client.close();
+              });
+            }));
+}
+
+Relay tamper_chat(std::function<void(std::string&)> f) {
+  return Relay{.tamper = [f](std::string_view path, std::string& body) {
+    if (path == "/v1/chat/completions") f(body);
+  }};
+}
+
+TEST(PipelineOae, AGatewayThatDropsTheFinalFrameIsCaught) {
+  for (const bool stream : {true, false}) {
+    auto relay = tamper_chat([](std::string& body) {
+      if (!testing::drop_last_frame(body)) body.erase(body.size() - 1);  // a one-frame body
+    });
+    expect_chat_refused_through(relay, protocol::WireFormat::oae, stream,
+                                crypto::errc::stream_truncated, "");
+  }
+}
+
+TEST(PipelineOae, AGatewayThatReordersFramesIsCaught) {
+  auto relay = tamper_chat([](std::string& body) {
+    const auto at = testing::oae_frames(body);
+    ASSERT_GE(at.size(), 3u);
+    const std::string first = body.substr(at[0], at[1] - at[0]);
+    const std::string second = body.substr(at[1], at[2] - at[1]);
+    body.replace(at[0], first.size() + second.size(), second + first);
+  });
+  expect_chat_refused_through(relay, protocol::WireFormat::oae, true,
+                              crypto::errc::authentication_failed, "does not authenticate");
+}
+
+TEST(PipelineOae, APlaintextAnswerToAnOaeRequestIsRefused) {
+  // The gateway answers 200 with a plaintext event stream of its own.
+  Relay relay;
+  relay.tamper = [](std::string_view path, std::string& body) {
+    if (path == "/v1/chat/completions") body = "data: {\"choices\":[{\"delta\":{\"content\":\"forged\"}}]}\n\n";
+  };
+  relay.forge_headers = [](std::string_view path, http::Headers& h) {
+    if (path != "/v1/chat/completions") return;
+    h.set("Content-Type", "text/event-stream");
+  };
+  expect_chat_refused_through(relay, protocol::WireFormat::oae, true,
+                              client::errc::unauthenticated_response, "not an encrypted body");
+}
+
+TEST(Pipeline, APlaintext2xxMarkedUnencryptedIsRefused) {
+  for (const auto format : {protocol::WireFormat::oae, protocol::WireFormat::fields}) {
+    Relay relay;
+    relay.tamper = [](std::string_view path, std::string& body) {
+      if (path == "/v1/chat/completions") body = R"({"choices":[{"message":{"content":"forged"}}]})";
+    };
+    relay.forge_headers = [](std::string_view path, http::Headers& h) {
+      if (path != "/v1/chat/completions") return;
+      h.set("Content-Type", "application/json");
+      h.set("Privatemode-Encrypted", "false");
+    };
+    expect_chat_refused_through(relay, format, false, client::errc::unauthenticated_response,
+                                "Privatemode-Encrypted: false");
+  }
+}
+
+TEST(PipelineFields, EndOfStreamBeforeDoneIsAnError) {
+  auto relay = tamper_chat([](std::string& body) {
+    const auto done = body.find("data: [DONE]");
+    ASSERT_NE(done, std::string::npos) << body;
+    body.erase(done);
+  });
+  expect_chat_refused_through(relay, protocol::WireFormat::fields, true,
+                              crypto::errc::stream_truncated, "before [DONE]");
+}
+
+TEST(PipelineFields, AnInjectedEarlyDoneEndsTheAnswerThere) {
+  // The gateway cuts the answer after its first token with a plaintext
+  // [DONE]: the field format cannot tell (the OAE format can), but nothing
+  // after it reaches the caller.
+  Loop loop;
+  auto relay = tamper_chat([](std::string& body) {
+    const auto second = body.find("data: ", 1);
+    ASSERT_NE(second, std::string::npos);
+    body.insert(second, "data: [DONE]\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"forged\"}}]}\n\n");
+  });
+  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+              co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
+                options.chat_format = protocol::WireFormat::fields;
+                client::Client client(options);
+                EXPECT_TRUE(co_await client.connect());
+                std::string error;
+                auto chunks =
+                    co_await collect(client.stream_chat(chat_request("three word prompt")), &error);
+                EXPECT_EQ(error, "");
+                EXPECT_EQ(content_of_chunks(chunks), "three ");
+                for (const auto& c : chunks) EXPECT_EQ(c.find("forged"), std::string::npos);
+                co_await client.close();
+              });
+            }));
+}
+
+TEST(Pipeline, BothWireFormatsAreServedAtOnce) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              auto oae_options = client_options(b);
+              auto fields_options = client_options(b);
+              fields_options.chat_format = protocol::WireFormat::fields;
+              client::Client oae(oae_options), fields(fields_options);
+              EXPECT_TRUE(co_await oae.connect());
+              EXPECT_TRUE(co_await fields.connect());
+              for (auto* c : {&oae, &fields}) {
+                auto r = co_await c->send(protocol::Route::chat_completions,
+                                          chat_request("either format answers"));
+                EXPECT_TRUE(r);
+                if (!r) continue;
+                EXPECT_EQ(r->wire_format(), c == &oae ? protocol::WireFormat::oae
+                                                      : protocol::WireFormat::fields);
+                auto text = co_await r->read_all();
+                EXPECT_TRUE(text && text->find("either format answers") != std::string::npos)
+                    << (text ? *text : text.error().message());
+                std::string error;
+                auto chunks = co_await collect(c->stream_chat(chat_request("streamed too")), &error);
+                EXPECT_EQ(error, "");
+                EXPECT_EQ(content_of_chunks(chunks), "streamed too");
+              }
+              co_await oae.close();
+              co_await fields.close();
             }));
 }
 

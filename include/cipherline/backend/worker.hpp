@@ -16,9 +16,18 @@
 //   (clients match on these words).
 // - The OCSP policy headers are checked against the secret and every GPU
 //   status the agent recorded (spec §6.5): 500 naming the refused status.
-// - The request's non-plain fields are decrypted in sorted order (spec §4.3)
-//   and the plaintext forwarded over HTTP to the model; a request with no
-//   encrypted field is refused (400): its response could not be encrypted.
+// - Two wire formats, both served at once. An encrypted body
+//   (Content-Type application/vnd.privatemode.encrypted-body) is an OAE
+//   request (privatemode-oae.md): the secret named by its header, the body
+//   one sealed stream that must end with its final message (else 400). Any
+//   other request is the v1.40 field format: its non-plain fields are
+//   decrypted in sorted order (spec §4.3); a request with no encrypted
+//   field is refused (400): its response could not be encrypted. The
+//   plaintext goes over HTTP to the model.
+// - OAE answers: a whole body is one final message; a stream one message
+//   per event, and its end — [DONE], message_stop then the model's end, or
+//   an error event when the model breaks off or ends early — is the final
+//   message, so no one between can cut or end it unnoticed.
 // - The model's answer goes back with every non-plain field sealed: whole
 //   JSON bodies at once, event streams event by event with one sequence
 //   counter (spec §5.7), written as they arrive. Only Content-Type is kept
@@ -40,7 +49,9 @@
 #include "cipherline/http/client.hpp"
 #include "cipherline/http/router.hpp"
 #include "cipherline/protocol/json_fields.hpp"
+#include "cipherline/crypto/oae.hpp"
 #include "cipherline/protocol/ocsp_policy.hpp"
+#include "cipherline/protocol/request_cipher.hpp"
 
 namespace cipherline::backend {
 
@@ -79,6 +90,16 @@ class Worker {
                              http::ResponseWriter& writer);
 
  private:
+  Result<crypto::OaeResponder, Error> open_oae_request(std::string_view header_value,
+                                                       const protocol::InferenceSecret& secret,
+                                                       std::string_view body,
+                                                       std::string& plaintext) const;
+  Task<void> reply_fields(protocol::Route route, protocol::ResponseCipher& cipher,
+                          http::ClientResponse& response, http::Request& request,
+                          http::ResponseWriter& writer);
+  Task<void> reply_oae(protocol::Route route, crypto::OaeResponder& responder,
+                       http::ClientResponse& response, http::ResponseWriter& writer);
+
   WorkerOptions options_;
   SecretStore& secrets_;
   http::HttpClient& client_;

@@ -18,14 +18,21 @@
 //   Privatemode-Shard-Key header (spec §6.6). Every non-plain field is
 //   encrypted (spec §5) under a fresh request nonce; the headers of spec §6.3
 //   are added (secret ID, target model, OCSP policy and its MAC).
-// - Responses: decrypted field by field, or event by event for event
-//   streams, with one sequence counter (spec §5.7); a response marked
-//   `Privatemode-Encrypted: false` is passed through as it is. A response
-//   that does not decrypt is an error (crypto::errc::authentication_failed…),
-//   never passed on.
+// - Wire formats: chat completions go as OAE (privatemode-oae.md: the whole
+//   body sealed, the response a stream of sealed messages) unless
+//   `chat_format` is fields; the other routes use the v1.40 field format.
+// - Responses are opened by one protocol::ResponseStream: read() takes one
+//   upstream read and leaves its decrypted events in wire form (text()) and
+//   as views (events()). A stream that ends before its end ([DONE],
+//   message_stop, the OAE final message) is crypto::errc::stream_truncated;
+//   nothing after [DONE] is believed. A response that does not decrypt is
+//   an error, never passed on. `Privatemode-Encrypted: false` is honoured
+//   only with a status of 400 or more, as the gateway's plaintext error; a
+//   2xx so marked, or a response in another format than the one asked for,
+//   is errc::unauthenticated_response.
 // - Retries (spec §3.3): a 500 saying `no secret for ID` makes one new key
 //   exchange and one retry; a connection reset one retry after 50 ms; both
-//   with a new nonce. Nothing else is retried.
+//   with a new nonce or salt. Nothing else is retried.
 // - connect() starts the background key rotation; close() stops it and must
 //   be awaited before the Client is destroyed.
 // - Loop thread only; one Client per loop.
@@ -37,10 +44,11 @@
 #include <string>
 
 #include "cipherline/client/session.hpp"
-#include "cipherline/http/sse_reader.hpp"
+#include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/json_fields.hpp"
+#include "cipherline/protocol/oae_carriage.hpp"
 #include "cipherline/protocol/ocsp_policy.hpp"
-#include "cipherline/protocol/request_cipher.hpp"
+#include "cipherline/protocol/response_stream.hpp"
 #include "cipherline/runtime/async_generator.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 
@@ -54,6 +62,9 @@ struct ClientOptions {
   std::string prompt_cache_salt{};  // with shared_prompt_cache; empty: random per client
   bool keep_fresh = true;           // rotate keys in the background
   std::size_t max_connections = 1024;
+  protocol::WireFormat chat_format = protocol::WireFormat::oae;  // chat completions
+  std::string client_kind{protocol::kClientSdk};                  // Privatemode-Client
+  protocol::ResponseLimits limits{};
 };
 
 // Counters for metrics (bytes of plaintext encrypted and decrypted).
@@ -71,9 +82,18 @@ class InferenceResponse {
   // header: a header of the gateway's response (Retry-After, X-Request-ID…).
   std::optional<std::string_view> header(std::string_view name) const;
 
-  // next: the next decrypted piece — the whole body (JSON), or one event in
-  // wire form ("event: x\ndata: {…}\n\n") — or nullopt at the end.
-  Task<Result<std::optional<std::string>, Error>> next();
+  protocol::WireFormat wire_format() const noexcept { return format_; }
+
+  // read: the next upstream read, opened. True with text() and events()
+  // holding what it brought (for a body: the whole body, once); false once
+  // the response has ended as it should. Views stay valid until the next
+  // read().
+  Task<Result<bool, Error>> read();
+  // text: the decrypted bytes of the last read, events in SSE wire form
+  // ("event: x\ndata: {…}\n\n") or the body.
+  std::string_view text() const noexcept;
+  // events: the last read's events (empty for a body).
+  std::span<const protocol::StreamEvent> events() const noexcept;
   // read_all: the rest, concatenated.
   Task<Result<std::string, Error>> read_all();
 
@@ -88,6 +108,7 @@ class InferenceResponse {
   int status_ = 0;
   bool encrypted_ = true;
   bool event_stream_ = false;
+  protocol::WireFormat format_ = protocol::WireFormat::fields;
   std::string content_type_;
 };
 
@@ -121,8 +142,12 @@ class Client {
  private:
   // gateway_headers: the session's headers, `extra` overriding them.
   http::Headers gateway_headers(const http::Headers& extra) const;
-  Result<std::string, Error> prepare(protocol::Route route, std::string_view body,
-                                     http::Headers& headers) const;
+  struct Prepared {
+    std::string body;
+    bool stream = false;  // the request asks for an event stream
+  };
+  Result<Prepared, Error> prepare(protocol::Route route, std::string_view body,
+                                  http::Headers& headers) const;
 
   ClientOptions options_;
   std::unique_ptr<http::HttpClient> http_;

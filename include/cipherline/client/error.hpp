@@ -15,6 +15,7 @@ enum class errc {
   bad_status,             // the gateway answered a key-setup call with another status
   invalid_request,        // a request the client cannot send (invalid JSON, no model, …)
   bad_configuration,      // a flag, file or trust directory the client cannot use
+  unauthenticated_response,  // an answer the gateway could have forged (plaintext 2xx, wrong format)
 };
 
 const std::error_category& client_category() noexcept;
