@@ -13,6 +13,7 @@
 #include "cipherline/runtime/task_scope.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
+#include "wire_format_flag.hpp"
 
 namespace cipherline::cli {
 namespace {
@@ -81,6 +82,7 @@ int batch(std::span<const std::string_view> args) {
       .option("rate", "R", "at most R requests started per second (0: no limit)", "0")
       .option("max-retries", "K", "retries of 429, 5xx and connection failures", "5")
       .toggle("stream", "stream answers and assemble them (measures time to first token)")
+      .option("wire-format", "FORMAT", kWireFormatHelp, "oae")
       .option("api-endpoint", "HOST:PORT", "the API gateway (HTTPS)")
       .option("manifest", "FILE", "the expected manifest (compared byte for byte)")
       .option("dev-trust", "DIR", "trust a --dev backend's development roots and CA", "none")
@@ -102,6 +104,7 @@ int batch(std::span<const std::string_view> args) {
     options.session.development = std::move(*trust);
   }
   options.session.api_key = flags.text("api-key");
+  options.chat_format = wire_format_flag(flags);
   if (flags.is_set("workspace")) options.session.workspace = flags.text("workspace");
 
   client::BatchOptions batch{.input = flags.text("input"), .output = flags.text("output")};

@@ -21,6 +21,7 @@
 #include "cipherline/runtime/task_scope.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
+#include "wire_format_flag.hpp"
 
 namespace cipherline::cli {
 namespace {
@@ -300,6 +301,7 @@ int proxy(std::span<const std::string_view> args) {
       .option("nvidia-ocsp-revoked-grace-period", "HOURS",
               "accept REVOKED if revoked less than this ago (0: never)", "48")
       .option("max-body", "SIZE", "largest request body", "16M")
+      .option("wire-format", "FORMAT", kWireFormatHelp, "oae")
       .option("threads", "N", "event loops (each attests on its own)", "1")
       .toggle("print-verification",
               "print the Coordinator's verification report and the key exchange once verified")
@@ -346,6 +348,7 @@ int proxy(std::span<const std::string_view> args) {
         "--nvidia-ocsp-allow-unknown=false with a revoked grace period above 0 is "
         "likely erroneous: set the grace period to 0 too");
   }
+  options.client.chat_format = wire_format_flag(flags);
   options.client.shared_prompt_cache = flags.is_set("shared-prompt-cache");
   if (flags.is_set("prompt-cache-salt")) {
     if (!options.client.shared_prompt_cache) {
@@ -372,8 +375,8 @@ int proxy(std::span<const std::string_view> args) {
   if (threads > 1 && port == 0) throw UsageError("--threads above 1 needs a fixed --port");
   options.log = make_logger(flags, "proxy");
   if (flags.is_set("print-verification")) {
-    options.on_verified =
-        [printed = std::make_shared<std::atomic<bool>>(false)](client::Session& session) {
+    options.on_verified = [printed = std::make_shared<std::atomic<bool>>(false),
+                           format = options.client.chat_format](client::Session& session) {
           if (printed->exchange(true)) return;  // once, whatever the number of loops
           if (const auto* report = session.last_report()) {
             std::printf("%s\n", report->to_text().c_str());
@@ -383,6 +386,14 @@ int proxy(std::span<const std::string_view> args) {
               "mesh CA (attestation %.1f ms, exchange %.1f ms)\n",
               static_cast<double>(session.last_attest_time().count()) / 1000.0,
               static_cast<double>(session.last_exchange_time().count()) / 1000.0);
+          std::printf("%s\n",
+                      format == protocol::WireFormat::oae
+                          ? "PASS wire format: chat completions as OAE whole-body streams (keys "
+                            "derived per exchange, every message bound to its position and the "
+                            "stream's end, so a cut or reordered answer is an error); other "
+                            "routes as v1.40 fields"
+                          : "WARN wire format: chat completions as v1.40 fields (--wire-format "
+                            "fields): a stream cut short after an event cannot be detected");
           std::fflush(stdout);
         };
   }

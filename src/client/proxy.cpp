@@ -79,6 +79,7 @@ std::string ProxyMetrics::to_prometheus() const {
   }
   const std::pair<const char*, const std::atomic<std::uint64_t>*> counters[] = {
       {"streams", &streams},
+      {"oae_responses", &oae_responses},
       {"stream_events", &events},
       {"bytes_encrypted", &bytes_encrypted},
       {"bytes_decrypted", &bytes_decrypted},
@@ -279,6 +280,7 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     log_request(request, bad_request ? 400 : 502, started, 0);
     co_return;
   }
+  if (response->wire_format() == protocol::WireFormat::oae) ++metrics_.oae_responses;
   http::Headers headers;
   if (!response->content_type().empty()) headers.add("Content-Type", response->content_type());
   if (!response->event_stream()) {
