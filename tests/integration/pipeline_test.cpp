@@ -459,16 +459,17 @@ TEST(Pipeline, SecretRotationDuringALongStreamLetsItComplete) {
 
 TEST(Pipeline, GatewaySeesOnlyCiphertext) {
   Loop loop;
-  std::string seen;
+  std::string seen, chat;
   // Words with letters outside hex, so ciphertext cannot spell them by chance.
   const std::string prompt = "zebra quartz lantern xylophone";
   sync_wait(
       loop,
       with_backend(
           {.gateway_tap =
-               [&](std::string_view, std::string_view, std::string_view b) {
+               [&](std::string_view, std::string_view path, std::string_view b) {
                  seen.append(b);
                  seen += '\n';
+                 if (path == "/v1/chat/completions") chat.append(b);
                }},
           [&](backend::DevBackend& b) -> Task<void> {
             client::Client client(client_options(b));
@@ -487,6 +488,12 @@ TEST(Pipeline, GatewaySeesOnlyCiphertext) {
   ASSERT_GT(seen.size(), 1000u);  // the tap saw the traffic
   for (const char* word : {"zebra", "quartz", "lantern", "xylophone"}) {
     EXPECT_EQ(seen.find(word), std::string::npos) << word << " in plaintext at the gateway";
+  }
+  // Chat completions travel as OAE: not even the JSON's shape or the SSE
+  // framing shows.
+  ASSERT_GT(chat.size(), 200u);
+  for (const char* marker : {"\"messages\"", "\"role\"", "\"choices\"", "data: ", "[DONE]"}) {
+    EXPECT_EQ(chat.find(marker), std::string::npos) << marker << " visible in an OAE exchange";
   }
   // What it does see: the routing metadata and the event names.
   EXPECT_NE(seen.find("\"model\":\"synthetic\""), std::string::npos);
