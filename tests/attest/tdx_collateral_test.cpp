@@ -317,7 +317,8 @@ TEST(TdxCollateral, ExpiredCollateralAtTheRealTimeFailsFreshness) {
   EXPECT_EQ(r.first_failure()->expected, "2023-06-18T08:42:58Z <= now < 2023-07-18T08:42:58Z");
   EXPECT_FALSE(check_named(r, "QE identity freshness").passed);
   EXPECT_FALSE(check_named(r, "root CA CRL").passed);
-  EXPECT_EQ(check_named(r, "PCK CRL").actual.rfind("not current: 2023-06-08T07:27:52Z", 0), 0u)
+  EXPECT_NE(check_named(r, "PCK CRL").actual.find("expired at 2023-07-08T07:27:52Z"),
+            std::string::npos)
       << check_named(r, "PCK CRL").actual;
 }
 
@@ -348,14 +349,16 @@ TEST(TdxCollateral, RealCrlsOfThePlatformCaAndTheRoot) {
   r = collateral_report(q, c, kGoTdxGuestTime);
   EXPECT_EQ(failed_checks(r), std::vector<std::string>{"PCK CRL"}) << r.to_text();
   EXPECT_EQ(check_named(r, "PCK CRL").actual,
-            "issued by C=US,ST=CA,L=Santa Clara,O=Intel Corporation,CN=Intel SGX Root CA");
+            "CRL issuer (C=US,ST=CA,L=Santa Clara,O=Intel Corporation,CN=Intel SGX Root CA) is not "
+            "C=US,ST=CA,L=Santa Clara,O=Intel Corporation,CN=Intel SGX PCK Platform CA");
   EXPECT_FALSE(has_check(r, "PCK revocation"));
 
   // One bit of the signature changed.
   c = go_tdx_guest_collateral();
   c.pck_crl->back() ^= std::byte{1};
   r = collateral_report(q, c, kGoTdxGuestTime);
-  EXPECT_EQ(check_named(r, "PCK CRL").actual, "signature invalid") << r.to_text();
+  EXPECT_NE(check_named(r, "PCK CRL").actual.find("signature does not verify"), std::string::npos)
+      << r.to_text();
 
   // After nextUpdate (2023-07-08) the PCK CRL is stale.
   r = collateral_report(q, go_tdx_guest_collateral(), sys_days(year{2023} / 7 / 10));
@@ -365,7 +368,7 @@ TEST(TdxCollateral, RealCrlsOfThePlatformCaAndTheRoot) {
   c = go_tdx_guest_collateral();
   c.root_crl = std::vector<std::byte>(10, std::byte{0x30});
   r = collateral_report(q, c, kGoTdxGuestTime);
-  EXPECT_EQ(check_named(r, "root CA CRL").actual, "root CA CRL: not a DER or PEM CRL");
+  EXPECT_EQ(check_named(r, "root CA CRL").actual.rfind("not a DER CRL", 0), 0u);
 }
 
 TEST(TdxCollateral, SignaturesCoverTheExactServedBytes) {
@@ -566,7 +569,8 @@ TEST(TdxCollateral, ListedCertificatesAreRevoked) {
   c.root_crl = local_pki::TestPki::crl(pki.root, other, {}, from, until);
   r = report();
   EXPECT_EQ(failed_checks(r), std::vector<std::string>{"root CA CRL"}) << r.to_text();
-  EXPECT_EQ(check_named(r, "root CA CRL").actual, "signature invalid");
+  EXPECT_NE(check_named(r, "root CA CRL").actual.find("signature does not verify"),
+            std::string::npos);
 }
 
 // failure parses a TCB info (or QE identity) and returns its error message.

@@ -13,9 +13,6 @@
 //   auto crl = pki.crl(pki.pck_ca, pki.pck_ca_key, {pki.pck}, from, until);
 #pragma once
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -183,30 +180,13 @@ struct TestPki {
                                     const std::vector<crypto::Certificate>& revoked,
                                     system_clock::time_point this_update,
                                     system_clock::time_point next_update) {
-    X509_CRL* crl = X509_CRL_new();
-    X509_CRL_set_version(crl, 1);
-    X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer.native()));
-    ASN1_TIME* last = ASN1_TIME_set(nullptr, system_clock::to_time_t(this_update));
-    ASN1_TIME* next = ASN1_TIME_set(nullptr, system_clock::to_time_t(next_update));
-    X509_CRL_set1_lastUpdate(crl, last);
-    X509_CRL_set1_nextUpdate(crl, next);
+    crypto::CrlSpec spec{.this_update = this_update, .next_update = next_update};
     for (const crypto::Certificate& c : revoked) {
-      X509_REVOKED* entry = X509_REVOKED_new();
-      X509_REVOKED_set_serialNumber(entry, X509_get_serialNumber(c.native()));
-      X509_REVOKED_set_revocationDate(entry, last);
-      X509_CRL_add0_revoked(crl, entry);
+      std::uint64_t serial = 0;
+      for (std::byte b : c.serial()) serial = (serial << 8) | std::to_integer<std::uint64_t>(b);
+      spec.revoked_serials.push_back(serial);
     }
-    X509_CRL_sort(crl);
-    X509_CRL_sign(crl, issuer_key.native(), EVP_sha256());
-    unsigned char* der = nullptr;
-    const int size = i2d_X509_CRL(crl, &der);
-    std::vector<std::byte> out(reinterpret_cast<std::byte*>(der),
-                               reinterpret_cast<std::byte*>(der) + size);
-    OPENSSL_free(der);
-    ASN1_TIME_free(last);
-    ASN1_TIME_free(next);
-    X509_CRL_free(crl);
-    return out;
+    return must(crypto::issue_crl(spec, issuer_key, issuer, crypto::Signature::ecdsa_sha256)).der();
   }
 };
 

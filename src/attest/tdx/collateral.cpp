@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "cipherline/attest/error.hpp"
+#include "cipherline/crypto/crl.hpp"
 #include "cipherline/crypto/hex.hpp"
-#include "crl.hpp"
 
 namespace cipherline::attest::tdx {
 namespace {
@@ -418,10 +418,10 @@ std::string common_name(std::string_view subject) {
 // check_crl records the check `name` for a CRL that `issuer` must have
 // signed and that must be current at `now`; returns the CRL only when the
 // check passed (a CRL that is not the issuer's says nothing).
-std::optional<internal::Crl> check_crl(VerificationReport& report, const std::string& name,
-                                       const std::optional<std::vector<std::byte>>& bytes,
-                                       const crypto::Certificate* issuer,
-                                       const CollateralPolicy& policy, TimePoint now) {
+std::optional<crypto::Crl> check_crl(VerificationReport& report, const std::string& name,
+                                     const std::optional<std::vector<std::byte>>& bytes,
+                                     const crypto::Certificate* issuer,
+                                     const CollateralPolicy& policy, TimePoint now) {
   const std::string expected =
       "signed by " + (issuer != nullptr ? common_name(issuer->subject()) : "its issuer") +
       ", current";
@@ -433,7 +433,7 @@ std::optional<internal::Crl> check_crl(VerificationReport& report, const std::st
     }
     return std::nullopt;
   }
-  auto crl = internal::Crl::parse(*bytes, name);
+  auto crl = crypto::Crl::parse(*bytes);
   if (!crl) {
     report.check(name, expected, crl.error().message(), false);
     return std::nullopt;
@@ -442,27 +442,24 @@ std::optional<internal::Crl> check_crl(VerificationReport& report, const std::st
     report.check(name, expected, "no issuer certificate to verify it with", false);
     return std::nullopt;
   }
-  const bool from_issuer = crl->issuer() == issuer->subject();
-  const bool signature = from_issuer && crl->signed_by(*issuer);
-  const bool fresh = crl->this_update() <= now && now < crl->next_update();
-  const std::string actual =
-      !from_issuer ? "issued by " + crl->issuer()
-      : !signature ? "signature invalid"
-      : !fresh     ? "not current: " + format_time(crl->this_update()) + " <= now < " +
-                     format_time(crl->next_update()) + ", now " + format_time(now)
-                   : "signed, current until " + format_time(crl->next_update());
-  if (!report.check(name, expected, actual, from_issuer && signature && fresh)) return std::nullopt;
+  auto verified = crl->verify(*issuer, now);
+  if (!report.check(name, expected,
+                    verified ? "signed, current until " + format_time(*crl->next_update())
+                             : verified.error().message(),
+                    verified.has_value())) {
+    return std::nullopt;
+  }
   return std::move(*crl);
 }
 
-void check_not_listed(VerificationReport& report, const std::string& name,
-                      const internal::Crl& crl, const crypto::Certificate& certificate,
-                      const std::string& crl_name) {
-  const bool listed = crl.lists(certificate);
+void check_not_listed(VerificationReport& report, const std::string& name, const crypto::Crl& crl,
+                      const crypto::Certificate& certificate, const std::string& crl_name) {
+  auto listed = crl.is_revoked(certificate);
   report.check(name, "not listed in the " + crl_name,
-               listed ? "revoked (" + common_name(certificate.subject()) + " is listed)"
-                      : "not listed",
-               !listed);
+               !listed  ? listed.error().message()
+               : *listed ? "revoked (" + common_name(certificate.subject()) + " is listed)"
+                         : "not listed",
+               listed && !*listed);
 }
 
 // The revocation part of check_collateral.

@@ -29,7 +29,8 @@
 //   "PCK CRL" / "root CA CRL" checks fail, unless allow_missing_crls says
 //   so (then the report claims "revocation: not checked …"). A CRL that is
 //   given must be signed by its issuer (the quote's PCK CA, the trusted
-//   root), be current at `now` (thisUpdate <= now < nextUpdate) and not list
+//   root), be current at `now` (thisUpdate <= now <= nextUpdate, as
+//   crypto::Crl checks) and not list
 //   the PCK certificate, the PCK CA or the TCB signing certificate.
 // - `now` is a parameter: collateral expires every month, so tests pin it.
 // - Pure functions; no I/O; thread-safe.
