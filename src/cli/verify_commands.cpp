@@ -115,8 +115,9 @@ int verify_tdx(std::span<const std::string_view> args) {
       .toggle("allow-unsigned-collateral",
               "accept collateral without tcb_signing.pem (only if it came over an authenticated "
               "channel)")
-      .toggle("allow-missing-crl", "accept collateral without pck_crl.der / root_crl.der "
-                                   "(revocation not checked)")
+      .toggle("allow-missing-crl",
+              "accept collateral without pck_crl.der / root_crl.der "
+              "(revocation not checked)")
       .option("reference", "FILE",
               "reference values: one manifest ReferenceValues.tdx entry (JSON)", "none")
       .option("report-data", "HEX", "the expected 64-byte REPORTDATA", "not checked")

@@ -89,8 +89,8 @@ std::string manifest_for(const tdx::Quote& quote, const std::string& extra = "")
          R"(":{"Role":"coordinator"}},"ReferenceValues":{"tdx":[{"MrTd":")" +
          hex(quote.body.mr_td) + R"(","Rtmrs":[")" + hex(quote.body.rtmrs[0]) + R"(",")" +
          hex(quote.body.rtmrs[1]) + R"(",")" + hex(quote.body.rtmrs[2]) + R"(",")" +
-         hex(quote.body.rtmrs[3]) + R"("],"MrSeam":")" + hex(quote.body.mr_seam) +
-         R"(","Xfam":")" + hex(quote.body.xfam) + "\"" + extra + "}]}}";
+         hex(quote.body.rtmrs[3]) + R"("],"MrSeam":")" + hex(quote.body.mr_seam) + R"(","Xfam":")" +
+         hex(quote.body.xfam) + "\"" + extra + "}]}}";
 }
 
 AttestationDocument document(const tdx::Quote& quote, const std::string& manifest) {
@@ -181,9 +181,9 @@ TEST(TdxEvidence, CoordinatorChecksTheRealQuoteAgainstIntelsCollateral) {
   // Fail-closed on revocation unless allowed.
   trust.tdx_allow_missing_crls = false;
   v = verify_coordinator(write_attestation_document(doc), kNonce, trust);
-  EXPECT_EQ(failed_checks(v.report),
-            (std::vector<std::string>{"tdx[0]: report data", "tdx[0]: root CA CRL",
-                                      "tdx[0]: PCK CRL"}))
+  EXPECT_EQ(
+      failed_checks(v.report),
+      (std::vector<std::string>{"tdx[0]: report data", "tdx[0]: root CA CRL", "tdx[0]: PCK CRL"}))
       << v.report.to_text();
   trust.tdx_allow_missing_crls = true;
 
@@ -223,8 +223,7 @@ TEST(TdxEvidence, CoordinatorChecksTheRealQuoteAgainstIntelsCollateral) {
   EXPECT_EQ(check_named(v.report, "tdx[0]: SGX type").passed,
             pck.sgx_type == tdx::SgxType::scalable_with_integrity);
   EXPECT_EQ(check_named(v.report, "tdx[0]: SMT").passed, pck.smt_enabled == false);
-  EXPECT_EQ(check_named(v.report, "tdx[0]: static platform").passed,
-            pck.dynamic_platform == false);
+  EXPECT_EQ(check_named(v.report, "tdx[0]: static platform").passed, pck.dynamic_platform == false);
 }
 
 // A Coordinator quote bound to the nonce, re-signed under a local PKI (the
@@ -234,8 +233,7 @@ TEST(TdxEvidence, CoordinatorChecksTheRealQuoteAgainstIntelsCollateral) {
 class LocallySignedCoordinator : public ::testing::Test {
  protected:
   tdx::local_pki::TestPki pki;
-  tdx::Quote real =
-      tdx::parse_quote(testing::read_vector("tdx/edgeless_qpl_quote.dat")).value();
+  tdx::Quote real = tdx::parse_quote(testing::read_vector("tdx/edgeless_qpl_quote.dat")).value();
 
   // verify re-signs `body` (REPORTDATA bound to `nonce` and the document)
   // and verifies it against `manifest` (default: the body's own values).
@@ -245,8 +243,8 @@ class LocallySignedCoordinator : public ::testing::Test {
     q.body = body;
     const std::string m = manifest ? *manifest : manifest_for(q);
     AttestationDocument doc = document(q, m);
-    const auto data = coordinator_report_data(nonce, doc.manifests, doc.root_ca_pem,
-                                              doc.mesh_ca_pem);
+    const auto data =
+        coordinator_report_data(nonce, doc.manifests, doc.root_ca_pem, doc.mesh_ca_pem);
     std::copy(data.begin(), data.end(), q.body.report_data.begin());
     doc.raw_attestation_doc = encode_tdx_quote_v4(pki.resign(q));
     CoordinatorTrust trust;
@@ -257,8 +255,7 @@ class LocallySignedCoordinator : public ::testing::Test {
     const auto until = kEdgelessTime + std::chrono::days(30);
     trust.tdx_collateral = tdx::CollateralDocuments{
         pki.resign_json(testing::read_text("tdx/edgeless_qpl_tcb_info.json"), "tcbInfo"),
-        pki.resign_json(testing::read_text("tdx/edgeless_qpl_qe_identity.json"),
-                        "enclaveIdentity"),
+        pki.resign_json(testing::read_text("tdx/edgeless_qpl_qe_identity.json"), "enclaveIdentity"),
         crypto::to_pem(pki.tcb_signing),
         tdx::local_pki::TestPki::crl(pki.pck_ca, pki.pck_ca_key, {}, from, until),
         tdx::local_pki::TestPki::crl(pki.root, pki.root_key, {}, from, until)};
@@ -299,8 +296,7 @@ TEST_F(LocallySignedCoordinator, MrConfigIdTailMustBeZero) {
   const auto v = verify(body);
   EXPECT_EQ(failed_checks(v.report), std::vector<std::string>{"MRCONFIGID[32:48]"})
       << v.report.to_text();
-  EXPECT_EQ(check_named(v.report, "MRCONFIGID[32:48]").actual,
-            "00000000000000000100000000000000");
+  EXPECT_EQ(check_named(v.report, "MRCONFIGID[32:48]").actual, "00000000000000000100000000000000");
 }
 
 TEST_F(LocallySignedCoordinator, EmptyTdxReferenceValues) {

@@ -506,6 +506,12 @@ TEST(TdxCollateral, ModuleIdentityComparisonsFailByName) {
   r = collateral_report(q, c, at, policy);
   EXPECT_FALSE(check_named(r, "TDX module identity attributes").passed) << r.to_text();
   EXPECT_TRUE(check_named(r, "TDX module identity signer").passed);
+  // A module older than every TDX_01 level.
+  q = real;
+  q.body.tee_tcb_svn[0] = std::byte{1};
+  r = collateral_report(q, c, at, policy);
+  EXPECT_EQ(check_named(r, "TDX module TCB level").actual, "none") << r.to_text();
+  EXPECT_FALSE(check_named(r, "TDX module TCB level").passed);
   // A major version the TCB info does not list.
   q = real;
   q.body.tee_tcb_svn[1] = std::byte{2};
@@ -557,11 +563,11 @@ TEST(TdxCollateral, ListedCertificatesAreRevoked) {
             "revoked (Intel SGX PCK Certificate is listed)");
 
   c.pck_crl = local_pki::TestPki::crl(pki.pck_ca, pki.pck_ca_key, {}, from, until);
-  c.root_crl = local_pki::TestPki::crl(pki.root, pki.root_key, {pki.pck_ca, pki.tcb_signing}, from,
-                                     until);
+  c.root_crl =
+      local_pki::TestPki::crl(pki.root, pki.root_key, {pki.pck_ca, pki.tcb_signing}, from, until);
   r = report();
-  EXPECT_EQ(failed_checks(r), (std::vector<std::string>{"PCK CA revocation",
-                                                        "TCB signing certificate revocation"}))
+  EXPECT_EQ(failed_checks(r),
+            (std::vector<std::string>{"PCK CA revocation", "TCB signing certificate revocation"}))
       << r.to_text();
 
   // A CRL under the right name but another key.

@@ -68,28 +68,28 @@ struct TestPki {
   crypto::PrivateKey pck_ca_key = must(crypto::PrivateKey::generate(crypto::KeyType::ec_p256));
   crypto::PrivateKey tcb_signing_key = must(crypto::PrivateKey::generate(crypto::KeyType::ec_p256));
   crypto::PrivateKey attestation_key = must(crypto::PrivateKey::generate(crypto::KeyType::ec_p256));
-  crypto::Certificate root = must(crypto::issue_certificate(
-      {.subject = {{"CN", "Test SGX Root CA"}},
-       .public_key = root_key.public_key(),
-       .not_before = from,
-       .not_after = until,
-       .ca = true},
-      root_key, nullptr, crypto::Signature::ecdsa_sha256));
-  crypto::Certificate pck_ca = must(crypto::issue_certificate(
-      {.subject = {{"CN", "Test SGX PCK Platform CA"}},
-       .public_key = pck_ca_key.public_key(),
-       .not_before = from,
-       .not_after = until,
-       .serial = 2,
-       .ca = true},
-      root_key, &root, crypto::Signature::ecdsa_sha256));
-  crypto::Certificate tcb_signing = must(crypto::issue_certificate(
-      {.subject = {{"CN", "Intel SGX TCB Signing"}},
-       .public_key = tcb_signing_key.public_key(),
-       .not_before = from,
-       .not_after = until,
-       .serial = 3},
-      root_key, &root, crypto::Signature::ecdsa_sha256));
+  crypto::Certificate root =
+      must(crypto::issue_certificate({.subject = {{"CN", "Test SGX Root CA"}},
+                                      .public_key = root_key.public_key(),
+                                      .not_before = from,
+                                      .not_after = until,
+                                      .ca = true},
+                                     root_key, nullptr, crypto::Signature::ecdsa_sha256));
+  crypto::Certificate pck_ca =
+      must(crypto::issue_certificate({.subject = {{"CN", "Test SGX PCK Platform CA"}},
+                                      .public_key = pck_ca_key.public_key(),
+                                      .not_before = from,
+                                      .not_after = until,
+                                      .serial = 2,
+                                      .ca = true},
+                                     root_key, &root, crypto::Signature::ecdsa_sha256));
+  crypto::Certificate tcb_signing =
+      must(crypto::issue_certificate({.subject = {{"CN", "Intel SGX TCB Signing"}},
+                                      .public_key = tcb_signing_key.public_key(),
+                                      .not_before = from,
+                                      .not_after = until,
+                                      .serial = 3},
+                                     root_key, &root, crypto::Signature::ecdsa_sha256));
   // Set by resign(): the PCK key and certificate of the last quote.
   std::optional<crypto::PrivateKey> pck_key;
   std::optional<crypto::Certificate> pck;
@@ -105,14 +105,14 @@ struct TestPki {
     const auto real_pck = must(parse_pck_chain(original)).leaf;
     if (!sgx_extension) sgx_extension = real_pck.extension(kSgxExtension).value();
     pck_key = must(crypto::PrivateKey::generate(pck_key_type));
-    pck = must(crypto::issue_certificate({.subject = {{"CN", "Intel SGX PCK Certificate"}},
-                                          .public_key = pck_key->public_key(),
-                                          .not_before = from,
-                                          .not_after = until,
-                                          .serial = 0x1234,
-                                          .extensions = {{std::string(kSgxExtension),
-                                                          *sgx_extension, false}}},
-                                         pck_ca_key, &pck_ca, crypto::Signature::ecdsa_sha256));
+    pck = must(crypto::issue_certificate(
+        {.subject = {{"CN", "Intel SGX PCK Certificate"}},
+         .public_key = pck_key->public_key(),
+         .not_before = from,
+         .not_after = until,
+         .serial = 0x1234,
+         .extensions = {{std::string(kSgxExtension), *sgx_extension, false}}},
+        pck_ca_key, &pck_ca, crypto::Signature::ecdsa_sha256));
     std::vector<std::byte> raw(original.raw.begin(), original.raw.begin() + kHeaderSize);
     raw.resize(kHeaderSize + kTdx10BodySize);
     write_body(original.body, std::span(raw).subspan(kHeaderSize));

@@ -117,7 +117,8 @@ void check_pck_switches(const tdx::Quote& quote, const TdxReferenceEntry& entry,
     return;
   }
   if (entry.memory_integrity) {
-    r.check_equal("SGX type", std::string(tdx::sgx_type_name(tdx::SgxType::scalable_with_integrity)),
+    r.check_equal("SGX type",
+                  std::string(tdx::sgx_type_name(tdx::SgxType::scalable_with_integrity)),
                   std::string(tdx::sgx_type_name(pck->sgx_type)));
   }
   if (entry.smt_disabled) {
@@ -153,8 +154,8 @@ std::optional<std::array<std::byte, 32>> verify_tdx_evidence(
     return std::nullopt;
   }
   auto collateral = tdx::parse_collateral(*trust.tdx_collateral);
-  if (!r.check("TDX collateral", kCollateral,
-               collateral ? "parsed" : collateral.error().message(), collateral.has_value())) {
+  if (!r.check("TDX collateral", kCollateral, collateral ? "parsed" : collateral.error().message(),
+               collateral.has_value())) {
     return std::nullopt;
   }
   const tdx::TrustedRoot& root =

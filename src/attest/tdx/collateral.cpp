@@ -422,9 +422,9 @@ std::optional<crypto::Crl> check_crl(VerificationReport& report, const std::stri
                                      const std::optional<std::vector<std::byte>>& bytes,
                                      const crypto::Certificate* issuer,
                                      const CollateralPolicy& policy, TimePoint now) {
-  const std::string expected =
-      "signed by " + (issuer != nullptr ? common_name(issuer->subject()) : "its issuer") +
-      ", current";
+  const std::string expected = "signed by " +
+                               (issuer != nullptr ? common_name(issuer->subject()) : "its issuer") +
+                               ", current";
   if (!bytes) {
     if (policy.allow_missing_crls) {
       report.claim(name, "not checked: none given (allowed by policy)");
@@ -456,7 +456,7 @@ void check_not_listed(VerificationReport& report, const std::string& name, const
                       const crypto::Certificate& certificate, const std::string& crl_name) {
   auto listed = crl.is_revoked(certificate);
   report.check(name, "not listed in the " + crl_name,
-               !listed  ? listed.error().message()
+               !listed   ? listed.error().message()
                : *listed ? "revoked (" + common_name(certificate.subject()) + " is listed)"
                          : "not listed",
                listed && !*listed);
@@ -484,7 +484,8 @@ void check_revocation(VerificationReport& report, const Result<PckChain, Error>&
     }
   }
   const auto pck_crl = check_crl(report, "PCK CRL", collateral.pck_crl, pck_ca, policy, now);
-  if (pck_crl && chain) check_not_listed(report, "PCK revocation", *pck_crl, chain->leaf, "PCK CRL");
+  if (pck_crl && chain)
+    check_not_listed(report, "PCK revocation", *pck_crl, chain->leaf, "PCK CRL");
 }
 
 }  // namespace
