@@ -1,7 +1,7 @@
 // Intel PCS collateral for TDX (spec §5.5): the TCB info of a platform
 // model (FMSPC) and the identity of the TD quoting enclave, and the checks
-// that apply them to a quote: signature, freshness, TCB level selection and
-// status, QE identity.
+// that apply them to a quote: signature, freshness, revocation (Intel's PCK
+// and root CA CRLs), TCB level selection and status, QE identity.
 //
 //   auto info = tdx::parse_tcb_info(tcb_info_response).value();
 //   auto qe = tdx::parse_qe_identity(qe_identity_response).value();
@@ -27,11 +27,11 @@
 //   claims "collateral signatures: not checked …" instead.
 // - Revocation is fail-closed: without the PCK CRL and the root CA CRL the
 //   "PCK CRL" / "root CA CRL" checks fail, unless allow_missing_crls says
-//   so (then the report claims "revocation: not checked …"). A CRL that is
-//   given must be signed by its issuer (the quote's PCK CA, the trusted
-//   root), be current at `now` (thisUpdate <= now <= nextUpdate, as
-//   crypto::Crl checks) and not list
-//   the PCK certificate, the PCK CA or the TCB signing certificate.
+//   so (then the report claims "PCK CRL: not checked …" and so on). A CRL
+//   that is given must be signed by its issuer (the quote's PCK CA, the
+//   trusted root), be current at `now` (thisUpdate <= now <= nextUpdate, as
+//   crypto::Crl checks) and not list the PCK certificate, the PCK CA or the
+//   TCB signing certificate.
 // - `now` is a parameter: collateral expires every month, so tests pin it.
 // - Pure functions; no I/O; thread-safe.
 #pragma once
