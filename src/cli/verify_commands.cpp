@@ -100,13 +100,24 @@ int verify_snp(std::span<const std::string_view> args) {
 int verify_tdx(std::span<const std::string_view> args) {
   Flags flags("verify tdx",
               "Verifies an Intel TDX quote (DCAP v4 or v5) against its PCK chain and Intel's\n"
-              "root, optionally against PCS collateral and reference values. Exit status 0\n"
+              "root, PCS collateral (TCB status, QE identity, revocation) and optionally\n"
+              "reference values. Without --collateral the quote cannot be judged: exit 1,\n"
+              "unless --quote-only asks for the signature checks alone. Exit status 0\n"
               "verified, 1 rejected, 2 usage or parse error.");
   flags.option("quote", "FILE", "the quote (binary or hex text)")
       .option("collateral", "DIR",
-              "PCS collateral: tcb_info.json and qe_identity.json as served, and optionally "
-              "tcb_signing.pem (the TCB-Info-Issuer-Chain leaf) to check their signatures",
+              "PCS collateral as served: " + std::string(kTdxCollateralFiles) +
+                  " (the signing certificate and the CRLs are required unless allowed below)",
               "none")
+      .toggle("quote-only",
+              "without --collateral: check the quote's signatures and chain only, and say that "
+              "TCB status, QE identity and revocation were not checked")
+      .toggle("allow-unsigned-collateral",
+              "accept collateral without tcb_signing.pem (only if it came over an authenticated "
+              "channel)")
+      .toggle("allow-missing-crl",
+              "accept collateral without pck_crl.der / root_crl.der "
+              "(revocation not checked)")
       .option("reference", "FILE",
               "reference values: one manifest ReferenceValues.tdx entry (JSON)", "none")
       .option("report-data", "HEX", "the expected 64-byte REPORTDATA", "not checked")
@@ -125,19 +136,26 @@ int verify_tdx(std::span<const std::string_view> args) {
         attest::contrast::parse_tdx_reference_entry(read_text_flag(flags, "reference")));
   }
   if (flags.is_set("collateral")) {
-    const std::string dir = flags.text("collateral");
-    attest::tdx::Collateral collateral{parse_or_usage(attest::tdx::parse_tcb_info(
-                                           read_file_in(flags, "collateral", "tcb_info.json"))),
-                                       parse_or_usage(attest::tdx::parse_qe_identity(
-                                           read_file_in(flags, "collateral", "qe_identity.json"))),
-                                       std::nullopt};
-    if (auto pem = read_optional_file_in(flags, "collateral", "tcb_signing.pem")) {
-      collateral.signing_certificate = parse_or_usage(crypto::Certificate::from_pem(*pem));
-    }
+    const auto collateral =
+        parse_or_usage(attest::tdx::parse_collateral(read_tdx_collateral(flags, "collateral")));
     attest::tdx::CollateralPolicy policy;
-    if (reference)
+    policy.allow_unsigned_collateral = flags.is_set("allow-unsigned-collateral");
+    policy.allow_missing_crls = flags.is_set("allow-missing-crl");
+    if (reference) {
       policy.min_tcb_evaluation_data_number = reference->min_tcb_evaluation_data_number;
+      policy.allowed_piids = reference->allowed_piids;
+    }
     attest::tdx::check_collateral(quote, collateral, root, policy, at, result);
+  } else if (flags.is_set("quote-only")) {
+    result.claim("not checked",
+                 "TCB status, QE identity, TDX module identity and revocation (--quote-only, "
+                 "no --collateral): the quote's signatures say nothing about whether the "
+                 "platform is up to date or its PCK certificate revoked");
+  } else {
+    result.check("collateral", "PCS collateral (--collateral DIR)",
+                 "none given: TCB status, QE identity, TDX module identity and revocation not "
+                 "checked (--quote-only to check the quote's signatures alone)",
+                 false);
   }
   if (reference) attest::tdx::check_reference_values(quote, reference->values, result);
   if (flags.is_set("report-data")) {
@@ -200,6 +218,12 @@ int verify_coordinator(std::span<const std::string_view> args) {
       .option("dev-trust", "DIR",
               "trust the development TEE roots in DIR (" + std::string(kDevSnpChainFile) + ")",
               "none")
+      .option("tdx-collateral", "DIR",
+              "Intel PCS collateral for TDX evidence: " + std::string(kTdxCollateralFiles) +
+                  " (without it TDX evidence is refused)",
+              "none")
+      .toggle("tdx-allow-missing-crl",
+              "accept TDX evidence without pck_crl.der / root_crl.der (revocation not checked)")
       .option("at", "RFC3339", "time at which certificates must be valid", "now")
       .toggle("json", "print the report as JSON");
   if (!flags.parse(args)) return 0;
@@ -213,6 +237,10 @@ int verify_coordinator(std::span<const std::string_view> args) {
   trust.expected_manifest.assign(m.begin(), m.end());
   trust.now = time_flag(flags, "at");
   if (flags.is_set("dev-trust")) trust.development_chain = development_chain(flags, "dev-trust");
+  if (flags.is_set("tdx-collateral")) {
+    trust.tdx_collateral = read_tdx_collateral(flags, "tdx-collateral");
+  }
+  trust.tdx_allow_missing_crls = flags.is_set("tdx-allow-missing-crl");
   // A document that does not parse is bad input (exit 2), not a rejection.
   (void)parse_or_usage(attest::contrast::parse_attestation_document(doc));
   const auto verified = attest::contrast::verify_coordinator(doc, nonce, trust);

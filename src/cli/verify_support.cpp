@@ -62,6 +62,21 @@ std::string read_file_in(const Flags& flags, std::string_view name, std::string_
   return std::move(*text);
 }
 
+attest::tdx::CollateralDocuments read_tdx_collateral(const Flags& flags, std::string_view name) {
+  const auto bytes = [](const std::optional<std::string>& text) {
+    std::optional<std::vector<std::byte>> out;
+    if (text) {
+      const auto b = std::as_bytes(std::span(text->data(), text->size()));
+      out.emplace(b.begin(), b.end());
+    }
+    return out;
+  };
+  return {read_file_in(flags, name, "tcb_info.json"), read_file_in(flags, name, "qe_identity.json"),
+          read_optional_file_in(flags, name, "tcb_signing.pem").value_or(""),
+          bytes(read_optional_file_in(flags, name, "pck_crl.der")),
+          bytes(read_optional_file_in(flags, name, "root_crl.der"))};
+}
+
 std::vector<std::byte> read_evidence(const Flags& flags, std::string_view name) {
   auto bytes = read_file_flag(flags, name);
   std::string digits;

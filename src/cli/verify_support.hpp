@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cipherline/attest/snp/verify.hpp"
+#include "cipherline/attest/tdx/collateral.hpp"
 #include "cipherline/crypto/certificate.hpp"
 #include "flags.hpp"
 
@@ -27,6 +28,14 @@ std::string read_text_flag(const Flags& flags, std::string_view name);
 std::string read_file_in(const Flags& flags, std::string_view name, std::string_view file);
 std::optional<std::string> read_optional_file_in(const Flags& flags, std::string_view name,
                                                  std::string_view file);
+// read_tdx_collateral reads Intel PCS collateral from the directory given
+// by flag `name`: tcb_info.json and qe_identity.json (required, as served),
+// tcb_signing.pem (the TCB-Info-Issuer-Chain, signing certificate first),
+// pck_crl.der and root_crl.der (DER or PEM), each of the last three
+// optional here: their absence fails the verification, not the reading.
+inline constexpr std::string_view kTdxCollateralFiles =
+    "tcb_info.json, qe_identity.json, tcb_signing.pem, pck_crl.der, root_crl.der";
+attest::tdx::CollateralDocuments read_tdx_collateral(const Flags& flags, std::string_view name);
 // read_evidence reads a binary file, or hex text (whitespace allowed).
 std::vector<std::byte> read_evidence(const Flags& flags, std::string_view name);
 crypto::Certificate certificate_flag(const Flags& flags, std::string_view name);

@@ -41,6 +41,8 @@ class CryptoCategory final : public std::error_category {
         return "closed";
       case errc::stream_truncated:
         return "truncated";
+      case errc::crl_invalid:
+        return "CRL does not verify";
     }
     return "unknown crypto error " + std::to_string(code);
   }

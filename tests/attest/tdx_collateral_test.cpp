@@ -15,6 +15,7 @@
 
 #include "cipherline/attest/error.hpp"
 #include "cipherline/crypto/hex.hpp"
+#include "tdx_test_pki.hpp"
 #include "vector_files.hpp"
 
 namespace cipherline::attest::tdx {
@@ -36,18 +37,29 @@ crypto::Certificate tcb_signing_certificate() {
   return crypto::Certificate::from_pem(read_text("tdx/intel_tcb_signing.pem")).value();
 }
 
+// The go-tdx-guest documents with the PCK Platform CA's and the root CA's
+// CRLs of the same month (all current at kGoTdxGuestTime).
 Collateral go_tdx_guest_collateral(bool signed_by_intel = true) {
   Collateral c{parse_tcb_info(read_text("tdx/go_tdx_guest_tcb_info.json")).value(),
                parse_qe_identity(read_text("tdx/go_tdx_guest_qe_identity.json")).value(),
-               std::nullopt};
+               std::nullopt, read_vector("tdx/go_tdx_guest_pck_crl.der"),
+               read_vector("tdx/go_tdx_guest_root_crl.der")};
   if (signed_by_intel) c.signing_certificate = tcb_signing_certificate();
   return c;
 }
 
+// The go-tdx-qpl documents; no CRLs of their time are in the vectors, so
+// tests that use them allow that explicitly (without_crls).
 Collateral edgeless_collateral() {
   return {parse_tcb_info(read_text("tdx/edgeless_qpl_tcb_info.json")).value(),
           parse_qe_identity(read_text("tdx/edgeless_qpl_qe_identity.json")).value(),
-          tcb_signing_certificate()};
+          tcb_signing_certificate(), std::nullopt, std::nullopt};
+}
+
+CollateralPolicy without_crls() {
+  CollateralPolicy p;
+  p.allow_missing_crls = true;
+  return p;
 }
 
 VerificationReport collateral_report(const Quote& q, const Collateral& c, TimePoint now,
@@ -174,7 +186,8 @@ TEST(TdxCollateral, EdgelessKnownAnswer) {
   // PCESVN 11, TEE_TCB_SVN 03 00 05 against evaluation number 14: the first
   // level, UpToDate.
   const Quote q = quote("tdx/edgeless_qpl_quote.dat");
-  const VerificationReport r = collateral_report(q, edgeless_collateral(), kEdgelessTime);
+  const VerificationReport r =
+      collateral_report(q, edgeless_collateral(), kEdgelessTime, without_crls());
   EXPECT_TRUE(r.passed()) << r.to_text();
   EXPECT_EQ(check_named(r, "TCB level").actual,
             "level 1 of 2 (UpToDate, tcbDate 2022-11-09T00:00:00Z)");
@@ -215,7 +228,9 @@ TEST(TdxCollateral, Tdx15CollateralWithAnExpiredSigningCertificate) {
   const Quote q = quote("tdx/v5_go_tdx_guest_quote.dat");
   Collateral c = go_tdx_guest_collateral();
   c.tcb_info = parse_tcb_info(read_text("tdx/go_tdx_guest_tcb_info_v5.json")).value();
-  const VerificationReport r = collateral_report(q, c, sys_days(year{2026} / 2 / 15));
+  c.pck_crl = c.root_crl = std::nullopt;
+  const VerificationReport r =
+      collateral_report(q, c, sys_days(year{2026} / 2 / 15), without_crls());
   const std::vector<std::string> expected = {"TCB signing certificate", "QE identity freshness"};
   EXPECT_EQ(failed_checks(r), expected) << r.to_text();
   EXPECT_NE(check_named(r, "TCB signing certificate").actual.find("expired"), std::string::npos);
@@ -255,7 +270,8 @@ TEST(TdxCollateral, AMissingModuleIdentityHasNoStatus) {
   // The COS quote runs module major version 1, but this (older) TCB info for
   // its FMSPC lists no module identities.
   const Quote q = quote("tdx/cos_go_tdx_guest_quote.dat");
-  const VerificationReport r = collateral_report(q, edgeless_collateral(), kEdgelessTime);
+  const VerificationReport r =
+      collateral_report(q, edgeless_collateral(), kEdgelessTime, without_crls());
   const std::vector<std::string> expected = {"TDX module identity", "TCB status"};
   EXPECT_EQ(failed_checks(r), expected) << r.to_text();
   EXPECT_EQ(check_named(r, "TDX module identity").expected, "TDX_01 in the TCB info");
@@ -270,20 +286,89 @@ TEST(TdxCollateral, AnotherPlatformsTcbInfoFailsTheFmspc) {
   EXPECT_EQ(fmspc.actual, "50806f000000");
 }
 
-TEST(TdxCollateral, ExpiredCollateralAtTheRealTimeFailsFreshness) {
-  // Without a signing certificate, freshness is the first check; both
-  // documents expired in 2023.
+TEST(TdxCollateral, UnsignedCollateralFailsUnlessAllowed) {
+  // Without the TCB signing certificate nothing says the documents are
+  // Intel's: a failing check, not a claim.
   const Quote q = quote("tdx/trustee_v4_quote.dat");
+  VerificationReport r = collateral_report(q, go_tdx_guest_collateral(false), kGoTdxGuestTime);
+  EXPECT_EQ(failed_checks(r), std::vector<std::string>{"TCB signing certificate"}) << r.to_text();
+  EXPECT_EQ(check_named(r, "TCB signing certificate").actual,
+            "none given: the collateral's signatures cannot be checked");
+  EXPECT_FALSE(has_check(r, "TCB info signature"));
+  // Explicitly allowed (collateral from an authenticated channel): a claim.
+  CollateralPolicy policy;
+  policy.allow_unsigned_collateral = true;
+  r = collateral_report(q, go_tdx_guest_collateral(false), kGoTdxGuestTime, policy);
+  EXPECT_TRUE(r.passed()) << r.to_text();
+  EXPECT_FALSE(has_check(r, "TCB signing certificate"));
+  EXPECT_EQ(*r.find_claim("collateral signatures"),
+            "not checked: no TCB signing certificate given (allowed by policy)");
+}
+
+TEST(TdxCollateral, ExpiredCollateralAtTheRealTimeFailsFreshness) {
+  // Both documents expired in 2023, and so did their CRLs.
+  const Quote q = quote("tdx/trustee_v4_quote.dat");
+  CollateralPolicy policy;
+  policy.allow_unsigned_collateral = true;  // the signing certificate expired too
   const VerificationReport r =
-      collateral_report(q, go_tdx_guest_collateral(false), system_clock::now());
+      collateral_report(q, go_tdx_guest_collateral(false), system_clock::now(), policy);
   ASSERT_NE(r.first_failure(), nullptr);
   EXPECT_EQ(r.first_failure()->name, "TCB info freshness");
   EXPECT_EQ(r.first_failure()->expected, "2023-06-18T08:42:58Z <= now < 2023-07-18T08:42:58Z");
   EXPECT_FALSE(check_named(r, "QE identity freshness").passed);
-  // Unsigned collateral is reported as such, not as a passed check.
-  EXPECT_FALSE(has_check(r, "TCB info signature"));
-  EXPECT_EQ(*r.find_claim("collateral signatures"),
-            "not checked: no TCB signing certificate given");
+  EXPECT_FALSE(check_named(r, "root CA CRL").passed);
+  EXPECT_NE(check_named(r, "PCK CRL").actual.find("expired at 2023-07-08T07:27:52Z"),
+            std::string::npos)
+      << check_named(r, "PCK CRL").actual;
+}
+
+TEST(TdxCollateral, RealCrlsOfThePlatformCaAndTheRoot) {
+  const Quote q = quote("tdx/trustee_v4_quote.dat");
+  VerificationReport r = collateral_report(q, go_tdx_guest_collateral(), kGoTdxGuestTime);
+  EXPECT_TRUE(r.passed()) << r.to_text();
+  EXPECT_EQ(check_named(r, "root CA CRL").expected, "signed by Intel SGX Root CA, current");
+  EXPECT_EQ(check_named(r, "root CA CRL").actual, "signed, current until 2024-04-02T10:22:51Z");
+  EXPECT_EQ(check_named(r, "PCK CRL").expected, "signed by Intel SGX PCK Platform CA, current");
+  EXPECT_TRUE(check_named(r, "PCK revocation").passed);
+  EXPECT_TRUE(check_named(r, "PCK CA revocation").passed);
+  EXPECT_TRUE(check_named(r, "TCB signing certificate revocation").passed);
+
+  // Missing CRLs fail closed; allowing it is explicit and claimed.
+  Collateral c = go_tdx_guest_collateral();
+  c.pck_crl = std::nullopt;
+  r = collateral_report(q, c, kGoTdxGuestTime);
+  EXPECT_EQ(failed_checks(r), std::vector<std::string>{"PCK CRL"}) << r.to_text();
+  EXPECT_EQ(check_named(r, "PCK CRL").actual, "none given: revocation cannot be checked");
+  r = collateral_report(q, c, kGoTdxGuestTime, without_crls());
+  EXPECT_TRUE(r.passed()) << r.to_text();
+  EXPECT_EQ(*r.find_claim("PCK CRL"), "not checked: none given (allowed by policy)");
+
+  // The root's CRL given as the PCK CA's: not its issuer.
+  c = go_tdx_guest_collateral();
+  c.pck_crl = c.root_crl;
+  r = collateral_report(q, c, kGoTdxGuestTime);
+  EXPECT_EQ(failed_checks(r), std::vector<std::string>{"PCK CRL"}) << r.to_text();
+  EXPECT_EQ(check_named(r, "PCK CRL").actual,
+            "CRL issuer (C=US,ST=CA,L=Santa Clara,O=Intel Corporation,CN=Intel SGX Root CA) is not "
+            "C=US,ST=CA,L=Santa Clara,O=Intel Corporation,CN=Intel SGX PCK Platform CA");
+  EXPECT_FALSE(has_check(r, "PCK revocation"));
+
+  // One bit of the signature changed.
+  c = go_tdx_guest_collateral();
+  c.pck_crl->back() ^= std::byte{1};
+  r = collateral_report(q, c, kGoTdxGuestTime);
+  EXPECT_NE(check_named(r, "PCK CRL").actual.find("signature does not verify"), std::string::npos)
+      << r.to_text();
+
+  // After nextUpdate (2023-07-08) the PCK CRL is stale.
+  r = collateral_report(q, go_tdx_guest_collateral(), sys_days(year{2023} / 7 / 10));
+  EXPECT_FALSE(check_named(r, "PCK CRL").passed);
+  EXPECT_TRUE(check_named(r, "root CA CRL").passed);
+
+  c = go_tdx_guest_collateral();
+  c.root_crl = std::vector<std::byte>(10, std::byte{0x30});
+  r = collateral_report(q, c, kGoTdxGuestTime);
+  EXPECT_EQ(check_named(r, "root CA CRL").actual.rfind("not a DER CRL", 0), 0u);
 }
 
 TEST(TdxCollateral, SignaturesCoverTheExactServedBytes) {
@@ -369,6 +454,129 @@ TEST(TdxCollateral, StatusNamesAndConvergence) {
       converge_tcb_status(TcbStatus::configuration_and_sw_hardening_needed, TcbStatus::out_of_date),
       TcbStatus::out_of_date_configuration_needed);
   EXPECT_EQ(converge_tcb_status(TcbStatus::revoked, TcbStatus::out_of_date), TcbStatus::revoked);
+}
+
+// Each platform and module comparison against the TCB info fails by name
+// when the quote (or the document) differs in that field alone.
+TEST(TdxCollateral, EachPlatformComparisonFailsByName) {
+  const Quote real = quote("tdx/trustee_v4_quote.dat");
+  Collateral c = go_tdx_guest_collateral();
+  c.tcb_info = parse_tcb_info(replaced(read_text("tdx/go_tdx_guest_tcb_info.json"),
+                                       "\"pceId\":\"0000\"", "\"pceId\":\"0100\""))
+                   .value();
+  VerificationReport r = collateral_report(real, c, kGoTdxGuestTime);
+  EXPECT_EQ(failed_checks(r), (std::vector<std::string>{"TCB info signature", "TCB info PCE-ID"}))
+      << r.to_text();
+  EXPECT_EQ(check_named(r, "TCB info PCE-ID").expected, "0000");
+
+  Quote q = real;
+  q.body.mr_signer_seam[5] ^= std::byte{1};
+  r = collateral_report(q, go_tdx_guest_collateral(), kGoTdxGuestTime);
+  EXPECT_EQ(failed_checks(r), std::vector<std::string>{"TDX module signer"}) << r.to_text();
+
+  q = real;
+  q.body.seam_attributes[0] = std::byte{1};
+  r = collateral_report(q, go_tdx_guest_collateral(), kGoTdxGuestTime);
+  EXPECT_EQ(failed_checks(r), std::vector<std::string>{"TDX module attributes"}) << r.to_text();
+
+  q = real;
+  q.qe_report.misc_select = 1;
+  r = collateral_report(q, go_tdx_guest_collateral(), kGoTdxGuestTime);
+  EXPECT_EQ(failed_checks(r), std::vector<std::string>{"QE identity MISCSELECT"}) << r.to_text();
+  EXPECT_EQ(check_named(r, "QE identity MISCSELECT").actual, "0x00000001");
+}
+
+TEST(TdxCollateral, ModuleIdentityComparisonsFailByName) {
+  // TDX 1.5 (module major version 1): TDX_01's signer and attributes.
+  const Quote real = quote("tdx/v5_go_tdx_guest_quote.dat");
+  Collateral c = edgeless_collateral();
+  c.tcb_info = parse_tcb_info(read_text("tdx/go_tdx_guest_tcb_info_v5.json")).value();
+  c.qe_identity = parse_qe_identity(read_text("tdx/go_tdx_guest_qe_identity.json")).value();
+  CollateralPolicy policy = without_crls();
+  policy.allow_unsigned_collateral = true;  // the certificate expired before this TCB info
+  const TimePoint at = sys_days(year{2026} / 2 / 15);
+  Quote q = real;
+  q.body.mr_signer_seam[0] ^= std::byte{1};
+  VerificationReport r = collateral_report(q, c, at, policy);
+  EXPECT_TRUE(check_named(r, "TDX module identity").passed) << r.to_text();
+  EXPECT_FALSE(check_named(r, "TDX module identity signer").passed);
+  EXPECT_FALSE(check_named(r, "TDX module signer").passed);
+  q = real;
+  q.body.seam_attributes[7] = std::byte{0x80};
+  r = collateral_report(q, c, at, policy);
+  EXPECT_FALSE(check_named(r, "TDX module identity attributes").passed) << r.to_text();
+  EXPECT_TRUE(check_named(r, "TDX module identity signer").passed);
+  // A module older than every TDX_01 level.
+  q = real;
+  q.body.tee_tcb_svn[0] = std::byte{1};
+  r = collateral_report(q, c, at, policy);
+  EXPECT_EQ(check_named(r, "TDX module TCB level").actual, "none") << r.to_text();
+  EXPECT_FALSE(check_named(r, "TDX module TCB level").passed);
+  // A major version the TCB info does not list.
+  q = real;
+  q.body.tee_tcb_svn[1] = std::byte{2};
+  r = collateral_report(q, c, at, policy);
+  EXPECT_EQ(check_named(r, "TDX module identity").actual, "absent") << r.to_text();
+}
+
+TEST(TdxCollateral, AllowedPiids) {
+  const Quote q = quote("tdx/trustee_v4_quote.dat");
+  const PckExtensions pck = parse_pck_extensions(parse_pck_chain(q).value().leaf).value();
+  ASSERT_TRUE(pck.platform_instance_id.has_value());
+  CollateralPolicy policy;
+  policy.allowed_piids = {std::array<std::byte, 16>{}};
+  VerificationReport r = collateral_report(q, go_tdx_guest_collateral(), kGoTdxGuestTime, policy);
+  EXPECT_EQ(failed_checks(r), std::vector<std::string>{"PIID"}) << r.to_text();
+  EXPECT_EQ(check_named(r, "PIID").actual, crypto::to_hex(*pck.platform_instance_id));
+  policy.allowed_piids.push_back(*pck.platform_instance_id);
+  r = collateral_report(q, go_tdx_guest_collateral(), kGoTdxGuestTime, policy);
+  EXPECT_TRUE(r.passed()) << r.to_text();
+}
+
+// A revoked PCK certificate or PCK CA: CRLs signed under a local PKI, with
+// the trustee quote and the go-tdx-guest documents re-signed under it.
+TEST(TdxCollateral, ListedCertificatesAreRevoked) {
+  local_pki::TestPki pki;
+  const Quote q = pki.resign(quote("tdx/trustee_v4_quote.dat"));
+  Collateral c{
+      parse_tcb_info(pki.resign_json(read_text("tdx/go_tdx_guest_tcb_info.json"), "tcbInfo"))
+          .value(),
+      parse_qe_identity(
+          pki.resign_json(read_text("tdx/go_tdx_guest_qe_identity.json"), "enclaveIdentity"))
+          .value(),
+      pki.tcb_signing, std::nullopt, std::nullopt};
+  const TimePoint from = kGoTdxGuestTime - days(1), until = kGoTdxGuestTime + days(30);
+  const auto report = [&] {
+    VerificationReport r = verify_quote(q, pki.trusted_root(), kGoTdxGuestTime);
+    check_collateral(q, c, pki.trusted_root(), CollateralPolicy{}, kGoTdxGuestTime, r);
+    return r;
+  };
+  c.root_crl = local_pki::TestPki::crl(pki.root, pki.root_key, {}, from, until);
+  c.pck_crl = local_pki::TestPki::crl(pki.pck_ca, pki.pck_ca_key, {}, from, until);
+  VerificationReport r = report();
+  EXPECT_TRUE(r.passed()) << r.to_text();
+
+  c.pck_crl = local_pki::TestPki::crl(pki.pck_ca, pki.pck_ca_key, {*pki.pck}, from, until);
+  r = report();
+  EXPECT_EQ(failed_checks(r), std::vector<std::string>{"PCK revocation"}) << r.to_text();
+  EXPECT_EQ(check_named(r, "PCK revocation").actual,
+            "revoked (Intel SGX PCK Certificate is listed)");
+
+  c.pck_crl = local_pki::TestPki::crl(pki.pck_ca, pki.pck_ca_key, {}, from, until);
+  c.root_crl =
+      local_pki::TestPki::crl(pki.root, pki.root_key, {pki.pck_ca, pki.tcb_signing}, from, until);
+  r = report();
+  EXPECT_EQ(failed_checks(r),
+            (std::vector<std::string>{"PCK CA revocation", "TCB signing certificate revocation"}))
+      << r.to_text();
+
+  // A CRL under the right name but another key.
+  const auto other = crypto::PrivateKey::generate(crypto::KeyType::ec_p256).value();
+  c.root_crl = local_pki::TestPki::crl(pki.root, other, {}, from, until);
+  r = report();
+  EXPECT_EQ(failed_checks(r), std::vector<std::string>{"root CA CRL"}) << r.to_text();
+  EXPECT_NE(check_named(r, "root CA CRL").actual.find("signature does not verify"),
+            std::string::npos);
 }
 
 // failure parses a TCB info (or QE identity) and returns its error message.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "cipherline/crypto/hex.hpp"
+#include "tdx_test_pki.hpp"
 #include "vector_files.hpp"
 
 namespace cipherline::attest::tdx {
@@ -227,6 +228,46 @@ TEST(TdxVerify, ReferenceValues) {
   const std::vector<std::string> failed = {"RTMR2", "TD attributes"};
   EXPECT_EQ(failed_checks(wrong), failed) << wrong.to_text();
   EXPECT_EQ(check_named(wrong, "TD attributes").actual, "0000001000000000");
+}
+
+TEST(TdxVerify, EachMeasurementMismatchFailsByName) {
+  const Quote quote = edgeless();
+  ReferenceValues expected;
+  expected.mr_seam = quote.body.mr_seam;
+  expected.xfam = quote.body.xfam;
+  std::array<std::byte, 32> config{};
+  std::copy_n(quote.body.mr_config_id.begin(), 32, config.begin());
+  expected.mr_config_id_prefix = config;
+  const auto failures = [&](const ReferenceValues& values) {
+    VerificationReport r = verify_quote(quote, intel_root(), kAt);
+    check_reference_values(quote, values, r);
+    return failed_checks(r);
+  };
+  EXPECT_TRUE(failures(expected).empty());
+  ReferenceValues wrong = expected;
+  wrong.mr_seam->at(0) ^= std::byte{1};
+  EXPECT_EQ(failures(wrong), std::vector<std::string>{"MRSEAM"});
+  wrong = expected;
+  wrong.xfam->at(0) ^= std::byte{1};
+  EXPECT_EQ(failures(wrong), std::vector<std::string>{"XFAM"});
+  wrong = expected;
+  wrong.mr_config_id_prefix->at(31) ^= std::byte{1};
+  EXPECT_EQ(failures(wrong), std::vector<std::string>{"MRCONFIGID[0:32]"});
+}
+
+TEST(TdxVerify, APckKeyThatIsNotP256FailsThePckKeyCheck) {
+  // The Edgeless quote re-signed under a local PKI whose PCK key is P-384:
+  // the chain holds, the key type does not, and the QE report signature is
+  // not even tried.
+  local_pki::TestPki pki;
+  const Quote p256 = pki.resign(edgeless());
+  EXPECT_TRUE(verify_quote(p256, pki.trusted_root(), kAt).passed());
+  const Quote q = pki.resign(edgeless(), crypto::KeyType::ec_p384);
+  const VerificationReport r = verify_quote(q, pki.trusted_root(), kAt);
+  EXPECT_EQ(failed_checks(r), (std::vector<std::string>{"PCK key", "QE report signature"}))
+      << r.to_text();
+  EXPECT_EQ(check_named(r, "PCK key").actual, "EC P-384");
+  EXPECT_EQ(check_named(r, "QE report signature").actual, "no P-256 PCK key");
 }
 
 }  // namespace

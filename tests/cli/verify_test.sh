@@ -78,23 +78,44 @@ check snp-time-offset 1 "FAIL certificate chain" -- \
   "$bin" verify snp --report "$report" --vcek "$vcek" --at 2060-01-01T12:00:00+02:00
 
 tdx="$vectors/attest/vectors/tdx"
-check tdx-verified 0 "Intel TDX quote: verified" -- \
+# Without collateral the quote cannot be judged: a verdict is refused (exit
+# 1, naming what was not checked) unless --quote-only asks for less.
+check tdx-no-collateral 1 "FAIL collateral: expected PCS collateral (--collateral DIR), got none given: TCB status, QE identity, TDX module identity and revocation not checked" -- \
   "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2024-06-01
+check tdx-quote-only 0 "Intel TDX quote: verified" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2024-06-01 --quote-only
+check tdx-quote-only-says-so 0 "not checked: TCB status, QE identity, TDX module identity and revocation" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2024-06-01 --quote-only
 mkdir "$tmp/collateral"
 cp "$tdx/go_tdx_guest_tcb_info.json" "$tmp/collateral/tcb_info.json"
 cp "$tdx/go_tdx_guest_qe_identity.json" "$tmp/collateral/qe_identity.json"
 cp "$tdx/intel_tcb_signing.pem" "$tmp/collateral/tcb_signing.pem"
+cp "$tdx/go_tdx_guest_pck_crl.der" "$tmp/collateral/pck_crl.der"
+cp "$tdx/go_tdx_guest_root_crl.der" "$tmp/collateral/root_crl.der"
 check tdx-collateral 0 "PASS TCB status: UpToDate" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2023-07-01T00:00:00Z --collateral "$tmp/collateral"
+check tdx-collateral-revocation 0 "PASS PCK revocation: not listed" -- \
   "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2023-07-01T00:00:00Z --collateral "$tmp/collateral"
 check tdx-collateral-expired 1 "FAIL TCB info freshness" -- \
   "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2024-06-01 --collateral "$tmp/collateral"
+# Unsigned collateral and missing CRLs fail closed unless explicitly allowed.
+mkdir "$tmp/unsigned"
+cp "$tmp/collateral/tcb_info.json" "$tmp/collateral/qe_identity.json" "$tmp/unsigned/"
+check tdx-collateral-unsigned 1 "FAIL TCB signing certificate" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2023-07-01T00:00:00Z --collateral "$tmp/unsigned"
+check tdx-collateral-no-crl 1 "FAIL PCK CRL" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2023-07-01T00:00:00Z --collateral "$tmp/unsigned" \
+  --allow-unsigned-collateral
+check tdx-collateral-allowed-claims 0 "PCK CRL: not checked: none given (allowed by policy)" -- \
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2023-07-01T00:00:00Z --collateral "$tmp/unsigned" \
+  --allow-unsigned-collateral --allow-missing-crl
 cp "$tdx/trustee_v4_quote.dat" "$tmp/quote.dat"
 printf '\377' | dd of="$tmp/quote.dat" bs=1 seek=200 conv=notrunc 2>/dev/null  # in the TD body
-check tdx-tampered 1 "FAIL quote signature" -- "$bin" verify tdx --quote "$tmp/quote.dat" --at 2024-06-01
+check tdx-tampered 1 "FAIL quote signature" -- "$bin" verify tdx --quote "$tmp/quote.dat" --at 2024-06-01 --quote-only
 zeros48=$(printf '00%.0s' $(seq 48))
 printf '{"MrTd":"%s","Rtmrs":["%s","%s","%s","%s"]}' "$zeros48" "$zeros48" "$zeros48" "$zeros48" "$zeros48" >"$tmp/tdx-reference.json"
 check tdx-reference 1 "FAIL MRTD" -- \
-  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2024-06-01 --reference "$tmp/tdx-reference.json"
+  "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --at 2024-06-01 --quote-only --reference "$tmp/tdx-reference.json"
 printf '{"MrTd":"00","Rtmrs":[]}' >"$tmp/bad-tdx-reference.json"
 check tdx-bad-reference 2 "tdx.MrTd: 2 hex digits, expected 96" -- \
   "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --reference "$tmp/bad-tdx-reference.json"
@@ -132,5 +153,7 @@ check coordinator-short-nonce 2 "--nonce must be 32 bytes" -- \
   "$bin" verify coordinator --doc "$tmp/doc.json" --nonce 0011 --manifest "$tmp/manifest.json"
 check coordinator-no-trust-dir 2 "sev-snp-dev-cert-chain.pem: No such file or directory" -- \
   "$bin" verify coordinator --doc "$tmp/doc.json" --nonce "$nonce" --manifest "$tmp/manifest.json" --dev-trust "$tmp"
+check coordinator-no-tdx-collateral 2 "tcb_info.json: No such file or directory" -- \
+  "$bin" verify coordinator --doc "$tmp/doc.json" --nonce "$nonce" --manifest "$tmp/manifest.json" --tdx-collateral "$tmp"
 
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }

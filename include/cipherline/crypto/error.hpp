@@ -24,6 +24,7 @@ enum class errc {
   malformed_message,      // an OAE message or frame that cannot be one (too short, bad flag, too long)
   stream_closed,          // an OAE stream used after its final message (or past 2^32 messages)
   stream_truncated,       // an OAE stream that ended without its final message
+  crl_invalid,            // a CRL that is malformed, not signed by its issuer, or not current
 };
 
 const std::error_category& crypto_category() noexcept;

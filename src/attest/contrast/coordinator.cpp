@@ -102,7 +102,36 @@ std::optional<std::array<std::byte, 32>> verify_snp_evidence(
   return evidence->report.host_data;
 }
 
-// The TDX path; returns MRCONFIGID[0:32].
+// The entry's switches on the PCK certificate (spec §1.6 step 4).
+void check_pck_switches(const tdx::Quote& quote, const TdxReferenceEntry& entry,
+                        VerificationReport& r) {
+  if (!entry.memory_integrity && !entry.smt_disabled && !entry.static_platform) return;
+  auto chain = tdx::parse_pck_chain(quote);
+  auto pck = chain ? tdx::parse_pck_extensions(chain->leaf)
+                   : Result<tdx::PckExtensions, Error>(chain.error());
+  const auto flag = [](const std::optional<bool>& v) {
+    return v ? (*v ? "true" : "false") : "absent";
+  };
+  if (!pck) {
+    r.check("PCK switches", "the PCK certificate's SGX extension", pck.error().message(), false);
+    return;
+  }
+  if (entry.memory_integrity) {
+    r.check_equal("SGX type",
+                  std::string(tdx::sgx_type_name(tdx::SgxType::scalable_with_integrity)),
+                  std::string(tdx::sgx_type_name(pck->sgx_type)));
+  }
+  if (entry.smt_disabled) {
+    r.check_equal("SMT", "SMTEnabled false", std::string("SMTEnabled ") + flag(pck->smt_enabled));
+  }
+  if (entry.static_platform) {
+    r.check_equal("static platform", "dynamicPlatform false",
+                  std::string("dynamicPlatform ") + flag(pck->dynamic_platform));
+  }
+}
+
+// The TDX path; returns MRCONFIGID[0:32], or nullopt when a check that
+// later ones depend on failed.
 std::optional<std::array<std::byte, 32>> verify_tdx_evidence(
     const AttestationDocument& doc, const Manifest& manifest,
     const std::array<std::byte, 64>& report_data, const CoordinatorTrust& trust,
@@ -116,16 +145,42 @@ std::optional<std::array<std::byte, 32>> verify_tdx_evidence(
                std::to_string(manifest.tdx.size()) + " entries", !manifest.tdx.empty())) {
     return std::nullopt;
   }
+  // Without Intel's collateral nothing says the quoting enclave is Intel's
+  // or the platform up to date: refuse rather than judge half the evidence.
+  constexpr const char* kCollateral = "TCB info, QE identity and TCB signing certificate";
+  if (!trust.tdx_collateral) {
+    r.check("TDX collateral", kCollateral,
+            "none given: TDX evidence is refused without Intel's collateral", false);
+    return std::nullopt;
+  }
+  auto collateral = tdx::parse_collateral(*trust.tdx_collateral);
+  if (!r.check("TDX collateral", kCollateral, collateral ? "parsed" : collateral.error().message(),
+               collateral.has_value())) {
+    return std::nullopt;
+  }
+  const tdx::TrustedRoot& root =
+      trust.tdx_development_root ? *trust.tdx_development_root : tdx::intel_root();
   merge_best(
       manifest.tdx, "tdx",
       [&](const TdxReferenceEntry& entry) {
-        VerificationReport candidate = tdx::verify_quote(*quote, tdx::intel_root(), trust.now);
+        VerificationReport candidate = tdx::verify_quote(*quote, root, trust.now);
         tdx::check_reference_values(*quote, entry.values, candidate);
         candidate.check_equal("report data", crypto::to_hex(report_data),
                               crypto::to_hex(quote->body.report_data));
+        tdx::CollateralPolicy policy;
+        policy.accepted_statuses = trust.tdx_accepted_statuses;
+        policy.min_tcb_evaluation_data_number = entry.min_tcb_evaluation_data_number;
+        policy.allowed_piids = entry.allowed_piids;
+        policy.allow_missing_crls = trust.tdx_allow_missing_crls;
+        tdx::check_collateral(*quote, *collateral, root, policy, trust.now, candidate);
+        check_pck_switches(*quote, entry, candidate);
         return candidate;
       },
       r);
+  // Contrast sets MRCONFIGID to the policy hash followed by 16 zero bytes.
+  const auto tail = std::span(quote->body.mr_config_id).subspan(32);
+  r.check_equal("MRCONFIGID[32:48]", crypto::to_hex(std::array<std::byte, 16>{}),
+                crypto::to_hex(tail));
   std::array<std::byte, 32> identity{};
   std::copy_n(quote->body.mr_config_id.begin(), 32, identity.begin());
   return identity;
@@ -196,8 +251,11 @@ CoordinatorVerification verify_coordinator(std::string_view document_json,
   }
   r.check("coordinator policy", expected, crypto::to_hex(*identity), coordinator);
 
-  out.mesh_ca_pem = doc->mesh_ca_pem;
-  out.root_ca_pem = doc->root_ca_pem;
+  // Nothing from a document that failed a check leaves this function.
+  if (r.passed()) {
+    out.mesh_ca_pem = doc->mesh_ca_pem;
+    out.root_ca_pem = doc->root_ca_pem;
+  }
   return out;
 }
 

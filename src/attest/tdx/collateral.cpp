@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cipherline/attest/error.hpp"
+#include "cipherline/crypto/crl.hpp"
 #include "cipherline/crypto/hex.hpp"
 
 namespace cipherline::attest::tdx {
@@ -407,6 +408,86 @@ void add_advisories(std::vector<std::string>& all, const std::vector<std::string
   }
 }
 
+std::string common_name(std::string_view subject) {
+  const auto at = subject.find("CN=");
+  if (at == std::string_view::npos) return std::string(subject);
+  const auto end = subject.find(',', at);
+  return std::string(subject.substr(at + 3, end == std::string_view::npos ? end : end - at - 3));
+}
+
+// check_crl records the check `name` for a CRL that `issuer` must have
+// signed and that must be current at `now`; returns the CRL only when the
+// check passed (a CRL that is not the issuer's says nothing).
+std::optional<crypto::Crl> check_crl(VerificationReport& report, const std::string& name,
+                                     const std::optional<std::vector<std::byte>>& bytes,
+                                     const crypto::Certificate* issuer,
+                                     const CollateralPolicy& policy, TimePoint now) {
+  const std::string expected = "signed by " +
+                               (issuer != nullptr ? common_name(issuer->subject()) : "its issuer") +
+                               ", current";
+  if (!bytes) {
+    if (policy.allow_missing_crls) {
+      report.claim(name, "not checked: none given (allowed by policy)");
+    } else {
+      report.check(name, expected, "none given: revocation cannot be checked", false);
+    }
+    return std::nullopt;
+  }
+  auto crl = crypto::Crl::parse(*bytes);
+  if (!crl) {
+    report.check(name, expected, crl.error().message(), false);
+    return std::nullopt;
+  }
+  if (issuer == nullptr) {
+    report.check(name, expected, "no issuer certificate to verify it with", false);
+    return std::nullopt;
+  }
+  auto verified = crl->verify(*issuer, now);
+  if (!report.check(name, expected,
+                    verified ? "signed, current until " + format_time(*crl->next_update())
+                             : verified.error().message(),
+                    verified.has_value())) {
+    return std::nullopt;
+  }
+  return std::move(*crl);
+}
+
+void check_not_listed(VerificationReport& report, const std::string& name, const crypto::Crl& crl,
+                      const crypto::Certificate& certificate, const std::string& crl_name) {
+  auto listed = crl.is_revoked(certificate);
+  report.check(name, "not listed in the " + crl_name,
+               !listed   ? listed.error().message()
+               : *listed ? "revoked (" + common_name(certificate.subject()) + " is listed)"
+                         : "not listed",
+               listed && !*listed);
+}
+
+// The revocation part of check_collateral.
+void check_revocation(VerificationReport& report, const Result<PckChain, Error>& chain,
+                      const Collateral& collateral, const TrustedRoot& root,
+                      const CollateralPolicy& policy, TimePoint now) {
+  const auto root_crl =
+      check_crl(report, "root CA CRL", collateral.root_crl, &root.certificate, policy, now);
+  if (root_crl && chain) {
+    for (const crypto::Certificate& ca : chain->intermediates) {
+      check_not_listed(report, "PCK CA revocation", *root_crl, ca, "root CA CRL");
+    }
+  }
+  if (root_crl && collateral.signing_certificate) {
+    check_not_listed(report, "TCB signing certificate revocation", *root_crl,
+                     *collateral.signing_certificate, "root CA CRL");
+  }
+  const crypto::Certificate* pck_ca = nullptr;
+  if (chain) {
+    for (const crypto::Certificate& ca : chain->intermediates) {
+      if (ca.subject() == chain->leaf.issuer()) pck_ca = &ca;
+    }
+  }
+  const auto pck_crl = check_crl(report, "PCK CRL", collateral.pck_crl, pck_ca, policy, now);
+  if (pck_crl && chain)
+    check_not_listed(report, "PCK revocation", *pck_crl, chain->leaf, "PCK CRL");
+}
+
 }  // namespace
 
 std::string_view tcb_status_name(TcbStatus status) noexcept {
@@ -663,14 +744,21 @@ void check_collateral(const Quote& quote, const Collateral& collateral, const Tr
     };
     signature_check("TCB info signature", info.signed_body, info.signature);
     signature_check("QE identity signature", qe.signed_body, qe.signature);
+  } else if (policy.allow_unsigned_collateral) {
+    report.claim("collateral signatures",
+                 "not checked: no TCB signing certificate given (allowed by policy)");
   } else {
-    report.claim("collateral signatures", "not checked: no TCB signing certificate given");
+    report.check("TCB signing certificate",
+                 "CN=" + std::string(kTcbSigningName) + ", issued by the trusted root",
+                 "none given: the collateral's signatures cannot be checked", false);
   }
   check_fresh(report, "TCB info freshness", info.issue_date, info.next_update, now);
   check_fresh(report, "QE identity freshness", qe.issue_date, qe.next_update, now);
 
-  // The platform: the TCB info must be for this FMSPC and PCE.
   auto chain = parse_pck_chain(quote);
+  check_revocation(report, chain, collateral, root, policy, now);
+
+  // The platform: the TCB info must be for this FMSPC and PCE.
   auto pck =
       chain ? parse_pck_extensions(chain->leaf) : Result<PckExtensions, Error>(chain.error());
   if (!pck) {
@@ -764,6 +852,32 @@ void check_collateral(const Quote& quote, const Collateral& collateral, const Tr
                  std::to_string(info.tcb_evaluation_data_number),
                  info.tcb_evaluation_data_number >= policy.min_tcb_evaluation_data_number);
   }
+  if (!policy.allowed_piids.empty()) {
+    std::vector<std::string> allowed;
+    for (const auto& piid : policy.allowed_piids) allowed.push_back(hex(piid));
+    const auto& piid = pck->platform_instance_id;
+    report.check("PIID", "one of " + join(allowed, ", "),
+                 piid ? hex(*piid) : "absent (the PCK certificate has no PIID)",
+                 piid && std::find(policy.allowed_piids.begin(), policy.allowed_piids.end(),
+                                   *piid) != policy.allowed_piids.end());
+  }
+}
+
+Result<Collateral, Error> parse_collateral(const CollateralDocuments& documents) {
+  auto info = parse_tcb_info(documents.tcb_info);
+  if (!info) return info.error();
+  auto qe = parse_qe_identity(documents.qe_identity);
+  if (!qe) return qe.error();
+  Collateral out{std::move(*info), std::move(*qe), std::nullopt, documents.pck_crl,
+                 documents.root_crl};
+  if (!documents.tcb_signing_chain_pem.empty()) {
+    auto signer = crypto::Certificate::from_pem(documents.tcb_signing_chain_pem);
+    if (!signer) {
+      return Error(errc::malformed_evidence, "TCB signing chain: " + signer.error().message());
+    }
+    out.signing_certificate = std::move(*signer);
+  }
+  return out;
 }
 
 }  // namespace cipherline::attest::tdx

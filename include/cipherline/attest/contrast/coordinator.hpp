@@ -20,13 +20,22 @@
 //   development root, else "untrusted root"), and for the SNP reference
 //   entry that matches best every check of snp::verify_report and
 //   snp::check_reference_values prefixed "snp[i]: ";
-// - TDX: "TDX reference values", and for the best entry every check of
-//   tdx::verify_quote and tdx::check_reference_values and "report data",
-//   prefixed "tdx[i]: ";
+// - TDX: "TDX reference values", "TDX collateral" (the Coordinator's
+//   document carries none, so Intel's TCB info, QE identity and TCB signing
+//   certificate must be given in `tdx_collateral`; without them TDX evidence
+//   is refused), and for the best entry every check of tdx::verify_quote,
+//   tdx::check_reference_values, "report data", tdx::check_collateral
+//   (signatures required; the entry's MinTCBEvaluationDataNumber and
+//   AllowedPIIDs; CRLs required unless tdx_allow_missing_crls) and the
+//   entry's PCK switches ("SGX type" for MemoryIntegrity, "SMT" for
+//   SMTDisabled, "static platform" for StaticPlatform), prefixed "tdx[i]: ";
+//   then "MRCONFIGID[32:48]" (zero: Contrast writes hash ‖ 16 zero bytes);
 // with REPORT_DATA expected from the nonce, the manifest history and the CA
 // PEMs (and the capabilities digest when given); finally "coordinator
 // policy": HOST_DATA (SNP) or MRCONFIGID[0:32] (TDX) is the policy hash of
 // a manifest entry with the coordinator role.
+//
+// mesh_ca_pem and root_ca_pem are filled only when the report passed.
 //
 // Reference values come from the expected manifest, which the document's
 // manifest must equal byte for byte. Development chains (the software TEE)
@@ -46,6 +55,8 @@
 #include <vector>
 
 #include "cipherline/attest/snp/verify.hpp"
+#include "cipherline/attest/tdx/collateral.hpp"
+#include "cipherline/attest/tdx/verify.hpp"
 #include "cipherline/attest/verification_report.hpp"
 
 namespace cipherline::attest::contrast {
@@ -60,11 +71,20 @@ struct CoordinatorTrust {
   // For the versioned `/v1/attest` API: the raw body of the Coordinator's
   // `/capabilities` response, the fifth REPORT_DATA input.
   std::optional<std::vector<std::byte>> capabilities_body{};
+  // Intel PCS collateral for TDX evidence, as bytes (a cache the caller
+  // keeps, or PCS responses it fetched); required for TDX evidence.
+  std::optional<tdx::CollateralDocuments> tdx_collateral{};
+  // TCB statuses accepted for TDX (after convergence); Contrast: UpToDate.
+  std::vector<tdx::TcbStatus> tdx_accepted_statuses{tdx::TcbStatus::up_to_date};
+  // Explicit fail-open: accept TDX evidence without the PCK and root CRLs.
+  bool tdx_allow_missing_crls = false;
+  // A development TDX root (a software TEE's), trusted instead of Intel's.
+  std::optional<tdx::TrustedRoot> tdx_development_root{};
 };
 
 struct CoordinatorVerification {
   VerificationReport report{"Contrast Coordinator"};
-  // What the client may use once the report passed.
+  // What the client may use: empty unless the report passed.
   std::string mesh_ca_pem;
   std::string root_ca_pem;
 };

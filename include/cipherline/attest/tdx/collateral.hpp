@@ -1,13 +1,15 @@
 // Intel PCS collateral for TDX (spec §5.5): the TCB info of a platform
 // model (FMSPC) and the identity of the TD quoting enclave, and the checks
-// that apply them to a quote: signature, freshness, TCB level selection and
-// status, QE identity.
+// that apply them to a quote: signature, freshness, revocation (Intel's PCK
+// and root CA CRLs), TCB level selection and status, QE identity.
 //
 //   auto info = tdx::parse_tcb_info(tcb_info_response).value();
 //   auto qe = tdx::parse_qe_identity(qe_identity_response).value();
 //   VerificationReport r = tdx::verify_quote(quote, tdx::intel_root(), now);
-//   tdx::check_collateral(quote, {info, qe, tcb_signing_certificate}, tdx::intel_root(),
-//                         tdx::CollateralPolicy{}, now, r);
+//   tdx::check_collateral(quote, {info, qe, tcb_signing_certificate, pck_crl, root_crl},
+//                         tdx::intel_root(), tdx::CollateralPolicy{}, now, r);
+//   // or, from the documents as served:
+//   auto collateral = tdx::parse_collateral(documents).value();
 //
 // Contract:
 // - The parsers take a PCS response body as served, {"tcbInfo": {…},
@@ -17,11 +19,19 @@
 //   (::unsupported_evidence for another id, version or TCB type) naming the
 //   document and the JSON path:
 //     "TCB info: tcbLevels[1].tcb.pcesvn: missing or not an unsigned integer"
-// - Signatures are checked only when the "Intel SGX TCB Signing" certificate
-//   is given (PCS sends it in the TCB-Info-Issuer-Chain response header, not
-//   in the body). Without it the report records no signature check, only
-//   the claim "collateral signatures: not checked …": collateral that did
-//   not come over an authenticated channel needs the certificate.
+// - The collateral must be Intel's: without the "Intel SGX TCB Signing"
+//   certificate (PCS sends it in the TCB-Info-Issuer-Chain response header,
+//   not in the body) the "TCB signing certificate" check fails, unless the
+//   policy explicitly allows unsigned collateral (allow_unsigned_collateral,
+//   for collateral that came over an authenticated channel); then the report
+//   claims "collateral signatures: not checked …" instead.
+// - Revocation is fail-closed: without the PCK CRL and the root CA CRL the
+//   "PCK CRL" / "root CA CRL" checks fail, unless allow_missing_crls says
+//   so (then the report claims "PCK CRL: not checked …" and so on). A CRL
+//   that is given must be signed by its issuer (the quote's PCK CA, the
+//   trusted root), be current at `now` (thisUpdate <= now <= nextUpdate, as
+//   crypto::Crl checks) and not list the PCK certificate, the PCK CA or the
+//   TCB signing certificate.
 // - `now` is a parameter: collateral expires every month, so tests pin it.
 // - Pure functions; no I/O; thread-safe.
 #pragma once
@@ -155,7 +165,26 @@ struct Collateral {
   QeIdentity qe_identity;
   // The "Intel SGX TCB Signing" certificate that signed both documents.
   std::optional<crypto::Certificate> signing_certificate;
+  // The CRL of the quote's PCK CA (Intel SGX PCK Platform or Processor CA)
+  // and of the root CA, DER or PEM as PCS serves them.
+  std::optional<std::vector<std::byte>> pck_crl;
+  std::optional<std::vector<std::byte>> root_crl;
 };
+
+// The collateral documents as served by Intel's PCS (or a cache of them),
+// bytes only: attest/ reads no files and fetches nothing.
+struct CollateralDocuments {
+  std::string tcb_info;     // the TCB info response body
+  std::string qe_identity;  // the QE identity response body
+  // The TCB-Info-Issuer-Chain header, URL-decoded: PEM, the TCB signing
+  // certificate first (the root, if present, is ignored). Empty: none.
+  std::string tcb_signing_chain_pem;
+  std::optional<std::vector<std::byte>> pck_crl;
+  std::optional<std::vector<std::byte>> root_crl;
+};
+// parse_collateral parses the documents; errors are parse_tcb_info's,
+// parse_qe_identity's, or "TCB signing chain: …".
+Result<Collateral, Error> parse_collateral(const CollateralDocuments& documents);
 
 struct CollateralPolicy {
   // TCB statuses accepted after convergence with the TDX module's and the
@@ -163,13 +192,26 @@ struct CollateralPolicy {
   std::vector<TcbStatus> accepted_statuses{TcbStatus::up_to_date};
   // When not 0, the TCB info's tcbEvaluationDataNumber must be at least this.
   std::uint32_t min_tcb_evaluation_data_number = 0;
+  // When not empty, the PCK certificate's PIID (SGX extension .6, present
+  // in Platform CA certificates only) must be one of these ("PIID").
+  std::vector<std::array<std::byte, 16>> allowed_piids;
+  // Explicit opt-outs (both off: fail closed). Unsigned collateral is only
+  // acceptable when it came over a channel that authenticates Intel; a
+  // missing CRL means revocation is not checked.
+  bool allow_unsigned_collateral = false;
+  bool allow_missing_crls = false;
 };
 
 // check_collateral appends these checks to `report`, in order:
 //   TCB signing certificate   CN "Intel SGX TCB Signing", issued by `root`,
-//                             valid at `now`                    } with a
-//   TCB info signature        over the exact signed bytes       } signing
+//                             valid at `now` (fails when absent, unless
+//                             allow_unsigned_collateral)
+//   TCB info signature        over the exact signed bytes       } with a
 //   QE identity signature                                       } certificate
+//   root CA CRL               signed by `root`, current         } each fails
+//   PCK CRL                   signed by the PCK CA, current     } when absent
+//   PCK CA revocation, TCB signing certificate revocation,      } unless
+//   PCK revocation            not listed                        } allowed
 //   TCB info freshness        issueDate <= now < nextUpdate
 //   QE identity freshness
 //   TCB info FMSPC, TCB info PCE-ID   equal to the PCK certificate's
@@ -182,6 +224,7 @@ struct CollateralPolicy {
 //   QE TCB level              qe_tcb_level found a level
 //   TCB status                the converged status is accepted by `policy`
 //   TCB evaluation data number           (only with a minimum in `policy`)
+//   PIID                      listed in allowed_piids  (only when not empty)
 // Claims: TCB status, TCB date, TDX module TCB status, QE TCB status,
 // advisory IDs, TCB evaluation data number.
 // It complements verify_quote and relies on it: `root` is the TrustedRoot
