@@ -11,12 +11,14 @@
 #include <sodium.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cipherline/crypto/aes256gcm.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/hpke.hpp"
+#include "cipherline/crypto/oae.hpp"
 #include "cipherline/crypto/random.hpp"
 #include "cipherline/crypto/xwing.hpp"
 #include "cipherline/protocol/field_cipher.hpp"
@@ -141,6 +143,51 @@ void BM_Aes256GcmSeal(benchmark::State& state) {
        out = std::vector<std::byte>(size + 16);
   for (auto _ : state) {
     aead.seal(out, plain, iv, aad);
+    benchmark::DoNotOptimize(out.data());
+  }
+  report(state, size);
+}
+
+// OAE streams (one message per SSE event) -----------------------------------------
+
+void BM_OaeSeal(benchmark::State& state) {
+  const auto size = static_cast<std::size_t>(state.range(0));
+  crypto::OaeSealer sealer(random_vector(32));
+  const auto plain = random_vector(size);
+  std::string out;
+  out.reserve(size + crypto::kOaeOverhead);
+  for (auto _ : state) {
+    out.clear();
+    if (!sealer.seal(plain, false, out)) state.SkipWithError("seal failed");
+    benchmark::DoNotOptimize(out.data());
+  }
+  report(state, size);
+}
+
+void BM_OaeOpen(benchmark::State& state) {
+  // A stream opens each message once, in order: seal a run of them ahead
+  // and start a new stream (untimed) when the run is used up.
+  const auto size = static_cast<std::size_t>(state.range(0));
+  constexpr std::size_t kRun = 4096;
+  const auto key = random_vector(32);
+  const auto plain = random_vector(size);
+  std::vector<std::string> messages(kRun);
+  crypto::OaeSealer sealer(key);
+  for (auto& m : messages) (void)sealer.seal(plain, false, m);
+  std::optional<crypto::OaeOpener> opener;
+  opener.emplace(key);
+  std::string out;
+  out.reserve(size);
+  std::size_t next = 0;
+  for (auto _ : state) {
+    if (next == kRun) {
+      state.PauseTiming();
+      opener.emplace(key);
+      next = 0;
+      state.ResumeTiming();
+    }
+    out.clear();
+    if (!opener->open(messages[next++], out)) state.SkipWithError("open failed");
     benchmark::DoNotOptimize(out.data());
   }
   report(state, size);
@@ -310,6 +357,11 @@ BENCHMARK(BM_SealField)->Apply(sizes);
 BENCHMARK(BM_RawLibsodiumOpen)->Apply(sizes);
 BENCHMARK(BM_RawOpenSslOpen)->Apply(sizes);
 BENCHMARK(BM_OpenField)->Apply(sizes);
+// One SSE event of a chat stream is about 200 bytes.
+BENCHMARK(BM_RawLibsodiumSeal)->Arg(200);
+BENCHMARK(BM_RawLibsodiumOpen)->Arg(200);
+BENCHMARK(BM_OaeSeal)->Arg(200);
+BENCHMARK(BM_OaeOpen)->Arg(200);
 BENCHMARK(BM_HexEncode)->Arg(272);
 BENCHMARK(BM_HexDecode)->Arg(272);
 BENCHMARK(BM_RandomIv);
@@ -338,6 +390,10 @@ int main(int argc, char** argv) {
     pairs.push_back({"raw AEAD " + n + " B: libsodium / OpenSSL", "BM_RawLibsodiumSeal/" + n,
                      "BM_RawOpenSslSeal/" + n});
   }
+  pairs.push_back({"OAE seal 200 B event / raw libsodium", "BM_OaeSeal/200",
+                   "BM_RawLibsodiumSeal/200"});
+  pairs.push_back({"OAE open 200 B event / raw libsodium", "BM_OaeOpen/200",
+                   "BM_RawLibsodiumOpen/200"});
   for (std::int64_t s : cipherline::kCrossoverSizes) {
     const std::string n = std::to_string(s);
     pairs.push_back({"Aes256Gcm " + n + " B: libsodium / OpenSSL path",

@@ -12,6 +12,7 @@
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/http/error.hpp"
 #include "cipherline/http/json_writer.hpp"
+#include "cipherline/protocol/error_body.hpp"
 #include "cipherline/runtime/sleep.hpp"
 
 namespace cipherline::backend {
@@ -43,7 +44,7 @@ struct WipedBytes {
 };
 
 Error no_secret(std::string_view id) {
-  return Error(errc::no_secret, "no secret for ID \"" + std::string(id) + "\"");
+  return Error(errc::no_secret, protocol::no_secret_message(id));
 }
 
 std::string b64(std::string_view s) { return crypto::to_base64(std::as_bytes(std::span(s))); }

@@ -11,6 +11,7 @@
 
 #include "cipherline/backend/error.hpp"
 #include "cipherline/crypto/base64.hpp"
+#include "cipherline/protocol/error_body.hpp"
 #include "cipherline/runtime/offload.hpp"
 
 namespace cipherline::backend {
@@ -68,7 +69,7 @@ Task<Result<SecretPtr, Error>> MemorySecretStore::get(std::string_view id) {
   const auto it = entries_.find(id);
   if (it == entries_.end() || it->second.expires <= now()) {
     if (it != entries_.end()) entries_.erase(it);
-    co_return Error(errc::no_secret, "no secret for ID \"" + std::string(id) + "\"");
+    co_return Error(errc::no_secret, protocol::no_secret_message(id));
   }
   co_return it->second.secret;
 }

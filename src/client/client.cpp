@@ -7,6 +7,7 @@
 #include "cipherline/crypto/oae.hpp"
 #include "cipherline/crypto/random.hpp"
 #include "cipherline/http/error.hpp"
+#include "cipherline/protocol/error_body.hpp"
 #include "cipherline/protocol/shard_key.hpp"
 #include "cipherline/runtime/sleep.hpp"
 
@@ -280,7 +281,7 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
       auto text = co_await response->body().read_all(1 << 20);
       if (!text) co_return text.error();
       if (attempt == 0 && out.status_ == 500 &&
-          text->find("no secret for ID") != std::string::npos) {
+          protocol::names_unknown_secret(*text)) {
         ++counters_.retries;
         if (auto r = co_await session_->force_refresh(); !r) co_return r.error();
         continue;

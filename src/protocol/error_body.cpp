@@ -19,4 +19,12 @@ std::string error_body(std::string_view message, std::string_view type) {
   return json;
 }
 
+std::string no_secret_message(std::string_view id) {
+  return std::string(kNoSecretForId) + " \"" + std::string(id) + "\"";
+}
+
+bool names_unknown_secret(std::string_view body) noexcept {
+  return body.find(kNoSecretForId) != std::string_view::npos;
+}
+
 }  // namespace cipherline::protocol
