@@ -267,7 +267,10 @@ Result<crypto::Certificate, Error> Coordinator::issue_mesh_certificate(
                                     .not_after = now + kMeshCertificateLifetime,
                                     .serial = next_serial_++,
                                     .dns_names = dns_names,
-                                    .ip_addresses = ips},
+                                    .ip_addresses = ips,
+                                    // As Contrast's workload certificates: for
+                                    // both ends of the mesh's mTLS.
+                                    .extended_key_usage = {"serverAuth", "clientAuth"}},
                                    ca_key_, &mesh_ca_, crypto::Signature::ecdsa_sha256);
 }
 

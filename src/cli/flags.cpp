@@ -26,6 +26,13 @@ Flags& Flags::toggle(std::string name, std::string help) {
   return *this;
 }
 
+Flags& Flags::repeatable(std::string name, std::string value_name, std::string help) {
+  order_.push_back(name);
+  specs_.emplace(std::move(name),
+                 Spec{std::move(value_name), std::move(help) + " (repeatable)", "none", true});
+  return *this;
+}
+
 std::string Flags::usage() const {
   std::string out = "usage: cipherline " + command_ + " [flags]\n\n" + summary_ + "\n\nflags:\n";
   for (const auto& name : order_) {
@@ -71,7 +78,9 @@ bool Flags::parse(std::span<const std::string_view> args) {
       }
       value = args[++i];
     }
-    values_[std::string(name)] = std::string(*value);
+    auto& stored = values_[std::string(name)];
+    stored = it->second.repeat && !stored.empty() ? stored + "," + std::string(*value)
+                                                  : std::string(*value);
   }
   for (const auto& [name, s] : specs_) {
     if (!s.value_name.empty() && s.default_value.empty() && !values_.contains(name)) {
@@ -177,6 +186,7 @@ std::vector<std::byte> Flags::hex(std::string_view name, std::size_t size) const
 namespace cipherline::cli {
 
 std::vector<std::string> Flags::list(std::string_view name) const {
+  if (spec(name).repeat && !is_set(name)) return {};
   const std::string& text = this->text(name);
   std::vector<std::string> out;
   for (std::size_t at = 0; at <= text.size();) {

@@ -35,6 +35,9 @@ class Flags {
                 std::string default_value = {});
   // toggle declares a switch without a value.
   Flags& toggle(std::string name, std::string help);
+  // repeatable declares `--name VALUE` that may be given several times;
+  // list() returns every value (each also split at commas).
+  Flags& repeatable(std::string name, std::string value_name, std::string help);
 
   // parse reads `args` (without the command words). Returns false if --help
   // was given (usage has been printed to stdout).
@@ -61,6 +64,7 @@ class Flags {
     std::string value_name;  // empty for toggles
     std::string help;
     std::string default_value;
+    bool repeat = false;
   };
 
   const Spec& spec(std::string_view name) const;

@@ -291,6 +291,11 @@ int proxy(std::span<const std::string_view> args) {
       .option("api-key", "KEY|@FILE", "API key (default: the first request's bearer token)", "none")
       .option("port", "PORT", "listen port", "8080")
       .option("listen-address", "IP", "listen address", "127.0.0.1")
+      .repeatable("allowed-host", "NAME[:PORT]",
+                  "serve requests with this Host too (besides localhost, 127.0.0.1, [::1] and "
+                  "the listen address), e.g. behind your own reverse proxy")
+      .repeatable("allowed-origin", "SCHEME://HOST[:PORT]",
+                  "serve requests from web pages of this origin (none by default)")
       .option("workspace", "DIR", "manifest log directory", ".")
       .option("tls-cert", "FILE", "serve HTTPS with this certificate chain", "none")
       .option("tls-key", "FILE", "and this key", "none")
@@ -371,6 +376,11 @@ int proxy(std::span<const std::string_view> args) {
   const auto address =
       SocketAddress::try_parse(flags.text("listen-address") + ":" + std::to_string(port));
   if (!address) throw UsageError("--listen-address: not a numeric IP");
+  auto callers = client::LocalCallers::create({.listen = *address,
+                                               .allowed_hosts = flags.list("allowed-host"),
+                                               .allowed_origins = flags.list("allowed-origin")});
+  if (!callers) throw UsageError(callers.error().message());
+  options.callers = std::move(*callers);
   const auto threads = flags.unsigned_integer("threads", 1, 256);
   if (threads > 1 && port == 0) throw UsageError("--threads above 1 needs a fixed --port");
   options.log = make_logger(flags, "proxy");
@@ -401,9 +411,11 @@ int proxy(std::span<const std::string_view> args) {
   client::ProxyMetrics metrics;
   LoopGroup group(threads);
   group.run([&](std::size_t index) -> Task<void> {
-    client::Proxy proxy(options, metrics);
-    http::HttpServer server(proxy.router());
     auto listener = TcpListener::bind(*address, {.reuse_port = threads > 1});
+    auto loop_options = options;
+    loop_options.callers = options.callers.listening_on(listener.local_address());  // --port 0
+    client::Proxy proxy(std::move(loop_options), metrics);
+    http::HttpServer server(proxy.router());
     TaskScope scope;
     scope.spawn(proxy.verify_until_ready());
     if (index == 0) {

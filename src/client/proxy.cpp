@@ -213,17 +213,35 @@ void Proxy::log_request(const http::Request& request, int status, steady_clock::
   options_.log(line);
 }
 
+Task<void> Proxy::serve_local(const http::Handler& handler, http::Request& request,
+                              http::ResponseWriter& writer) {
+  if (auto refusal = options_.callers.check(request.head.headers)) {
+    const auto started = steady_clock::now();
+    co_await respond_json_error(writer, refusal->status, refusal->message);
+    log_request(request, refusal->status, started, 0);
+    co_return;
+  }
+  co_await handler(request, writer);
+}
+
 http::Router Proxy::router() {
+  // Every route below is for local callers only.
+  const auto local = [this](http::Handler handler) -> http::Handler {
+    return [this, handler = std::move(handler)](http::Request& r, http::ResponseWriter& w) {
+      return serve_local(handler, r, w);
+    };
+  };
   http::Router router;
   for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
                            protocol::Route::embeddings, protocol::Route::messages}) {
-    router.add(
-        "POST", std::string(protocol::path_of(route)),
-        [this, route](http::Request& r, http::ResponseWriter& w) { return forward(route, r, w); },
-        {.max_body = options_.max_body});
+    router.add("POST", std::string(protocol::path_of(route)),
+               local([this, route](http::Request& r, http::ResponseWriter& w) {
+                 return forward(route, r, w);
+               }),
+               {.max_body = options_.max_body});
   }
   router.add("GET", "/v1/models",
-             [this](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
+             local([this](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
                const auto started = steady_clock::now();
                http::Headers extra;
                if (!co_await admit(request, writer, started, extra)) co_return;
@@ -235,19 +253,21 @@ http::Router Proxy::router() {
                }
                (void)co_await writer.respond(200, {{"Content-Type", "application/json"}}, *models);
                log_request(request, 200, started, models->size());
-             });
-  router.add("GET", "/healthz", [this](http::Request&, http::ResponseWriter& writer) -> Task<void> {
-    if (verified_) {
-      (void)co_await writer.respond(200, {{"Content-Type", "text/plain"}}, "ok\n");
-    } else {
-      (void)co_await writer.respond(503, {{"Content-Type", "text/plain"}},
-                                    "not verified: " + failure_ + "\n");
-    }
-  });
-  router.add("GET", "/metrics", [this](http::Request&, http::ResponseWriter& writer) -> Task<void> {
-    (void)co_await writer.respond(200, {{"Content-Type", "text/plain; version=0.0.4"}},
-                                  metrics_.to_prometheus());
-  });
+             }));
+  router.add("GET", "/healthz",
+             local([this](http::Request&, http::ResponseWriter& writer) -> Task<void> {
+               if (verified_) {
+                 (void)co_await writer.respond(200, {{"Content-Type", "text/plain"}}, "ok\n");
+               } else {
+                 (void)co_await writer.respond(503, {{"Content-Type", "text/plain"}},
+                                               "not verified: " + failure_ + "\n");
+               }
+             }));
+  router.add("GET", "/metrics",
+             local([this](http::Request&, http::ResponseWriter& writer) -> Task<void> {
+               (void)co_await writer.respond(200, {{"Content-Type", "text/plain; version=0.0.4"}},
+                                             metrics_.to_prometheus());
+             }));
   return router;
 }
 

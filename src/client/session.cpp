@@ -20,6 +20,7 @@
 #include "cipherline/http/error.hpp"
 #include "cipherline/protocol/secret_exchange.hpp"
 #include "cipherline/runtime/channel.hpp"
+#include "cipherline/runtime/error.hpp"
 #include "cipherline/runtime/offload.hpp"
 #include "cipherline/runtime/sleep.hpp"
 #include "cipherline/runtime/when_all.hpp"
@@ -240,16 +241,34 @@ Task<Result<void, Error>> Session::exchange() {
   co_return complete_exchange(**pending);
 }
 
+void Session::forget_attestation() {
+  mesh_ca_.reset();
+  secret_.reset();
+  expires_ = {};
+}
+
 Task<Result<void, Error>> Session::establish() {
   auto fetched = co_await fetch_attestation();
-  if (!fetched) co_return fetched.error();
+  if (!fetched) {
+    forget_attestation();
+    co_return fetched.error();
+  }
   // The exchange request goes out (on the same connection) while the
   // document is verified off the loop: it carries only a fresh public key,
   // and its answer is accepted only after the attestation passed, against
   // the mesh CA that attestation vouched for.
   auto [attested, pending] =
       co_await when_all(verify_attestation(std::move(*fetched)), request_exchange());
-  if (!attested) co_return attested;
+  if (!attested) {
+    // Whatever the earlier attestation vouched for is not used again: not
+    // its mesh CA for the next exchange, nor its secret for new requests.
+    forget_attestation();
+    // Stopped because the exchange failed first: that failure is the reason.
+    if (!pending && attested.error() == cipherline::errc::operation_cancelled) {
+      co_return pending.error();
+    }
+    co_return attested;
+  }
   if (!pending) co_return pending.error();
   co_return complete_exchange(**pending);
 }

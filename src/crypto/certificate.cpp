@@ -103,6 +103,25 @@ std::optional<std::vector<std::byte>> Certificate::extension(std::string_view oi
   return std::vector<std::byte>(bytes, bytes + ASN1_STRING_length(data));
 }
 
+std::optional<std::vector<std::string>> Certificate::extended_key_usage() const {
+  int critical = -1;
+  std::unique_ptr<EXTENDED_KEY_USAGE, decltype(&EXTENDED_KEY_USAGE_free)> usage(
+      static_cast<EXTENDED_KEY_USAGE*>(
+          X509_get_ext_d2i(cert_.get(), NID_ext_key_usage, &critical, nullptr)),
+      &EXTENDED_KEY_USAGE_free);
+  if (!usage) {
+    if (critical == -1) return std::nullopt;  // absent
+    return std::vector<std::string>{};        // present but malformed, or repeated
+  }
+  std::vector<std::string> oids;
+  for (int i = 0; i < sk_ASN1_OBJECT_num(usage.get()); ++i) {
+    char text[128];
+    const int n = OBJ_obj2txt(text, sizeof text, sk_ASN1_OBJECT_value(usage.get(), i), 1);
+    if (n > 0 && static_cast<std::size_t>(n) < sizeof text) oids.emplace_back(text);
+  }
+  return oids;
+}
+
 Result<void, Error> verify_chain(const Certificate& leaf,
                                  std::span<const Certificate> intermediates,
                                  std::span<const Certificate> roots,

@@ -138,6 +138,8 @@ Result<Certificate, Error> issue_certificate(const CertificateSpec& spec,
   std::string san;
   for (const auto& name : spec.dns_names) san += (san.empty() ? "DNS:" : ",DNS:") + name;
   for (const auto& ip : spec.ip_addresses) san += (san.empty() ? "IP:" : ",IP:") + ip;
+  std::string usages;
+  for (const auto& usage : spec.extended_key_usage) usages += (usages.empty() ? "" : ",") + usage;
   if (!add_conf(cert.get(), &ctx, NID_basic_constraints,
                 spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE") ||
       !add_conf(
@@ -145,7 +147,8 @@ Result<Certificate, Error> issue_certificate(const CertificateSpec& spec,
           spec.ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyEncipherment") ||
       !add_conf(cert.get(), &ctx, NID_subject_key_identifier, "hash") ||
       (issuer != nullptr && !add_conf(cert.get(), &ctx, NID_authority_key_identifier, "keyid")) ||
-      (!san.empty() && !add_conf(cert.get(), &ctx, NID_subject_alt_name, san))) {
+      (!san.empty() && !add_conf(cert.get(), &ctx, NID_subject_alt_name, san)) ||
+      (!usages.empty() && !add_conf(cert.get(), &ctx, NID_ext_key_usage, usages))) {
     return builder_error("standard extensions rejected");
   }
   for (const CertificateExtension& e : spec.extensions) {

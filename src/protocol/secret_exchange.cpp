@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/error.hpp"
 #include "cipherline/crypto/hpke.hpp"
@@ -12,6 +14,7 @@ namespace cipherline::protocol {
 namespace {
 
 constexpr std::size_t kSecretSize = 32;
+constexpr std::string_view kServerAuth = "1.3.6.1.5.5.7.3.1";
 
 Error exchange_error(crypto::errc code, const std::string& why) {
   return Error(code, "secret exchange: " + why);
@@ -115,6 +118,22 @@ Result<std::shared_ptr<const InferenceSecret>, Error> accept_secret(
     return exchange_error(
         crypto::errc::certificate_invalid,
         "the mesh certificate does not chain to the mesh CA: " + chained.error().message());
+  }
+  // Contrast issues workload certificates for clientAuth and serverAuth;
+  // Privatemode verifies serverAuth. Unlike Go, a certificate without the
+  // extension is refused too: no genuine mesh certificate lacks it.
+  const auto usage = certificate->extended_key_usage();
+  if (!usage || std::find(usage->begin(), usage->end(), kServerAuth) == usage->end()) {
+    std::string listed;
+    for (const auto& oid : usage.value_or(std::vector<std::string>{})) {
+      listed += (listed.empty() ? "" : ", ") + oid;
+    }
+    return exchange_error(crypto::errc::certificate_invalid,
+                          "the mesh certificate's extended key usage lacks serverAuth (" +
+                              std::string(kServerAuth) + "): " +
+                              (!usage           ? "no such extension"
+                               : listed.empty() ? "empty or malformed"
+                                                : listed));
   }
   const crypto::PublicKey key = certificate->public_key();
   if (key.type() != crypto::PublicKey::Type::ec_p256 &&

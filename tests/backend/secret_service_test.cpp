@@ -24,14 +24,16 @@ struct Mesh {
   crypto::Certificate issue(const crypto::PrivateKey& subject, const crypto::Certificate* issuer,
                             const std::string& cn, bool ca_flag) {
     const auto now = system_clock::now();
-    return crypto::issue_certificate({.subject = {{"CN", cn}},
-                                      .public_key = subject.public_key(),
-                                      .not_before = now - hours(1),
-                                      .not_after = now + hours(1),
-                                      .serial = ca_flag ? 1u : 2u,
-                                      .ca = ca_flag},
-                                     issuer == nullptr ? subject : ca_key, issuer,
-                                     crypto::Signature::ecdsa_sha256)
+    return crypto::issue_certificate(
+               {.subject = {{"CN", cn}},
+                .public_key = subject.public_key(),
+                .not_before = now - hours(1),
+                .not_after = now + hours(1),
+                .serial = ca_flag ? 1u : 2u,
+                .ca = ca_flag,
+                .extended_key_usage =
+                    ca_flag ? std::vector<std::string>{} : std::vector<std::string>{"serverAuth"}},
+               issuer == nullptr ? subject : ca_key, issuer, crypto::Signature::ecdsa_sha256)
         .value();
   }
 };

@@ -99,6 +99,19 @@ head -c 300000 /dev/zero | tr '\0' ' ' >"$tmp/huge.json"
 out=$(curl -s -w ' %{http_code}' "$proxy/v1/chat/completions" --data-binary @"$tmp/huge.json")
 expect huge-body " 413" "$out"
 
+# Local callers only: a page whose name was rebound to 127.0.0.1, and a
+# cross-site form post (text/plain, no CORS preflight), are refused.
+out=$(curl -s -w ' %{http_code}' "$proxy/v1/chat/completions" -H 'Host: attacker.example' \
+  -H 'Content-Type: application/json' -d "{\"model\":\"synthetic\",\"messages\":[{\"role\":\"user\",\"content\":\"$secret\"}]}")
+expect rebinding-host 'Host \"attacker.example\" is not one of this proxy' "$out"
+expect rebinding-host-status " 421" "$out"
+out=$(curl -s -w ' %{http_code}' "$proxy/metrics" -H 'Host: attacker.example')
+expect rebinding-host-metrics " 421" "$out"
+out=$(curl -s -w ' %{http_code}' "$proxy/v1/chat/completions" -H 'Content-Type: text/plain' \
+  -H 'Origin: http://attacker.example' -d "{\"model\":\"synthetic\",\"messages\":[{\"role\":\"user\",\"content\":\"$secret\"}]}")
+expect cross-site-origin 'Origin \"http://attacker.example\" is not allowed' "$out"
+expect cross-site-origin-status " 403" "$out"
+
 out=$(curl -s "$proxy/metrics")
 expect metrics-requests 'cipherline_proxy_requests_total{route="/v1/chat/completions",status="200"} 2' "$out"
 expect metrics-attest 'cipherline_proxy_attest_seconds_count 1' "$out"
@@ -140,9 +153,18 @@ expect manifest-url-cache-buster "GET /manifest.json?t=" "$(cat "$tmp/http.log")
 stop_proxy
 kill "$http_pid"; wait "$http_pid" 2>/dev/null
 
-# The proxy over HTTPS (--tls-cert/--tls-key).
+# A malformed --allowed-origin is a usage error, before anything starts.
+"$bin" proxy --api-endpoint "$endpoint" --manifest "$tmp/state/manifest.json" \
+  --allowed-origin http://localhost:3000/ >/dev/null 2>"$tmp/usage.err"
+status=$?
+[ $status = 2 ] && ok allowed-origin-usage || fail "allowed-origin-usage: exit $status"
+expect allowed-origin-usage-message '--allowed-origin "http://localhost:3000/": expected' "$(cat "$tmp/usage.err")"
+
+# The proxy over HTTPS (--tls-cert/--tls-key), behind a name of the user's
+# own (--allowed-host) and for a web app (--allowed-origin, repeatable).
 start_proxy "$tmp/state/manifest.json" --tls-cert "$tmp/state/private/gateway.pem" \
-  --tls-key "$tmp/state/private/gateway-key.pem" --log-format json
+  --tls-key "$tmp/state/private/gateway-key.pem" --log-format json \
+  --allowed-host llm.lan --allowed-origin https://app.example --allowed-origin http://localhost:3000
 expect proxy-https "https://127.0.0.1:" "$proxy"
 i=0
 until curl -sf --cacert "$tmp/state/dev-ca.pem" "$proxy/healthz" >/dev/null; do
@@ -151,6 +173,13 @@ done
 out=$(curl -s --cacert "$tmp/state/dev-ca.pem" "$proxy/v1/chat/completions" \
   -d '{"model":"synthetic","messages":[{"role":"user","content":"over https"}]}')
 expect proxy-https-chat '"content":"over https"' "$out"
+out=$(curl -s --cacert "$tmp/state/dev-ca.pem" -H 'Host: llm.lan' -H 'Origin: http://localhost:3000' \
+  "$proxy/v1/chat/completions" -d '{"model":"synthetic","messages":[{"role":"user","content":"allowed"}]}')
+expect allowed-host-origin '"content":"allowed"' "$out"
+out=$(curl -s -w ' %{http_code}' --cacert "$tmp/state/dev-ca.pem" -H 'Origin: https://app.example' "$proxy/healthz")
+expect allowed-origin-second "ok 200" "$(printf '%s' "$out" | tr -d '\n')"
+out=$(curl -s -w ' %{http_code}' --cacert "$tmp/state/dev-ca.pem" -H 'Host: other.lan' "$proxy/healthz")
+expect allowed-host-only-named " 421" "$out"
 expect proxy-json-log '"component":"proxy","msg":"backend verified' "$(cat "$tmp/proxy.log")"
 stop_proxy
 

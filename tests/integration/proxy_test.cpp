@@ -1,7 +1,7 @@
 // cipherline's proxy in process, in front of the development backend:
 // health, metrics, refusal before verification, API-key adoption (each
-// request still judged by its own key), and
-// clear 4xx errors for bad input.
+// request still judged by its own key), local callers only (no rebinding
+// page's Host, no web page's Origin), and clear 4xx errors for bad input.
 #include <gtest/gtest.h>
 
 #include "../http/server_fixture.hpp"
@@ -38,10 +38,11 @@ Task<Reply> call(http::HttpClient& client, SocketAddress proxy, std::string meth
 // with_proxy runs a Proxy for `options` on a loopback port while `body` runs.
 template <class Body>
 Task<void> with_proxy(client::ProxyOptions options, Body body) {
+  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+  options.callers = options.callers.listening_on(listener.local_address());
   client::ProxyMetrics metrics;
   client::Proxy proxy(std::move(options), metrics);
   http::HttpServer server(proxy.router());
-  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
   std::stop_source stop;
   TaskScope scope;
   scope.spawn(with_stop_token(server.serve(listener), stop.get_token()));
@@ -128,6 +129,80 @@ TEST(Proxy, RefusesEverythingBeforeVerificationAndSaysWhy) {
                         << r.body;
                   });
             }));
+}
+
+TEST(Proxy, ServesLocalCallersOnly) {
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        client::ProxyOptions options{.client = client_options(b)};
+        co_await with_proxy(options, [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+          http::HttpClient http({.proxy = http::ProxySettings{}});
+          for (int i = 0; i < 200 && !proxy.verified(); ++i) {
+            (void)co_await sleep_for(std::chrono::milliseconds(20));
+          }
+          const std::string chat =
+              R"({"model":"synthetic","messages":[{"role":"user","content":"local"}]})";
+          // As curl sends it: Host 127.0.0.1:<port>, no Origin.
+          auto local = co_await call(http, at, "POST", "/v1/chat/completions", chat);
+          EXPECT_EQ(local.status, 200) << local.body;
+
+          // A page whose name was rebound to 127.0.0.1: every route refused.
+          const http::Headers rebound{{"Host", "attacker.example:" + std::to_string(at.port())}};
+          for (const auto& [method, path] :
+               {std::pair{"POST", "/v1/chat/completions"}, std::pair{"GET", "/v1/models"},
+                std::pair{"GET", "/healthz"}, std::pair{"GET", "/metrics"}}) {
+            auto r = co_await call(http, at, method, path,
+                                   std::string(method) == "POST" ? chat : "", rebound);
+            EXPECT_EQ(r.status, 421) << path << ": " << r.body;
+            EXPECT_NE(r.body.find(R"({"error":{"message":"Host \"attacker.example:)"),
+                      std::string::npos)
+                << r.body;
+          }
+          // A cross-site form post (text/plain needs no CORS preflight).
+          auto form = co_await call(
+              http, at, "POST", "/v1/chat/completions", chat,
+              {{"Content-Type", "text/plain"}, {"Origin", "http://attacker.example"}});
+          EXPECT_EQ(form.status, 403) << form.body;
+          EXPECT_NE(form.body.find(R"(Origin \"http://attacker.example\" is not allowed)"),
+                    std::string::npos)
+              << form.body;
+          EXPECT_EQ(form.body.find("local"), std::string::npos);  // nothing was answered
+
+          auto metrics = co_await call(http, at, "GET", "/metrics");
+          EXPECT_NE(metrics.body.find("cipherline_proxy_requests_total{route=\"/metrics\","
+                                      "status=\"421\"} 1"),
+                    std::string::npos)
+              << metrics.body;
+          EXPECT_NE(metrics.body.find("cipherline_proxy_requests_total{route=\"/v1/chat/"
+                                      "completions\",status=\"403\"} 1"),
+                    std::string::npos)
+              << metrics.body;
+        });
+
+        // A name and a web page the user allowed.
+        options.callers =
+            client::LocalCallers::create(
+                {.allowed_hosts = {"llm.lan"}, .allowed_origins = {"http://localhost:3000"}})
+                .value();
+        co_await with_proxy(options, [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+          http::HttpClient http({.proxy = http::ProxySettings{}});
+          for (int i = 0; i < 200 && !proxy.verified(); ++i) {
+            (void)co_await sleep_for(std::chrono::milliseconds(20));
+          }
+          auto named = co_await call(http, at, "GET", "/healthz", "", {{"Host", "llm.lan"}});
+          EXPECT_EQ(named.status, 200) << named.body;
+          auto page = co_await call(
+              http, at, "POST", "/v1/chat/completions",
+              R"({"model":"synthetic","messages":[{"role":"user","content":"from a page"}]})",
+              {{"Origin", "http://localhost:3000"}});
+          EXPECT_EQ(page.status, 200) << page.body;
+          EXPECT_NE(page.body.find("from a page"), std::string::npos) << page.body;
+          auto other = co_await call(http, at, "GET", "/healthz", "",
+                                     {{"Origin", "http://attacker.example"}});
+          EXPECT_EQ(other.status, 403) << other.body;
+        });
+      }));
 }
 
 TEST(Proxy, AdoptsTheFirstRequestsApiKey) {

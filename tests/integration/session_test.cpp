@@ -1,5 +1,6 @@
 // The client session over time: keys rotated in the background before they
-// expire, and the workspace's manifest log, append-only and hash-chained.
+// expire, a failed re-attestation ending the trust of the attestation before
+// it, and the workspace's manifest log, append-only and hash-chained.
 #include <gtest/gtest.h>
 
 #include "cipherline/client/error.hpp"
@@ -14,6 +15,7 @@ namespace {
 using namespace std::chrono;
 using testing::client_options;
 using testing::read_text;
+using testing::Relay;
 using testing::with_backend;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new testing::StateDirCleanup);
@@ -39,6 +41,75 @@ TEST(Session, RotatesTheSecretInTheBackgroundBeforeItExpires) {
               EXPECT_TRUE(r) << (r ? "" : r.error().message());
               co_await client.close();
             }));
+}
+
+TEST(Session, AFailedReattestationStopsTheOldMeshCaAndSecret) {
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        // On the path: the first attestation reply is kept, and replayed
+        // later (genuine evidence, but bound to an old nonce); the exchange
+        // can be refused.
+        std::string first_attestation;
+        bool replay_attestation = false, refuse_exchange = false;
+        Relay relay{.inject = [&](std::string_view path) -> std::optional<Relay::Injected> {
+                      if (refuse_exchange && path == "/privatemode/v1/secret")
+                        return Relay::Injected{503};
+                      return std::nullopt;
+                    },
+                    .tamper =
+                        [&](std::string_view path, std::string& body) {
+                          if (path != "/privatemode/v1/attest") return;
+                          if (first_attestation.empty()) first_attestation = body;
+                          if (replay_attestation) body = first_attestation;
+                        }};
+        co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
+          client::Client client(options);
+          auto connected = co_await client.connect();
+          EXPECT_TRUE(connected) << (connected ? "" : connected.error().message());
+          auto& session = client.session();
+          const auto before = (co_await session.secret()).value();
+
+          // The exchange fails, so the session re-attests, and that fails
+          // (the replayed document, or the exchange beside it, whichever
+          // answers first).
+          refuse_exchange = replay_attestation = true;
+          auto refreshed = co_await session.force_refresh();
+          EXPECT_FALSE(refreshed);
+          if (!refreshed) {
+            EXPECT_TRUE(refreshed.error() == client::errc::attestation_failed ||
+                        refreshed.error() == client::errc::bad_status)
+                << refreshed.error().message();
+          }
+          EXPECT_FALSE(session.established());
+
+          // The exchange would work again, but nothing the old attestation
+          // verified is used: not its secret, nor its mesh CA for a new one.
+          refuse_exchange = false;
+          auto secret = co_await session.secret();
+          EXPECT_FALSE(secret);
+          if (!secret) {
+            EXPECT_EQ(secret.error(), client::errc::attestation_failed);
+            EXPECT_NE(secret.error().message().find("attestation failed: check"), std::string::npos)
+                << secret.error().message();
+          }
+          auto again = co_await session.force_refresh();
+          EXPECT_FALSE(again);
+          auto chat = co_await client.chat(std::string(kChat));
+          EXPECT_FALSE(chat);
+          // A request that held the old secret still has it (it may finish).
+          EXPECT_EQ(before->key().size(), 32u);
+
+          // Once an attestation passes again, so do secrets and requests.
+          replay_attestation = false;
+          auto after = co_await session.secret();
+          EXPECT_TRUE(after) << (after ? "" : after.error().message());
+          if (after) EXPECT_NE((*after)->id(), before->id());
+          auto answered = co_await client.chat(std::string(kChat));
+          EXPECT_TRUE(answered) << (answered ? "" : answered.error().message());
+          co_await client.close();
+        });
+      }));
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -23,7 +23,10 @@ struct Mesh {
   crypto::Certificate certificate;
 };
 
-Mesh make_mesh(crypto::KeyType leaf_type = crypto::KeyType::ec_p256) {
+// A mesh CA and a leaf it issued, for the usages Contrast gives workloads
+// unless `usages` says otherwise.
+Mesh make_mesh(crypto::KeyType leaf_type = crypto::KeyType::ec_p256,
+               std::vector<std::string> usages = {"serverAuth", "clientAuth"}) {
   auto ca_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256).value();
   auto ca = crypto::issue_certificate({.subject = {{"CN", "system:coordinator:intermediate"}},
                                        .public_key = ca_key.public_key(),
@@ -38,7 +41,8 @@ Mesh make_mesh(crypto::KeyType leaf_type = crypto::KeyType::ec_p256) {
                                                 .not_before = kNow - hours(1),
                                                 .not_after = kNow + hours(24),
                                                 .serial = 2,
-                                                .dns_names = {"secret-service"}},
+                                                .dns_names = {"secret-service"},
+                                                .extended_key_usage = std::move(usages)},
                                                ca_key, &ca, crypto::Signature::ecdsa_sha256)
                          .value();
   return {ca_key, ca, key, certificate};
@@ -96,10 +100,36 @@ TEST(SecretExchange, TheClientRefusesWhatItCannotTrust) {
     return o;
   }();
   EXPECT_NE(refused(rsa_offer.response, rsa.ca).find("not ECDSA"), std::string::npos);
+  // A mesh certificate without the extended key usage, and one for
+  // clientAuth only: not a certificate the secret service may answer with.
+  for (const auto& usages : {std::vector<std::string>{}, std::vector<std::string>{"clientAuth"}}) {
+    const Mesh narrow = make_mesh(crypto::KeyType::ec_p256, usages);
+    const SecretOffer narrow_offer =
+        offer_secret(keys.public_key, narrow.key, narrow.certificate).value();
+    const std::string why = refused(narrow_offer.response, narrow.ca);
+    EXPECT_NE(why.find("extended key usage lacks serverAuth"), std::string::npos) << why;
+    EXPECT_NE(why.find(usages.empty() ? "no such extension" : "1.3.6.1.5.5.7.3.2"),
+              std::string::npos)
+        << why;
+  }
   // Garbage instead of a certificate.
   SecretResponse garbage = offer.response;
   garbage.mesh_certificate = {std::byte{0x30}, std::byte{0x00}};
   EXPECT_NE(refused(garbage, mesh.ca).find("does not parse"), std::string::npos);
+}
+
+TEST(SecretExchange, AnAnswerForAnotherPublicKeyIsRefused) {
+  const Mesh mesh = make_mesh();
+  const auto a = crypto::xwing_generate();
+  const auto b = crypto::xwing_generate();
+  // A genuine, signed answer to A's request, replayed to B (whose request
+  // the attacker withheld from the service).
+  const SecretOffer for_a = offer_secret(a.public_key, mesh.key, mesh.certificate).value();
+  ASSERT_TRUE(accept_secret(a, for_a.response, mesh.ca, kNow));
+  auto replayed = accept_secret(b, for_a.response, mesh.ca, kNow);
+  ASSERT_FALSE(replayed);
+  EXPECT_EQ(replayed.error(), crypto::errc::signature_invalid);
+  EXPECT_EQ(replayed.error().message(), "secret exchange: invalid signature");
 }
 
 TEST(SecretExchange, MalformedBodiesAreNamed) {

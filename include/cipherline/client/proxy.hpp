@@ -13,6 +13,11 @@
 //   /v1/messages (streaming or not, as the request asks), GET /v1/models,
 //   GET /healthz (200 "ok" once the backend verified, else 503 with the
 //   reason), GET /metrics (Prometheus text).
+// - Every route serves local callers only (`callers`, see LocalCallers): a
+//   request whose Host is not one of the proxy's names (DNS rebinding) gets
+//   421, one whose Origin is not allowed (a web page's request) 403, each
+//   with a JSON error naming the header and its value, before anything else
+//   happens.
 // - Nothing is forwarded before verification succeeded: such requests get
 //   503 with a JSON error saying why ("the backend is not verified:
 //   manifest mismatch: …"). Without a configured API key, the first
@@ -36,6 +41,7 @@
 #include <string>
 
 #include "cipherline/client/client.hpp"
+#include "cipherline/client/local_callers.hpp"
 #include "cipherline/http/router.hpp"
 
 namespace cipherline::client {
@@ -72,6 +78,8 @@ struct ProxyOptions {
   ClientOptions client;
   std::uint64_t max_body = 16 * 1024 * 1024;
   std::chrono::milliseconds retry_interval{2000};  // between verification attempts
+  // Whom the proxy serves; set it listening_on() the bound address.
+  LocalCallers callers{};
   std::function<void(std::string_view line)> log{};
   // Called once, when the backend first verified.
   std::function<void(Session&)> on_verified{};
@@ -103,6 +111,9 @@ class Proxy {
   Task<bool> admit(const http::Request& request, http::ResponseWriter& writer,
                    std::chrono::steady_clock::time_point started, http::Headers& extra);
   Task<Result<void, Error>> verify_once();
+  // serve_local: `handler`'s answer for a local caller, else the refusal.
+  Task<void> serve_local(const http::Handler& handler, http::Request& request,
+                         http::ResponseWriter& writer);
   Task<void> forward(protocol::Route route, http::Request& request, http::ResponseWriter& writer);
   void log_request(const http::Request& request, int status,
                    std::chrono::steady_clock::time_point started, std::uint64_t bytes);

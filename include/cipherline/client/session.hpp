@@ -26,6 +26,11 @@
 // - force_refresh(): a new exchange now (after `no secret for ID`); if the
 //   exchange fails it re-attests once and tries again, as the Privatemode
 //   client does. Concurrent callers share one refresh.
+// - An attestation that fails (not fetched, or not verified) ends the trust
+//   of the one before it: its mesh CA is dropped, and so is the current
+//   secret, so secret() hands out nothing — neither the old secret nor one
+//   exchanged under the old mesh CA — until an attestation passes again.
+//   Requests that already hold the secret may finish.
 // - The manifest log (spec §6.4): with a workspace, each verified manifest
 //   is appended to <workspace>/manifests/log.txt as
 //   "<RFC 3339 time> <sha256 of the previous line> <manifest sha256> <n>.json"
@@ -114,6 +119,7 @@ class Session {
   Task<Result<std::unique_ptr<FetchedAttestation>, Error>> fetch_attestation();
   Task<Result<void, Error>> verify_attestation(std::unique_ptr<FetchedAttestation> fetched);
   Task<Result<void, Error>> exchange();
+  void forget_attestation();
   Task<Result<std::unique_ptr<PendingExchange>, Error>> request_exchange();
   Result<void, Error> complete_exchange(const PendingExchange& pending);
   Task<Result<std::string, Error>> post(std::string path, std::string body);

@@ -55,6 +55,10 @@ class Certificate {
   // extension returns the DER contents of the extension with the dotted
   // OID, if present.
   std::optional<std::vector<std::byte>> extension(std::string_view oid) const;
+  // extended_key_usage returns the dotted OIDs of the extended key usage
+  // extension ("1.3.6.1.5.5.7.3.1" is serverAuth), nullopt without one; an
+  // extension that does not parse lists nothing.
+  std::optional<std::vector<std::string>> extended_key_usage() const;
 
   x509_st* native() const noexcept { return cert_.get(); }
 

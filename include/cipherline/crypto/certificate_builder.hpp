@@ -14,7 +14,8 @@
 //   certificate's subject (or the subject itself when self-signed).
 // - Basic constraints (critical) always; key usage keyCertSign|cRLSign for
 //   CAs, digitalSignature|keyEncipherment otherwise; subject and authority
-//   key identifiers; DNS and IP subject alternative names; any further
+//   key identifiers; DNS and IP subject alternative names; extended key
+//   usages by OpenSSL short name ("serverAuth", "clientAuth"); any further
 //   extension as (dotted OID, DER value, critical).
 // - Signature::rsa_pss_sha384 is RSASSA-PSS with SHA-384, MGF1-SHA-384 and a
 //   48-byte salt (AMD's ARK/ASK parameters).
@@ -50,6 +51,7 @@ struct CertificateSpec {
   bool ca = false;
   std::vector<std::string> dns_names{};
   std::vector<std::string> ip_addresses{};
+  std::vector<std::string> extended_key_usage{};  // e.g. {"serverAuth", "clientAuth"}
   std::vector<CertificateExtension> extensions{};
 };
 

@@ -19,9 +19,13 @@
 // - The service signs SHA-256(public key ‖ encapsulated key) as a prehashed
 //   digest with its mesh certificate's ECDSA key (DER signature).
 // - The client accepts only: a mesh certificate that chains to the attested
-//   mesh CA at `now`, with an ECDSA key, whose signature over that digest
-//   verifies. Each failure is an error naming the step: "secret exchange:
-//   mesh certificate does not chain to the mesh CA: …", "…: invalid
+//   mesh CA at `now`, whose extended key usage lists serverAuth (as
+//   Contrast issues them; a certificate without the extension is refused),
+//   with an ECDSA key, whose signature over that digest — which covers the
+//   client's own public key, so an answer to another key fails — verifies.
+//   Each failure is an error naming the step: "secret exchange: the mesh
+//   certificate does not chain to the mesh CA: …", "…: the mesh
+//   certificate's extended key usage lacks serverAuth …", "…: invalid
 //   signature", "…: the mesh certificate's key is not ECDSA".
 // - JSON bodies as Go encodes them: {"PublicKey": b64} and
 //   {"EncapsulatedKey": b64, "Signature": b64, "MeshCert": b64 (DER)}.
