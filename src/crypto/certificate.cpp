@@ -9,8 +9,10 @@
 #include <ctime>
 
 #include "byte_access.hpp"
+#include "cipherline/crypto/crl.hpp"
 #include "cipherline/crypto/error.hpp"
 #include "openssl_error.hpp"
+#include "x509_text.hpp"
 
 namespace cipherline::crypto {
 namespace {
@@ -20,20 +22,6 @@ using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
 Error cert_error(const std::string& what) {
   const std::string reason = openssl_reason();
   return Error(errc::certificate_invalid, reason.empty() ? what : what + ": " + reason);
-}
-
-std::string name_text(const X509_NAME* name) {
-  Bio bio(BIO_new(BIO_s_mem()), &BIO_free);
-  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
-
-std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 }  // namespace
@@ -88,6 +76,12 @@ PublicKey Certificate::public_key() const {
   return PublicKey(std::shared_ptr<EVP_PKEY>(key, &EVP_PKEY_free));
 }
 
+std::vector<std::byte> Certificate::serial() const {
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert_.get());
+  const auto* data = reinterpret_cast<const std::byte*>(ASN1_STRING_get0_data(serial));
+  return std::vector<std::byte>(data, data + ASN1_STRING_length(serial));
+}
+
 std::vector<std::byte> Certificate::der() const {
   const int len = i2d_X509(cert_.get(), nullptr);
   std::vector<std::byte> out(static_cast<std::size_t>(len > 0 ? len : 0));
@@ -128,6 +122,10 @@ Result<void, Error> verify_chain(const Certificate& leaf,
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   X509_VERIFY_PARAM_set_time(param, std::chrono::system_clock::to_time_t(at));
   if (options.partial_chain) X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+  if (!options.crls.empty()) {
+    for (const Crl& crl : options.crls) X509_STORE_add_crl(store.get(), crl.native());
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+  }
   if (X509_verify_cert(ctx.get()) == 1) return {};
   const int code = X509_STORE_CTX_get_error(ctx.get());
   const int depth = X509_STORE_CTX_get_error_depth(ctx.get());

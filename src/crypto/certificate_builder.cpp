@@ -1,5 +1,6 @@
 #include "cipherline/crypto/certificate_builder.hpp"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -9,6 +10,7 @@
 #include <memory>
 
 #include "byte_access.hpp"
+#include "cipherline/crypto/crl.hpp"
 #include "cipherline/crypto/error.hpp"
 
 namespace cipherline::crypto {
@@ -60,6 +62,25 @@ std::vector<std::byte> der_tlv(std::uint8_t tag, std::span<const std::byte> valu
   }
   out.insert(out.end(), value.begin(), value.end());
   return out;
+}
+
+// sign_context: a digest-sign context for `signature` with `key`.
+Result<MdContext, Error> sign_context(const PrivateKey& key, Signature signature) {
+  MdContext md(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by md
+  const EVP_MD* digest = signature == Signature::ecdsa_sha256 ? EVP_sha256() : EVP_sha384();
+  if (!md || EVP_DigestSignInit(md.get(), &pctx, digest, nullptr, key.native()) != 1) {
+    ERR_clear_error();
+    return Error(errc::unsupported, "the issuer key cannot sign");
+  }
+  if (signature == Signature::rsa_pss_sha384 &&
+      (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+       EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) != 1 ||
+       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) != 1)) {
+    ERR_clear_error();
+    return Error(errc::unsupported, "RSA-PSS needs an RSA issuer key");
+  }
+  return md;
 }
 
 }  // namespace
@@ -144,19 +165,9 @@ Result<Certificate, Error> issue_certificate(const CertificateSpec& spec,
     if (!ok) return builder_error("extension " + e.oid + " rejected");
   }
 
-  MdContext md(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  EVP_PKEY_CTX* pctx = nullptr;  // owned by md
-  const EVP_MD* digest = signature == Signature::ecdsa_sha256 ? EVP_sha256() : EVP_sha384();
-  if (!md || EVP_DigestSignInit(md.get(), &pctx, digest, nullptr, issuer_key.native()) != 1) {
-    return builder_error("the issuer key cannot sign");
-  }
-  if (signature == Signature::rsa_pss_sha384 &&
-      (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-       EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) != 1 ||
-       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) != 1)) {
-    return builder_error("RSA-PSS needs an RSA issuer key");
-  }
-  if (X509_sign_ctx(cert.get(), md.get()) <= 0) return builder_error("signing failed");
+  auto md = sign_context(issuer_key, signature);
+  if (!md) return builder_error(md.error().message());
+  if (X509_sign_ctx(cert.get(), md->get()) <= 0) return builder_error("signing failed");
 
   unsigned char* der = nullptr;
   const int size = i2d_X509(cert.get(), &der);
@@ -165,6 +176,56 @@ Result<Certificate, Error> issue_certificate(const CertificateSpec& spec,
       Certificate::from_der(std::as_bytes(std::span(der, static_cast<std::size_t>(size))));
   OPENSSL_free(der);
   return result;
+}
+
+Result<Crl, Error> issue_crl(const CrlSpec& spec, const PrivateKey& issuer_key,
+                             const Certificate& issuer, Signature signature) {
+  std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), &X509_CRL_free);
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> this_update(ASN1_TIME_new(),
+                                                                    &ASN1_TIME_free);
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> next_update(ASN1_TIME_new(),
+                                                                    &ASN1_TIME_free);
+  if (!crl || !this_update || !next_update || X509_CRL_set_version(crl.get(), 1) != 1 ||
+      X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer.native())) != 1 ||
+      !set_time(this_update.get(), spec.this_update) ||
+      X509_CRL_set1_lastUpdate(crl.get(), this_update.get()) != 1 ||
+      (spec.next_update && (!set_time(next_update.get(), *spec.next_update) ||
+                            X509_CRL_set1_nextUpdate(crl.get(), next_update.get()) != 1))) {
+    return Error(errc::unsupported, "issuing a CRL: basic fields rejected");
+  }
+  for (const std::uint64_t serial : spec.revoked_serials) {
+    std::unique_ptr<ASN1_INTEGER, decltype(&ASN1_INTEGER_free)> number(ASN1_INTEGER_new(),
+                                                                       &ASN1_INTEGER_free);
+    X509_REVOKED* entry = X509_REVOKED_new();
+    if (entry == nullptr || !number || ASN1_INTEGER_set_uint64(number.get(), serial) != 1 ||
+        X509_REVOKED_set_serialNumber(entry, number.get()) != 1 ||
+        X509_REVOKED_set_revocationDate(entry, this_update.get()) != 1 ||
+        X509_CRL_add0_revoked(crl.get(), entry) != 1) {
+      X509_REVOKED_free(entry);
+      return Error(errc::unsupported, "issuing a CRL: revoked entry rejected");
+    }
+  }
+  X509_CRL_sort(crl.get());
+  auto md = sign_context(issuer_key, signature);
+  if (!md) return Error(errc::unsupported, "issuing a CRL: " + md.error().message());
+  if (X509_CRL_sign_ctx(crl.get(), md->get()) <= 0) {
+    ERR_clear_error();
+    return Error(errc::unsupported, "issuing a CRL: signing failed");
+  }
+  unsigned char* der = nullptr;
+  const int size = i2d_X509_CRL(crl.get(), &der);
+  if (size <= 0) return Error(errc::unsupported, "issuing a CRL: encoding failed");
+  auto result = Crl::from_der(std::as_bytes(std::span(der, static_cast<std::size_t>(size))));
+  OPENSSL_free(der);
+  return result;
+}
+
+std::string to_pem(const Crl& crl) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  PEM_write_bio_X509_CRL(bio.get(), crl.native());
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size > 0 ? size : 0));
 }
 
 }  // namespace cipherline::crypto

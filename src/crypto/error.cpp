@@ -35,6 +35,8 @@ class CryptoCategory final : public std::error_category {
         return "unsupported algorithm or parameter";
       case errc::invalid_json:
         return "invalid JSON";
+      case errc::crl_invalid:
+        return "CRL does not verify";
     }
     return "unknown crypto error " + std::to_string(code);
   }

@@ -4,6 +4,7 @@
 //   auto vcek = Certificate::from_der(vcek_der).value();
 //   verify_chain(vcek, {chain[0]}, {chain[1]}, collateral_time);     // Error names the failing
 //   check
+//   verify_chain(pck, {platform_ca}, {intel_root}, t, {.crls = crls});   // also revocation
 //
 // Contract:
 // - Chains are verified against exactly the given roots at exactly the given
@@ -47,6 +48,8 @@ class Certificate {
   std::chrono::system_clock::time_point not_before() const;
   std::chrono::system_clock::time_point not_after() const;
   PublicKey public_key() const;
+  // serial: the serial number's big-endian magnitude bytes.
+  std::vector<std::byte> serial() const;
   std::vector<std::byte> der() const;
   Sha256Digest fingerprint_sha256() const;
   // extension returns the DER contents of the extension with the dotted
@@ -60,10 +63,18 @@ class Certificate {
   std::shared_ptr<x509_st> cert_;
 };
 
+class Crl;
+
 struct ChainOptions {
   // Accept a chain that ends at a root which is not self-signed (an
   // intermediate given as trust anchor).
   bool partial_chain = false;
+  // Revocation: when non-empty, every certificate of the chain must be
+  // covered by one of these CRLs from its issuer (a missing CRL fails:
+  // "unable to get certificate CRL"), each CRL must verify under its issuer
+  // and be current at `at`, and a listed certificate fails ("certificate
+  // revoked"). Empty: no revocation check.
+  std::span<const Crl> crls{};
 };
 
 Result<void, Error> verify_chain(const Certificate& leaf,

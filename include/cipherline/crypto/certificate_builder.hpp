@@ -1,6 +1,6 @@
-// Issuing X.509 v3 certificates (OpenSSL): the software TEE's development
-// AMD-shaped chain, the Coordinator's mesh CA and service certificates,
-// test PKIs.
+// Issuing X.509 v3 certificates and v2 CRLs (OpenSSL): the software TEE's
+// development AMD-shaped chain and its CRL, the Coordinator's mesh CA and
+// service certificates, test PKIs.
 //
 //   CertificateSpec spec{.subject = {{"CN", "SEV-VCEK"}}, .public_key = vcek_key.public_key(),
 //                        .not_before = now, .not_after = now + years(7),
@@ -23,12 +23,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "cipherline/crypto/certificate.hpp"
+#include "cipherline/crypto/crl.hpp"
 #include "cipherline/crypto/private_key.hpp"
 
 namespace cipherline::crypto {
@@ -59,6 +61,16 @@ Result<Certificate, Error> issue_certificate(const CertificateSpec& spec,
                                              const PrivateKey& issuer_key,
                                              const Certificate* issuer, Signature signature);
 
+struct CrlSpec {
+  std::chrono::system_clock::time_point this_update;
+  std::optional<std::chrono::system_clock::time_point> next_update;
+  std::vector<std::uint64_t> revoked_serials{};
+};
+
+// issue_crl signs a v2 CRL of `issuer` listing `spec.revoked_serials`.
+Result<Crl, Error> issue_crl(const CrlSpec& spec, const PrivateKey& issuer_key,
+                             const Certificate& issuer, Signature signature);
+
 // DER encodings of the small values extensions carry.
 std::vector<std::byte> der_integer(std::uint64_t value);
 std::vector<std::byte> der_ia5_string(std::string_view text);
@@ -66,5 +78,6 @@ std::vector<std::byte> der_octet_string(std::span<const std::byte> bytes);
 
 // to_pem: the certificate as a PEM block.
 std::string to_pem(const Certificate& certificate);
+std::string to_pem(const Crl& crl);
 
 }  // namespace cipherline::crypto

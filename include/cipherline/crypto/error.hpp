@@ -21,6 +21,7 @@ enum class errc {
   certificate_invalid,    // a certificate or chain that does not verify (detail says why)
   unsupported,            // an algorithm or parameter this build does not support
   invalid_json,           // a body that is not the JSON expected (the detail says what and where)
+  crl_invalid,            // a CRL that is malformed, not signed by its issuer, or not current
 };
 
 const std::error_category& crypto_category() noexcept;
