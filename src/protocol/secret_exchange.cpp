@@ -116,7 +116,12 @@ Result<std::shared_ptr<const InferenceSecret>, Error> accept_secret(
         crypto::errc::certificate_invalid,
         "the mesh certificate does not chain to the mesh CA: " + chained.error().message());
   }
-  const crypto::PublicKey key = certificate->public_key();
+  auto certified = certificate->public_key();
+  if (!certified) {
+    return exchange_error(crypto::errc::invalid_public_key,
+                          "the mesh certificate's key: " + certified.error().message());
+  }
+  const crypto::PublicKey& key = *certified;
   if (key.type() != crypto::PublicKey::Type::ec_p256 &&
       key.type() != crypto::PublicKey::Type::ec_p384) {
     return exchange_error(crypto::errc::invalid_public_key,

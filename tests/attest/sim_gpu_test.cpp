@@ -161,7 +161,7 @@ TEST_F(SimGpu, CertificateNamesSayNotNvidia) {
   EXPECT_NE(pki().leaf.subject().find("CN=GH100 A01 GSP FMC LF"), std::string::npos);
   EXPECT_EQ(pki().leaf.issuer(), pki().intermediate.subject());
   EXPECT_EQ(pki().intermediate.issuer(), pki().root.subject());
-  EXPECT_EQ(pki().leaf.public_key().type(), crypto::PublicKey::Type::ec_p384);
+  EXPECT_EQ(pki().leaf.public_key()->type(), crypto::PublicKey::Type::ec_p384);
 }
 
 TEST_F(SimGpu, PemBundleRoundTrip) {

@@ -158,11 +158,15 @@ VerificationReport verify_report(const AttestationReport& report,
     r.check("certificate chain", "GPU leaf <- intermediates <- root",
             chained ? "verified" : chained.error().message(), chained.has_value());
 
-    const crypto::PublicKey key = leaf.public_key();
-    const bool p384 = key.type() == crypto::PublicKey::Type::ec_p384;
-    r.check("leaf key", "ECDSA P-384", p384 ? "ECDSA P-384" : key.description(), p384);
+    const auto key = leaf.public_key();
+    const bool p384 = key && key->type() == crypto::PublicKey::Type::ec_p384;
+    r.check("leaf key", "ECDSA P-384",
+            !key   ? key.error().message()
+            : p384 ? "ECDSA P-384"
+                   : key->description(),
+            p384);
     auto signature =
-        p384 ? crypto::verify_ecdsa(key, crypto::Hash::sha384, report.signed_bytes(),
+        p384 ? crypto::verify_ecdsa(*key, crypto::Hash::sha384, report.signed_bytes(),
                                     report.response.signature, crypto::SignatureFormat::raw)
              : Result<void, Error>(
                    Error(errc::unsupported_evidence, "the leaf key is not ECDSA P-384"));

@@ -254,11 +254,15 @@ VerificationReport verify_report(const AttestationReport& report, const crypto::
             chained.has_value());
     if (chained && cache != nullptr) cache->insert(vcek, chain);
   }
-  const crypto::PublicKey key = vcek.public_key();
-  const bool p384 = key.type() == crypto::PublicKey::Type::ec_p384;
-  r.check(endorsement + " key", "ECDSA P-384", p384 ? "ECDSA P-384" : "another key type", p384);
+  const auto key = vcek.public_key();
+  const bool p384 = key && key->type() == crypto::PublicKey::Type::ec_p384;
+  r.check(endorsement + " key", "ECDSA P-384",
+          !key   ? key.error().message()
+          : p384 ? "ECDSA P-384"
+                 : key->description(),
+          p384);
   auto signature =
-      p384 ? crypto::verify_ecdsa(key, crypto::Hash::sha384, report.signed_bytes(),
+      p384 ? crypto::verify_ecdsa(*key, crypto::Hash::sha384, report.signed_bytes(),
                                   report.signature_rs, crypto::SignatureFormat::raw)
            : Result<void, Error>(Error(errc::unsupported_evidence, "the VCEK key is not P-384"));
   r.check("report signature", "valid under the " + endorsement,
