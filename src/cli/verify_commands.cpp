@@ -156,8 +156,8 @@ int verify_gpu(std::span<const std::string_view> args) {
       .option("chain", "FILE", "the GPU's attestation certificate chain, PEM, leaf first")
       .option("nonce", "HEX",
               "the 32-byte nonce the report was requested with (without it, freshness is not "
-              "established)",
-              "not checked")
+              "established and the report is rejected)",
+              "none: rejected")
       .option("reference", "FILE",
               "reference measurements: a JSON list of {\"index\": N, \"values\": [hex, …]}", "none")
       .option("driver", "VERSIONS", "allowed driver versions, comma-separated", "any")
@@ -168,11 +168,10 @@ int verify_gpu(std::span<const std::string_view> args) {
 
   const auto report = parse_or_usage(attest::nvgpu::parse_report(read_evidence(flags, "report")));
   const auto chain = certificates_flag(flags, "chain");
-  std::array<std::byte, attest::nvgpu::kNonceSize> nonce = report.request.nonce;
-  if (flags.is_set("nonce")) {
-    const auto given = flags.hex("nonce", attest::nvgpu::kNonceSize);
-    std::copy(given.begin(), given.end(), nonce.begin());
-  }
+  // Without --nonce nothing says the report is fresh: the "nonce" check
+  // fails saying so (never the report's nonce compared with itself).
+  std::vector<std::byte> nonce;
+  if (flags.is_set("nonce")) nonce = flags.hex("nonce", attest::nvgpu::kNonceSize);
   attest::nvgpu::ReferenceValues reference;
   if (flags.is_set("reference")) {
     reference.measurements = parse_or_usage(
