@@ -74,6 +74,15 @@ check snp-bad-vcek 2 "--vcek $report" -- "$bin" verify snp --report "$report" --
 printf '{"ProductName":"Rome"}' >"$tmp/bad-reference.json"
 check snp-bad-reference 2 "'Rome' is not Milan, Genoa or Turin" -- \
   "$bin" verify snp --report "$report" --vcek "$vcek" --reference "$tmp/bad-reference.json"
+check snp-no-crl 0 "PASS AMD CRL: none given: revocation not checked" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at"
+check snp-require-crl 1 "FAIL AMD CRL" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --require-crl
+# A CRL that is not the ARK's (Intel's root CRL) fails closed, or is reported and ignored.
+check snp-foreign-crl 1 "FAIL AMD CRL: expected signed by the ARK" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --crl "$vectors/crypto/vectors/intel_root_crl.der"
+check snp-foreign-crl-open 0 "revocation not checked" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --crl "$vectors/crypto/vectors/intel_root_crl.der" --crl-fail-open
 check snp-time-offset 1 "FAIL certificate chain" -- \
   "$bin" verify snp --report "$report" --vcek "$vcek" --at 2060-01-01T12:00:00+02:00
 
