@@ -3,8 +3,12 @@
 // thing changed — a field of the report (signed again), a VCEK extension or
 // key, a reference value, or AMD's CRL — and the check that must catch it.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 
 #include "../../src/attest/little_endian.hpp"
 #include "cipherline/attest/sim/snp_issuer.hpp"
@@ -147,6 +151,43 @@ TEST_F(SnpChecks, VcekKeyNotP384) {
   // The signature cannot be checked with that key either.
   EXPECT_EQ(failed_checks(r), (Names{"VCEK key", "report signature"})) << r.to_text();
   EXPECT_EQ(named(r, "VCEK key").actual, "EC P-256");
+}
+
+// A VCEK under the ASK whose SubjectPublicKeyInfo names an algorithm
+// OpenSSL does not know (so X509_get_pubkey gives NULL).
+crypto::Certificate vcek_with_unknown_key(const DevelopmentSnpPki& pki) {
+  std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), &X509_free);
+  X509_set_version(x.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 0);
+  ASN1_TIME_set(X509_getm_notBefore(x.get()), system_clock::to_time_t(kNow - hours(1)));
+  ASN1_TIME_set(X509_getm_notAfter(x.get()), system_clock::to_time_t(kNow + hours(1)));
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x.get()), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("SEV-VCEK"), -1, -1, 0);
+  X509_set_issuer_name(x.get(), X509_get_subject_name(pki.ask.native()));
+  auto* key_bytes = static_cast<unsigned char*>(OPENSSL_zalloc(97));
+  if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x.get()), OBJ_txt2obj("1.3.6.1.4.1.55555.2", 1),
+                             V_ASN1_UNDEF, nullptr, key_bytes, 97) != 1 ||
+      X509_sign(x.get(), pki.ask_key.native(), EVP_sha384()) <= 0) {
+    throw std::runtime_error("building the certificate");
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(x.get(), &der);
+  auto cert = crypto::Certificate::from_der(
+                  std::span(reinterpret_cast<const std::byte*>(der), static_cast<std::size_t>(len)))
+                  .value();
+  OPENSSL_free(der);
+  return cert;
+}
+
+TEST_F(SnpChecks, VcekKeyOpenSslCannotUse) {
+  const VerificationReport r = verify_with(issued(genoa()), vcek_with_unknown_key(genoa()));
+  // Errors in the checks, not a crash (OpenSSL cannot verify the chain of
+  // such a leaf either, and it has no KDS extensions).
+  EXPECT_EQ(failed_checks(r),
+            (Names{"certificate chain", "VCEK key", "report signature", "VCEK extensions"}))
+      << r.to_text();
+  EXPECT_NE(named(r, "VCEK key").actual.find("algorithm 1.3.6.1.4.1.55555.2"), std::string::npos)
+      << named(r, "VCEK key").actual;
 }
 
 TEST_F(SnpChecks, CommittedTcbAboveCurrent) {
