@@ -273,7 +273,7 @@ TEST_F(SimSnp, CoordinatorRefusesVlekSignedEvidence) {
       DevelopmentSnpPki::generate(snp::Product::genoa, kNow, snp::SigningKey::vlek).value();
   const CoordinatorCase c(vlek, launch());
   const auto v = c.verify();
-  EXPECT_EQ(first_failure(v), "snp[0]: endorsement key") << v.report.to_text();
+  ASSERT_EQ(first_failure(v), "snp[0]: endorsement key") << v.report.to_text();
   EXPECT_EQ(v.report.first_failure()->actual, "VLEK");
 }
 
