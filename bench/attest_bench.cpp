@@ -75,7 +75,7 @@ BENCHMARK(BM_SnpVerifyCached)->Unit(benchmark::kMicrosecond);
 
 // Baseline: the one signature check a cached verification cannot skip.
 void BM_RawEcdsaP384Verify(benchmark::State& state) {
-  const auto key = real().vcek.public_key();
+  const auto key = real().vcek.public_key().value();
   for (auto _ : state) {
     auto ok = crypto::verify_ecdsa(key, crypto::Hash::sha384, real().report.signed_bytes(),
                                    real().report.signature_rs, crypto::SignatureFormat::raw);

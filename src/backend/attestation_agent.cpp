@@ -12,6 +12,11 @@
 namespace cipherline::backend {
 namespace {
 
+// What the agent says about revocation: it never asks an OCSP responder.
+constexpr std::string_view kOcspNotChecked =
+    "not checked: no OCSP responder was asked; the recorded statuses are configured values, "
+    "not NVIDIA's answers";
+
 void write_status(http::JsonWriter& json, const char* name, const protocol::OcspStatus& status) {
   json.key(name).begin_object().key("Value").string(protocol::to_string(status.value));
   if (status.value == protocol::OcspStatus::Value::revoked) {
@@ -64,13 +69,13 @@ attest::VerificationReport AttestationAgent::verify(const std::string& worker,
                                                     std::span<const std::byte, 32> nonce,
                                                     std::vector<GpuOcspStatus>& statuses) {
   attest::VerificationReport report("GPUs of " + worker);
+  report.claim("OCSP", std::string(kOcspNotChecked));
   report.check("GPU count", "at least 1", std::to_string(gpus.size()), !gpus.empty());
   const auto now = std::chrono::system_clock::now();
   statuses.clear();
   for (std::size_t i = 0; i < gpus.size(); ++i) {
-    report.merge(attest::nvgpu::verify_report(gpus[i].report, gpus[i].chain,
-                                              options_.trusted_root, nonce, options_.reference,
-                                              now),
+    report.merge(attest::nvgpu::verify_report(gpus[i].report, gpus[i].chain, options_.trusted_root,
+                                              nonce, options_.reference, now),
                  "gpu" + std::to_string(i) + ".");
     statuses.push_back(gpus[i].ocsp);
   }
@@ -109,6 +114,7 @@ std::string ocsp_status_json(const std::vector<GpuOcspStatus>& statuses) {
     write_status(writer, "GPU", s.gpu);
     write_status(writer, "VBIOS", s.vbios);
     write_status(writer, "Driver", s.driver);
+    writer.key("OCSPChecked").boolean(false).key("Note").string(kOcspNotChecked);
     writer.end_object();
   }
   writer.end_array();
@@ -132,8 +138,7 @@ Result<std::vector<GpuOcspStatus>, Error> parse_ocsp_status_json(std::string_vie
     for (const auto& [name, target] : parts) {
       std::string_view value;
       if (gpu[name]["Value"].get(value) != simdjson::SUCCESS) {
-        return bad(std::string("[") + std::to_string(out.size()) + "]." + name +
-                   ".Value missing");
+        return bad(std::string("[") + std::to_string(out.size()) + "]." + name + ".Value missing");
       }
       if (value == "GOOD") {
         target->value = protocol::OcspStatus::Value::good;

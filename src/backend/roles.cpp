@@ -358,7 +358,9 @@ Task<Result<void, Error>> run_worker(const RoleOptions& o, const DevState& state
           why = "the certificate is not from the mesh CA";
         } else if (certificate->subject().find("CN=attestation-agent") == std::string::npos) {
           why = "the certificate is not the attestation agent's";
-        } else if (!crypto::verify_ecdsa(certificate->public_key(), crypto::Hash::sha256,
+        } else if (auto key = certificate->public_key(); !key) {
+          why = key.error().message();
+        } else if (!crypto::verify_ecdsa(*key, crypto::Hash::sha256,
                                          activation_message(nonce, statuses), *signature)) {
           why = "invalid signature";
         }

@@ -71,8 +71,22 @@ std::chrono::system_clock::time_point Certificate::not_after() const {
   return to_time_point(X509_get0_notAfter(cert_.get()));
 }
 
-PublicKey Certificate::public_key() const {
+Result<PublicKey, Error> Certificate::public_key() const {
   EVP_PKEY* key = X509_get_pubkey(cert_.get());  // a new reference
+  if (key == nullptr) {
+    const std::string reason = openssl_reason();
+    std::string algorithm = "unknown";
+    ASN1_OBJECT* oid = nullptr;
+    if (X509_PUBKEY_get0_param(&oid, nullptr, nullptr, nullptr,
+                               X509_get_X509_PUBKEY(cert_.get())) == 1 &&
+        oid != nullptr) {
+      char text[128];
+      if (OBJ_obj2txt(text, sizeof text, oid, 0) > 0) algorithm = text;
+    }
+    return Error(errc::invalid_public_key,
+                 "certificate " + subject() + " has a public key OpenSSL cannot use (algorithm " +
+                     algorithm + ")" + (reason.empty() ? "" : ": " + reason));
+  }
   return PublicKey(std::shared_ptr<EVP_PKEY>(key, &EVP_PKEY_free));
 }
 

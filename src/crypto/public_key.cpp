@@ -135,6 +135,7 @@ Result<PublicKey, Error> PublicKey::from_ec_point(Curve curve, std::span<const s
 }
 
 PublicKey::Type PublicKey::type() const noexcept {
+  if (!key_) return Type::other;
   if (EVP_PKEY_is_a(key_.get(), "RSA") || EVP_PKEY_is_a(key_.get(), "RSA-PSS")) return Type::rsa;
   if (!EVP_PKEY_is_a(key_.get(), "EC")) return Type::other;
   char group[32] = {};
@@ -150,6 +151,7 @@ PublicKey::Type PublicKey::type() const noexcept {
 }
 
 std::string PublicKey::description() const {
+  if (!key_) return "no key";
   switch (type()) {
     case Type::ec_p256:
       return "EC P-256";

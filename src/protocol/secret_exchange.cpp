@@ -135,7 +135,12 @@ Result<std::shared_ptr<const InferenceSecret>, Error> accept_secret(
                                : listed.empty() ? "empty or malformed"
                                                 : listed));
   }
-  const crypto::PublicKey key = certificate->public_key();
+  auto certified = certificate->public_key();
+  if (!certified) {
+    return exchange_error(crypto::errc::invalid_public_key,
+                          "the mesh certificate's key: " + certified.error().message());
+  }
+  const crypto::PublicKey& key = *certified;
   if (key.type() != crypto::PublicKey::Type::ec_p256 &&
       key.type() != crypto::PublicKey::Type::ec_p384) {
     return exchange_error(crypto::errc::invalid_public_key,

@@ -250,6 +250,14 @@ TEST(NvgpuSpdm, AnotherNonceFailsTheNonceCheck) {
   EXPECT_FALSE(check_named(responder, "nonce").passed);
 }
 
+TEST(NvgpuSpdm, NoExpectedNonceFailsTheNonceCheckSayingFreshnessIsUnknown) {
+  const AttestationReport report = parse_report(report_bytes()).value();
+  const VerificationReport r = verify_report(report, h100_chain(), nvidia_root(), {}, {}, kAt);
+  EXPECT_EQ(failed_checks(r), std::vector<std::string>{"nonce"}) << r.to_text();
+  EXPECT_EQ(check_named(r, "nonce").actual,
+            "not checked: no nonce given, so freshness is not established");
+}
+
 TEST(NvgpuSpdm, AForeignRootFailsThePinAndTheChain) {
   const AttestationReport report = parse_report(report_bytes()).value();
   // A genuine NVIDIA root, but the one that signs RIMs, not devices.

@@ -4,6 +4,7 @@
 
 #include "cipherline/attest/error.hpp"
 #include "cipherline/attest/sim/gpu_issuer.hpp"
+#include "cipherline/crypto/certificate_builder.hpp"
 #include "cipherline/crypto/hex.hpp"
 
 namespace cipherline::attest::sim {
@@ -74,6 +75,30 @@ TEST_F(SimGpu, ReportsVerifyWithTheDevelopmentRootOnly) {
   const nvgpu::TrustedGpuRoot undeclared{pki().root, false};
   const VerificationReport pinned = verify(report, undeclared);
   EXPECT_EQ(failed_checks(pinned), std::vector<std::string>{"root"}) << pinned.to_text();
+}
+
+TEST_F(SimGpu, LeafKeyNotP384) {
+  // The same chain with a P-256 key in the leaf, under the same intermediate.
+  const auto p256 = crypto::PrivateKey::generate(crypto::KeyType::ec_p256).value();
+  const crypto::Certificate leaf =
+      crypto::issue_certificate({.subject = {{"CN", "leaf with a P-256 key"}},
+                                 .public_key = p256.public_key(),
+                                 .not_before = kNow - hours(1),
+                                 .not_after = kNow + hours(1),
+                                 .serial = 77},
+                                pki().intermediate_key, &pki().intermediate,
+                                crypto::Signature::ecdsa_sha384)
+          .value();
+  const crypto::Certificate chain[] = {leaf, pki().intermediate, pki().root};
+  const auto report = issue_gpu_report(pki(), GpuState{}, nonce(0xA5)).value();
+  const VerificationReport r = nvgpu::verify_report(report, chain, pki().trusted_root(),
+                                                    nonce(0xA5), development_reference(), kNow);
+  // The signature cannot be checked with that key either.
+  EXPECT_EQ(failed_checks(r), (std::vector<std::string>{"leaf key", "report signature"}))
+      << r.to_text();
+  for (const Check& c : r.checks()) {
+    if (c.name == "leaf key") EXPECT_EQ(c.actual, "EC P-256");
+  }
 }
 
 TEST_F(SimGpu, ReportsHaveTheRealLayout) {
@@ -161,7 +186,7 @@ TEST_F(SimGpu, CertificateNamesSayNotNvidia) {
   EXPECT_NE(pki().leaf.subject().find("CN=GH100 A01 GSP FMC LF"), std::string::npos);
   EXPECT_EQ(pki().leaf.issuer(), pki().intermediate.subject());
   EXPECT_EQ(pki().intermediate.issuer(), pki().root.subject());
-  EXPECT_EQ(pki().leaf.public_key().type(), crypto::PublicKey::Type::ec_p384);
+  EXPECT_EQ(pki().leaf.public_key()->type(), crypto::PublicKey::Type::ec_p384);
 }
 
 TEST_F(SimGpu, PemBundleRoundTrip) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "../../src/attest/little_endian.hpp"
 #include "cipherline/attest/contrast/attestation_document.hpp"
 #include "cipherline/attest/contrast/coordinator.hpp"
 #include "cipherline/attest/contrast/report_data.hpp"
@@ -171,6 +172,129 @@ TEST_F(SimSnp, VlekSignedReportsVerifyUnderTheirAsvk) {
   EXPECT_EQ(wrong.first_failure()->name, "signing key");
   const auto loaded = DevelopmentSnpPki::from_pem_bundle(vlek.to_pem_bundle().bytes()).value();
   EXPECT_EQ(loaded.signing_key, snp::SigningKey::vlek);
+}
+
+// A Coordinator document around the software TEE's evidence, for the
+// Coordinator checks that fail one by one below.
+struct CoordinatorCase {
+  const DevelopmentSnpPki& pki;
+  std::string manifest;
+  std::vector<std::byte> nonce = std::vector<std::byte>(32, std::byte{0x5A});
+  contrast::AttestationDocument doc;
+  contrast::SnpEvidence evidence;
+
+  static std::string manifest_for(const SnpLaunch& l, bool with_snp = true) {
+    const std::string snp =
+        R"({"ProductName":"Genoa","TrustedMeasurement":")" + crypto::to_hex(l.measurement) +
+        R"(","MinimumTCB":{"BootloaderVersion":10,"TEEVersion":0,"SNPVersion":28,"MicrocodeVersion":88},"GuestPolicy":{"SMT":true},"PlatformInfo":{"SMTEnabled":true,"ECCEnabled":true,"AliasCheckComplete":true}})";
+    // Without SNP entries the manifest holds a TDX one (it must hold some).
+    const std::string z48 = std::string(96, '0');
+    const std::string tdx = R"({"MrTd":")" + z48 + R"(","Rtmrs":[")" + z48 + R"(",")" + z48 +
+                            R"(",")" + z48 + R"(",")" + z48 + R"("],"MrSeam":")" + z48 +
+                            R"(","Xfam":"0000000000000000"})";
+    return R"({"Policies":{")" + std::string(64, 'c') +
+           R"(":{"SANs":["coordinator"],"Role":"coordinator"}},"ReferenceValues":)" +
+           (with_snp ? R"({"snp":[)" + snp + "]}}" : R"({"snp":[],"tdx":[)" + tdx + "]}}");
+  }
+
+  CoordinatorCase(const DevelopmentSnpPki& p, const SnpLaunch& base, bool with_snp = true)
+      : pki(p), manifest(manifest_for(base, with_snp)) {
+    doc.version = "cipherline-sim";
+    doc.attestation_type = {1, 3, 9901, 2, 1};
+    doc.manifests = {bytes_of(manifest)};
+    doc.root_ca_pem = "root CA PEM";
+    doc.mesh_ca_pem = "mesh CA PEM";
+    SnpLaunch l = base;
+    std::fill(l.host_data.begin(), l.host_data.end(), std::byte{0xcc});
+    evidence.report = issue_snp_report(pki, l,
+                                       contrast::coordinator_report_data(
+                                           nonce, doc.manifests, doc.root_ca_pem, doc.mesh_ca_pem))
+                          .value();
+    evidence.vcek_der = pki.vcek.der();
+    evidence.ask_der = pki.ask.der();
+    evidence.ark_der = pki.ark.der();
+    evidence.product = pki.product;
+  }
+
+  contrast::CoordinatorVerification verify(contrast::CoordinatorTrust trust = {}) const {
+    contrast::AttestationDocument d = doc;
+    d.raw_attestation_doc = contrast::encode_snp_attestation(evidence);
+    trust.expected_manifest = bytes_of(manifest);
+    trust.now = kNow;
+    trust.development_chain = pki.trusted_chain();
+    return contrast::verify_coordinator(contrast::write_attestation_document(d), nonce, trust);
+  }
+};
+
+std::string first_failure(const contrast::CoordinatorVerification& v) {
+  return v.report.first_failure() != nullptr ? v.report.first_failure()->name : "none";
+}
+
+TEST_F(SimSnp, CoordinatorChecksFailByName) {
+  {
+    const CoordinatorCase c(pki(), launch());
+    const auto v = c.verify();
+    EXPECT_TRUE(v.report.passed()) << v.report.to_text();
+    const Check* crl = nullptr;
+    for (const Check& check : v.report.checks()) {
+      if (check.name == "snp[0]: AMD CRL") crl = &check;
+    }
+    ASSERT_NE(crl, nullptr) << v.report.to_text();
+    EXPECT_EQ(crl->actual, "none given: revocation not checked");
+  }
+  {
+    CoordinatorCase c(pki(), launch());
+    c.evidence.vcek_der.clear();
+    EXPECT_EQ(first_failure(c.verify()), "VCEK present");
+  }
+  {
+    const CoordinatorCase c(pki(), launch(), /*with_snp=*/false);
+    EXPECT_EQ(first_failure(c.verify()), "SNP reference values");
+  }
+  {
+    // A v2 report takes its product from the VCEK: one naming Milan.
+    CoordinatorCase c(pki(), launch());
+    auto raw = c.evidence.report.raw;
+    attest::internal::store_le(raw.data(), 2, 4);
+    std::fill(raw.begin() + 0x188, raw.begin() + 0x18B, std::byte{0});
+    c.evidence.report = sign_snp_report(pki(), raw).value();
+    auto extensions = vcek_extensions(pki());
+    for (auto& e : extensions) {
+      if (e.oid == "1.3.6.1.4.1.3704.1.2") e.der = crypto::der_ia5_string("Milan");
+    }
+    c.evidence.vcek_der =
+        issue_vcek(pki(), pki().vcek_key.public_key(), std::move(extensions)).value().der();
+    EXPECT_EQ(first_failure(c.verify()), "snp[0]: product");
+  }
+}
+
+TEST_F(SimSnp, CoordinatorRefusesVlekSignedEvidence) {
+  const auto vlek =
+      DevelopmentSnpPki::generate(snp::Product::genoa, kNow, snp::SigningKey::vlek).value();
+  const CoordinatorCase c(vlek, launch());
+  const auto v = c.verify();
+  ASSERT_EQ(first_failure(v), "snp[0]: endorsement key") << v.report.to_text();
+  EXPECT_EQ(v.report.first_failure()->actual, "VLEK");
+}
+
+TEST_F(SimSnp, CoordinatorUsesTheAmdCrlFromTheExtras) {
+  CoordinatorCase c(pki(), launch());
+  c.evidence.crl_der = issue_amd_crl(pki(), kNow).value().der();
+  EXPECT_TRUE(c.verify().report.passed()) << c.verify().report.to_text();
+
+  c.evidence.crl_der = issue_amd_crl(pki(), kNow, {2}).value().der();  // the ASK
+  EXPECT_EQ(first_failure(c.verify()), "snp[0]: ASK revocation");
+
+  c.evidence.crl_der = issue_amd_crl(pki(), kNow - hours(24 * 30)).value().der();  // stale
+  EXPECT_EQ(first_failure(c.verify()), "snp[0]: AMD CRL");
+  contrast::CoordinatorTrust open;
+  open.amd_revocation.fail_open = true;
+  EXPECT_TRUE(c.verify(open).report.passed());
+
+  c.evidence.crl_der.clear();
+  contrast::CoordinatorTrust required;
+  required.amd_revocation.require_crl = true;
+  EXPECT_EQ(first_failure(c.verify(required)), "snp[0]: AMD CRL");
 }
 
 }  // namespace

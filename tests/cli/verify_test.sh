@@ -74,6 +74,15 @@ check snp-bad-vcek 2 "--vcek $report" -- "$bin" verify snp --report "$report" --
 printf '{"ProductName":"Rome"}' >"$tmp/bad-reference.json"
 check snp-bad-reference 2 "'Rome' is not Milan, Genoa or Turin" -- \
   "$bin" verify snp --report "$report" --vcek "$vcek" --reference "$tmp/bad-reference.json"
+check snp-no-crl 0 "PASS AMD CRL: none given: revocation not checked" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at"
+check snp-require-crl 1 "FAIL AMD CRL" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --require-crl
+# A CRL that is not the ARK's (Intel's root CRL) fails closed, or is reported and ignored.
+check snp-foreign-crl 1 "FAIL AMD CRL: expected signed by the ARK" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --crl "$vectors/crypto/vectors/intel_root_crl.der"
+check snp-foreign-crl-open 0 "revocation not checked" -- \
+  "$bin" verify snp --report "$report" --vcek "$vcek" --at "$at" --crl "$vectors/crypto/vectors/intel_root_crl.der" --crl-fail-open
 check snp-time-offset 1 "FAIL certificate chain" -- \
   "$bin" verify snp --report "$report" --vcek "$vcek" --at 2060-01-01T12:00:00+02:00
 
@@ -124,21 +133,25 @@ check tdx-missing-collateral 2 "qe_identity.json: No such file or directory" -- 
 check tdx-not-a-quote 2 "TDX quote" -- "$bin" verify tdx --quote "$report"
 
 gpu="$vectors/attest/vectors/nvgpu"
+gpu_nonce=931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb  # the sample's request
 check gpu-verified 0 "NVIDIA GPU attestation report: verified" -- \
   "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01 \
-  --driver 550.90.07 --vbios 96.00.9f.00.01
-check gpu-no-nonce-claim 0 "freshness: not established" -- \
+  --driver 550.90.07 --vbios 96.00.9f.00.01 --nonce "$gpu_nonce"
+# Without --nonce freshness cannot be judged: said plainly, and not a pass.
+check gpu-no-nonce-rejected 1 "FAIL nonce: expected the verifier's nonce, got not checked: no nonce given, so freshness is not established" -- \
+  "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01
+check gpu-no-nonce-claim 1 "freshness: not established (no --nonce given)" -- \
   "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01
 check gpu-wrong-nonce 1 "FAIL nonce" -- \
   "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01 \
   --nonce "$(printf '00%.0s' $(seq 32))"
 check gpu-driver 1 "FAIL driver version" -- \
   "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01 \
-  --driver 535.104.05,545.23.08
+  --driver 535.104.05,545.23.08 --nonce "$gpu_nonce"
 printf '[{"index":2,"values":["%s"]}]' "$(printf '00%.0s' $(seq 48))" >"$tmp/gpu-reference.json"
 check gpu-measurement 1 "FAIL measurement 2" -- \
   "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/h100_cert_chain.pem" --at 2024-06-01 \
-  --reference "$tmp/gpu-reference.json"
+  --reference "$tmp/gpu-reference.json" --nonce "$gpu_nonce"
 check gpu-foreign-root-chain 1 "FAIL certificate chain" -- \
   "$bin" verify gpu --report "$gpu/h100_report.txt" --chain "$gpu/nvidia_corim_signing_root_ca.pem" --at 2024-06-01
 check gpu-not-a-report 2 "SPDM" -- \

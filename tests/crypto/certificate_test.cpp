@@ -37,8 +37,8 @@ TEST_F(AmdChain, ParsesNamesTimesAndKeys) {
   EXPECT_NE(vcek_->subject().find("CN=SEV-VCEK"), std::string::npos) << vcek_->subject();
   EXPECT_NE(vcek_->issuer().find("CN=SEV-Milan"), std::string::npos) << vcek_->issuer();
   EXPECT_NE(milan_[1].subject().find("CN=ARK-Milan"), std::string::npos);
-  EXPECT_EQ(vcek_->public_key().type(), PublicKey::Type::ec_p384);
-  EXPECT_EQ(milan_[1].public_key().type(), PublicKey::Type::rsa);
+  EXPECT_EQ(vcek_->public_key()->type(), PublicKey::Type::ec_p384);
+  EXPECT_EQ(milan_[1].public_key()->type(), PublicKey::Type::rsa);
   EXPECT_EQ(vcek_->not_before(), date(2022, 9, 24) + 55min + 28s);
   EXPECT_EQ(vcek_->not_after(), date(2029, 9, 24) + 55min + 28s);
   // ARK-Milan's published SHA-256 fingerprint starts 69:D0:63:B4 and ends 0B:CD.
@@ -93,7 +93,7 @@ TEST(Certificates, MadeHere) {
                                                      false, now - 1h, now + 1h);
   const Certificate roots[] = {root};
   EXPECT_TRUE(verify_chain(leaf, {}, roots, now));
-  EXPECT_EQ(leaf.public_key().type(), PublicKey::Type::ec_p256);
+  EXPECT_EQ(leaf.public_key()->type(), PublicKey::Type::ec_p256);
 
   auto expired = verify_chain(leaf, {}, roots, now + 2h);
   ASSERT_FALSE(expired);
@@ -117,6 +117,19 @@ TEST(Certificates, MadeHere) {
       << unknown.error().message();
 
   EXPECT_EQ(verify_chain(leaf, {}, {}, now).error().message(), "no trusted root certificate given");
+}
+
+TEST(Certificates, UnsupportedKeyIsAnErrorNotACrash) {
+  const auto signer = testing::make_ec_key("P-384");
+  const Certificate odd = testing::certificate_with_unknown_key("odd key", signer);
+  EXPECT_EQ(odd.subject(), "CN=odd key");
+  auto key = odd.public_key();
+  ASSERT_FALSE(key);
+  EXPECT_EQ(key.error(), errc::invalid_public_key);
+  EXPECT_NE(key.error().message().find("CN=odd key has a public key OpenSSL cannot use "
+                                       "(algorithm 1.3.6.1.4.1.55555.1)"),
+            std::string::npos)
+      << key.error().message();
 }
 
 TEST(Certificates, GarbageIsRejected) {

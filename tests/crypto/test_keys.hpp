@@ -106,4 +106,35 @@ inline crypto::Certificate make_certificate(const std::string& cn, const Pkey& s
   return cert;
 }
 
+// certificate_with_unknown_key: a certificate named `cn`, signed by
+// `issuer_key` (EC), whose SubjectPublicKeyInfo has an algorithm OpenSSL does
+// not know (1.3.6.1.4.1.55555.1, 32 key bytes): it parses, but
+// X509_get_pubkey returns NULL.
+inline crypto::Certificate certificate_with_unknown_key(const std::string& cn,
+                                                        const Pkey& issuer_key) {
+  std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), &X509_free);
+  X509_set_version(x.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 99);
+  ASN1_TIME_set(X509_getm_notBefore(x.get()), 0);
+  ASN1_TIME_set(X509_getm_notAfter(x.get()), 4102444800);  // 2100-01-01
+  X509_NAME* name = X509_get_subject_name(x.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(x.get(), name);
+  auto* key_bytes = static_cast<unsigned char*>(OPENSSL_zalloc(32));
+  if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x.get()), OBJ_txt2obj("1.3.6.1.4.1.55555.1", 1),
+                             V_ASN1_UNDEF, nullptr, key_bytes, 32) != 1) {
+    throw std::runtime_error("X509_PUBKEY_set0_param");
+  }
+  if (X509_sign(x.get(), issuer_key.get(), EVP_sha384()) <= 0)
+    throw std::runtime_error("X509_sign");
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(x.get(), &der);
+  auto cert = crypto::Certificate::from_der(
+                  std::span(reinterpret_cast<const std::byte*>(der), static_cast<std::size_t>(len)))
+                  .value();
+  OPENSSL_free(der);
+  return cert;
+}
+
 }  // namespace cipherline::testing

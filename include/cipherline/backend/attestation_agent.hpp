@@ -16,8 +16,12 @@
 // - Only if all pass: the OCSP status file (`<status_dir>/<worker>.json`, a
 //   JSON array of {"GPU":{"Value":"GOOD"},"VBIOS":…,"Driver":…}, the
 //   format of Privatemode's ocsp-status.json) is written, and the worker is
-//   activated with those statuses. The software TEE's chain has no OCSP
-//   responder; its statuses are GOOD unless a SimulatedGpu says otherwise.
+//   activated with those statuses. No OCSP responder is ever asked (the
+//   software TEE's chain has none): the statuses are the configured ones
+//   (GOOD unless a SimulatedGpu or GpuEvidence says otherwise), and the
+//   agent says so plainly — the report's claim "OCSP" starts "not
+//   checked", and every status-file entry has "OCSPChecked": false and a
+//   "Note" saying why.
 // - A worker whose GPUs fail stays inactive: every inference request it
 //   gets is refused with 503.
 // - Secrets reach workers through the secret store they share with the

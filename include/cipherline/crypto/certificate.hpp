@@ -47,7 +47,10 @@ class Certificate {
   std::string issuer() const;
   std::chrono::system_clock::time_point not_before() const;
   std::chrono::system_clock::time_point not_after() const;
-  PublicKey public_key() const;
+  // public_key: the subject's key; an error (errc::invalid_public_key,
+  // naming the algorithm OID) when OpenSSL cannot use it — an unknown or
+  // malformed SubjectPublicKeyInfo.
+  Result<PublicKey, Error> public_key() const;
   // serial: the serial number's big-endian magnitude bytes.
   std::vector<std::byte> serial() const;
   std::vector<std::byte> der() const;

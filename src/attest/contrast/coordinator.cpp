@@ -94,7 +94,8 @@ std::optional<std::array<std::byte, 32>> verify_snp_evidence(
                                              ? snp::amd_vlek_chain(ref.product)
                                              : snp::amd_chain(ref.product);
         VerificationReport candidate =
-            snp::verify_report(evidence->report, *vcek, chain, trust.now, trust.chain_cache);
+            snp::verify_report(evidence->report, *vcek, chain, trust.now, trust.chain_cache,
+                               {.crl = evidence->crl_der, .policy = trust.amd_revocation});
         snp::check_reference_values(evidence->report, ref, candidate);
         return candidate;
       },

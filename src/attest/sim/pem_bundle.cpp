@@ -73,7 +73,8 @@ Result<PemBundle, Error> read_pem_bundle(std::span<const std::byte> pem, std::st
   // A bundle whose keys were reordered or replaced would issue evidence that
   // fails verification far from here; say so now.
   for (std::size_t i = 0; i < roles.size(); ++i) {
-    if (!bundle.keys[i].matches(bundle.certificates[i].public_key())) {
+    const auto certified = bundle.certificates[i].public_key();
+    if (!certified || !bundle.keys[i].matches(*certified)) {
       return bad("private key " + std::to_string(i + 1) + " is not the " + roles[i] +
                  " certificate's key");
     }

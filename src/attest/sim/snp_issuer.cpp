@@ -100,6 +100,15 @@ Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::generate(snp::Product produc
   pki.tcb.microcode = 88;
   pki.tcb.raw = snp::encode_tcb(pki.tcb, product);
 
+  ASSIGN_OR_RETURN(vcek, issue_vcek(pki, vcek_key.public_key(), vcek_extensions(pki)));
+  pki.vcek = vcek;
+  return pki;
+}
+
+std::vector<crypto::CertificateExtension> vcek_extensions(const DevelopmentSnpPki& pki) {
+  const snp::Product product = pki.product;
+  const bool vlek = pki.signing_key == snp::SigningKey::vlek;
+  const std::string name(snp::product_name(product));
   const auto oid = [](std::string_view suffix) { return std::string(kKds) + std::string(suffix); };
   std::vector<CertificateExtension> kds = {
       {oid("1"), crypto::der_integer(product == snp::Product::turin ? 1 : 0)},
@@ -122,16 +131,28 @@ Result<DevelopmentSnpPki, Error> DevelopmentSnpPki::generate(snp::Product produc
     kds.push_back(
         {oid("4"), std::vector<std::byte>(pki.chip_id.begin(), pki.chip_id.begin() + id_size)});
   }
-  crypto::CertificateSpec vcek_spec{.subject = amd_style_name(vlek ? "SEV-VLEK" : "SEV-VCEK"),
-                                    .public_key = vcek_key.public_key(),
-                                    .not_before = from,
-                                    .not_after = to,
-                                    .serial = 0,
-                                    .extensions = std::move(kds)};
-  ASSIGN_OR_RETURN(
-      vcek, crypto::issue_certificate(vcek_spec, ask_key, &ask, crypto::Signature::rsa_pss_sha384));
-  pki.vcek = vcek;
-  return pki;
+  return kds;
+}
+
+Result<crypto::Certificate, Error> issue_vcek(
+    const DevelopmentSnpPki& pki, const crypto::PublicKey& key,
+    std::vector<crypto::CertificateExtension> extensions) {
+  const bool vlek = pki.signing_key == snp::SigningKey::vlek;
+  crypto::CertificateSpec spec{.subject = amd_style_name(vlek ? "SEV-VLEK" : "SEV-VCEK"),
+                               .public_key = key,
+                               .not_before = pki.ask.not_before(),
+                               .not_after = pki.ask.not_after(),
+                               .serial = 0,
+                               .extensions = std::move(extensions)};
+  return crypto::issue_certificate(spec, pki.ask_key, &pki.ask, crypto::Signature::rsa_pss_sha384);
+}
+
+Result<crypto::Crl, Error> issue_amd_crl(const DevelopmentSnpPki& pki, system_clock::time_point now,
+                                         std::vector<std::uint64_t> revoked) {
+  return crypto::issue_crl({.this_update = now - hours(1),
+                            .next_update = now + hours(24 * 7),
+                            .revoked_serials = std::move(revoked)},
+                           pki.ark_key, pki.ark, crypto::Signature::rsa_pss_sha384);
 }
 
 snp::TrustedChain DevelopmentSnpPki::trusted_chain() const {
@@ -206,6 +227,14 @@ Result<snp::AttestationReport, Error> issue_snp_report(const DevelopmentSnpPki& 
   r[0x1ED] = std::byte{55};
   r[0x1EE] = std::byte{1};
   attest::internal::store_le(r + 0x1F0, tcb, 8);  // LAUNCH_TCB
+  return sign_snp_report(pki, raw);
+}
+
+Result<snp::AttestationReport, Error> sign_snp_report(
+    const DevelopmentSnpPki& pki, std::span<const std::byte, snp::kReportSize> bytes) {
+  std::array<std::byte, snp::kReportSize> raw{};
+  std::copy(bytes.begin(), bytes.end(), raw.begin());
+  std::byte* r = raw.data();
   auto signature = pki.vcek_key.sign_ecdsa(
       crypto::Hash::sha384, std::span(raw).first(snp::kSignedSize), crypto::SignatureFormat::raw);
   if (!signature) return signature.error();

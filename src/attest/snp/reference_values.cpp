@@ -94,6 +94,12 @@ std::array<std::byte, 48> contrast_id_key_digest(std::span<const std::byte, 48> 
 
 void check_reference_values(const AttestationReport& report, const ReferenceValues& ref,
                             VerificationReport& out) {
+  const bool vcek = report.signing_key == SigningKey::vcek;
+  out.check("endorsement key", ref.allow_vlek ? "VCEK or VLEK" : "VCEK (no VLEK, as Contrast)",
+            vcek                                     ? "VCEK"
+            : report.signing_key == SigningKey::vlek ? "VLEK"
+                                                     : "none",
+            vcek || (ref.allow_vlek && report.signing_key == SigningKey::vlek));
   out.check_equal("VMPL", "0", std::to_string(report.vmpl));
 
   // Guest policy.
@@ -186,10 +192,15 @@ void check_reference_values(const AttestationReport& report, const ReferenceValu
   }
 
   const std::uint64_t min = ref.minimum_mitigation_vector;
-  out.check("mitigation vectors", "launch and current include " + attest::internal::hex_word(min),
-            "launch " + attest::internal::hex_word(report.launch_mit_vector) + ", current " +
-                attest::internal::hex_word(report.current_mit_vector),
-            (report.launch_mit_vector & min) == min && (report.current_mit_vector & min) == min);
+  if (report.version >= 5) {
+    out.check("mitigation vectors", "launch and current include " + attest::internal::hex_word(min),
+              "launch " + attest::internal::hex_word(report.launch_mit_vector) + ", current " +
+                  attest::internal::hex_word(report.current_mit_vector),
+              (report.launch_mit_vector & min) == min && (report.current_mit_vector & min) == min);
+  } else {
+    out.check("mitigation vectors", "checked on v5+ reports only",
+              "none in a version " + std::to_string(report.version) + " report", true);
+  }
 
   if (!ref.allowed_chip_ids.empty()) {
     const bool listed = std::any_of(ref.allowed_chip_ids.begin(), ref.allowed_chip_ids.end(),

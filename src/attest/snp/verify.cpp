@@ -1,12 +1,14 @@
 #include "cipherline/attest/snp/verify.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <stdexcept>
 
 #include "../der_reader.hpp"
 #include "../hex_format.hpp"
 #include "amd_roots.hpp"
 #include "cipherline/attest/error.hpp"
+#include "cipherline/crypto/crl.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha256.hpp"
 
@@ -35,6 +37,46 @@ Result<std::uint64_t, Error> integer_extension(const crypto::Certificate& vcek,
 }
 
 std::string hex(std::span<const std::byte> bytes) { return crypto::to_hex(bytes); }
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+// check_revocation adds "AMD CRL" and, when the CRL verified, "ASK
+// revocation".
+void check_revocation(const TrustedChain& chain, std::chrono::system_clock::time_point at,
+                      const Revocation& revocation, VerificationReport& r) {
+  const std::string signer = chain.key == SigningKey::vlek ? "ASVK" : "ASK";
+  const std::string expected = "signed by the ARK, current at " + iso_time(at);
+  if (revocation.crl.empty()) {
+    const bool required = revocation.policy.require_crl;
+    r.check("AMD CRL", required ? expected + " (required)" : expected,
+            required ? "none given" : "none given: revocation not checked", !required);
+    return;
+  }
+  auto crl = crypto::Crl::parse(revocation.crl);
+  Result<void, Error> usable = crl ? crl->verify(chain.ark, at) : Result<void, Error>(crl.error());
+  if (!usable) {
+    const bool open = revocation.policy.fail_open;
+    r.check("AMD CRL", open ? expected + " (fail open)" : expected,
+            open ? usable.error().message() + ": revocation not checked" : usable.error().message(),
+            open);
+    return;
+  }
+  r.check("AMD CRL", expected,
+          "verified (" + std::to_string(crl->revoked_count()) + " serials listed)", true);
+  auto listed = crl->is_revoked(chain.ask);
+  r.check(signer + " revocation", signer + " serial " + hex(chain.ask.serial()) + " not listed",
+          !listed   ? listed.error().message()
+          : *listed ? "revoked"
+                    : "not listed",
+          listed && !*listed);
+}
 
 }  // namespace
 
@@ -198,7 +240,8 @@ std::size_t ChainCache::size() const {
 
 VerificationReport verify_report(const AttestationReport& report, const crypto::Certificate& vcek,
                                  const TrustedChain& chain,
-                                 std::chrono::system_clock::time_point at, ChainCache* cache) {
+                                 std::chrono::system_clock::time_point at, ChainCache* cache,
+                                 const Revocation& revocation) {
   VerificationReport r("AMD SEV-SNP attestation report");
   auto extensions = parse_vcek_extensions(vcek);
   const Product vcek_product =
@@ -254,11 +297,16 @@ VerificationReport verify_report(const AttestationReport& report, const crypto::
             chained.has_value());
     if (chained && cache != nullptr) cache->insert(vcek, chain);
   }
-  const crypto::PublicKey key = vcek.public_key();
-  const bool p384 = key.type() == crypto::PublicKey::Type::ec_p384;
-  r.check(endorsement + " key", "ECDSA P-384", p384 ? "ECDSA P-384" : "another key type", p384);
+  check_revocation(chain, at, revocation, r);
+  const auto key = vcek.public_key();
+  const bool p384 = key && key->type() == crypto::PublicKey::Type::ec_p384;
+  r.check(endorsement + " key", "ECDSA P-384",
+          !key   ? key.error().message()
+          : p384 ? "ECDSA P-384"
+                 : key->description(),
+          p384);
   auto signature =
-      p384 ? crypto::verify_ecdsa(key, crypto::Hash::sha384, report.signed_bytes(),
+      p384 ? crypto::verify_ecdsa(*key, crypto::Hash::sha384, report.signed_bytes(),
                                   report.signature_rs, crypto::SignatureFormat::raw)
            : Result<void, Error>(Error(errc::unsupported_evidence, "the VCEK key is not P-384"));
   r.check("report signature", "valid under the " + endorsement,
@@ -275,11 +323,15 @@ VerificationReport verify_report(const AttestationReport& report, const crypto::
     r.claim("CSP ID", extensions->csp_id);
     r.check("chip ID", "not bound to a chip (VLEK)", "VLEK of " + extensions->csp_id, true);
   } else if (report.mask_chip_key) {
-    r.check("chip ID", "masked (MASK_CHIP_KEY)", "masked", true);
+    const bool zero = std::all_of(report.chip_id.begin(), report.chip_id.end(),
+                                  [](std::byte b) { return b == std::byte{0}; });
+    r.check("chip ID", "all zero (MASK_CHIP_KEY)", zero ? "all zero" : hex(report.chip_id), zero);
   } else {
-    const std::size_t used = product == Product::turin ? 8 : 64;
-    const auto chip = std::span(report.chip_id).first(used);
-    r.check_equal("chip ID", hex(extensions->hwid), hex(chip));
+    // Turin uses the first 8 bytes; the other 56 must be zero.
+    std::array<std::byte, 64> expected{};
+    std::copy_n(extensions->hwid.begin(), std::min<std::size_t>(extensions->hwid.size(), 64),
+                expected.begin());
+    r.check_equal("chip ID", hex(expected), hex(report.chip_id));
   }
   const TcbVersion current = decode_tcb(report.current_tcb, product);
   const TcbVersion committed = decode_tcb(report.committed_tcb, product);

@@ -733,12 +733,13 @@ void check_collateral(const Quote& quote, const Collateral& collateral, const Tr
                  : chained ? "verified"
                            : chained.error().message(),
                  named && chained.has_value());
-    const crypto::PublicKey key = signer.public_key();
+    const auto key = signer.public_key();
     const auto signature_check = [&](std::string name, const std::string& signed_body,
                                      std::span<const std::byte> signature) {
-      auto valid =
-          crypto::verify_ecdsa(key, crypto::Hash::sha256, std::as_bytes(std::span(signed_body)),
-                               signature, crypto::SignatureFormat::raw);
+      auto valid = key ? crypto::verify_ecdsa(*key, crypto::Hash::sha256,
+                                              std::as_bytes(std::span(signed_body)), signature,
+                                              crypto::SignatureFormat::raw)
+                       : Result<void, Error>(key.error());
       report.check(std::move(name), "valid under the TCB signing certificate",
                    valid ? "valid" : valid.error().message(), valid.has_value());
     };

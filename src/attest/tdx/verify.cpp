@@ -316,10 +316,17 @@ VerificationReport verify_quote(const Quote& quote, const TrustedRoot& root,
           chained ? "verified" : chained.error().message(), chained.has_value());
 
   std::optional<crypto::PublicKey> pck_key;
-  if (chain) pck_key = chain->leaf.public_key();
+  std::string no_pck_key = "no PCK certificate";
+  if (chain) {
+    auto key = chain->leaf.public_key();
+    if (key)
+      pck_key = *key;
+    else
+      no_pck_key = key.error().message();
+  }
   const bool p256 = pck_key && pck_key->type() == crypto::PublicKey::Type::ec_p256;
   r.check("PCK key", "ECDSA P-256",
-          !pck_key ? "no PCK certificate"
+          !pck_key ? no_pck_key
           : p256   ? "ECDSA P-256"
                    : pck_key->description(),
           p256);

@@ -68,6 +68,9 @@ struct CoordinatorTrust {
   bool require_single_manifest = true;
   // Remembers verified VCEK chains across attestations (may be shared).
   snp::ChainCache* chain_cache = nullptr;
+  // AMD's CRL from the evidence's extras: fail closed when it is there but
+  // unusable (default), or open; whether a missing one fails.
+  snp::RevocationPolicy amd_revocation{};
   // For the versioned `/v1/attest` API: the raw body of the Coordinator's
   // `/capabilities` response, the fifth REPORT_DATA input.
   std::optional<std::vector<std::byte>> capabilities_body{};

@@ -24,7 +24,9 @@
 //   leaf key           ECDSA P-384
 //   report signature   ECDSA P-384 / SHA-384 by the leaf key over the request
 //                      ‖ the response without its signature
-//   nonce              the request's nonce is the verifier's
+//   nonce              the request's nonce is the verifier's (32 bytes); an
+//                      empty expected nonce fails it ("not checked: no
+//                      nonce given, so freshness is not established")
 //   driver version     in ReferenceValues::driver_versions (when not empty)
 //   VBIOS version      in ReferenceValues::vbios_versions (when not empty;
 //                      compared without regard to case)
@@ -95,7 +97,7 @@ struct ReferenceValues {
 VerificationReport verify_report(const AttestationReport& report,
                                  std::span<const crypto::Certificate> certificates,
                                  const TrustedGpuRoot& root,
-                                 std::span<const std::byte, kNonceSize> expected_nonce,
+                                 std::span<const std::byte> expected_nonce,
                                  const ReferenceValues& reference,
                                  std::chrono::system_clock::time_point at);
 

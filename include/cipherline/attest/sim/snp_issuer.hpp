@@ -29,8 +29,11 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "cipherline/attest/snp/verify.hpp"
+#include "cipherline/crypto/certificate_builder.hpp"
+#include "cipherline/crypto/crl.hpp"
 #include "cipherline/crypto/private_key.hpp"
 
 namespace cipherline::attest::sim {
@@ -70,5 +73,25 @@ std::array<std::byte, 48> measurement_of(std::span<const std::byte> image);
 Result<snp::AttestationReport, Error> issue_snp_report(const DevelopmentSnpPki& pki,
                                                        const SnpLaunch& launch,
                                                        std::span<const std::byte, 64> report_data);
+
+// sign_snp_report signs raw ABI bytes (an issued report with a field
+// changed, for a test that fails exactly one check) with the PKI's VCEK and
+// parses the result.
+Result<snp::AttestationReport, Error> sign_snp_report(
+    const DevelopmentSnpPki& pki, std::span<const std::byte, snp::kReportSize> raw);
+
+// vcek_extensions: the KDS extensions of the PKI's VCEK (or VLEK), in the
+// order issued; issue_vcek issues another one for `key` under the PKI's ASK
+// (tests change an extension or the key type).
+std::vector<crypto::CertificateExtension> vcek_extensions(const DevelopmentSnpPki& pki);
+Result<crypto::Certificate, Error> issue_vcek(const DevelopmentSnpPki& pki,
+                                              const crypto::PublicKey& key,
+                                              std::vector<crypto::CertificateExtension> extensions);
+
+// issue_amd_crl: the ARK's CRL (as KDS serves /vcek/v1/<Product>/crl),
+// valid [now - 1 h, now + 7 days], listing `revoked` serials (the ASK's is 2).
+Result<crypto::Crl, Error> issue_amd_crl(const DevelopmentSnpPki& pki,
+                                         std::chrono::system_clock::time_point now,
+                                         std::vector<std::uint64_t> revoked = {});
 
 }  // namespace cipherline::attest::sim

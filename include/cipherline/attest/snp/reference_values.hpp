@@ -7,13 +7,15 @@
 //   snp::check_reference_values(report, ref, r);     // appends named checks
 //   if (!r.passed()) ...
 //
-// Checks appended, in order: "VMPL" (0), "guest policy" (the report's
+// Checks appended, in order: "endorsement key" (VCEK: Contrast accepts no
+// VLEK-signed report unless the reference allows it), "VMPL" (0), "guest policy" (the report's
 // policy against the reference: ABI at least the reference's; MIGRATE_MA,
 // DEBUG, SMT, CXL_ALLOW only if allowed; SINGLE_SOCKET, MEM_AES_256_XTS,
 // RAPL_DIS, CIPHERTEXT_HIDING, PAGE_SWAP_DISABLE if required), "measurement",
 // "minimum TCB (reported)", "minimum TCB (launch)", "firmware build" and
 // "firmware API version" (committed ≤ current), "platform info", "ID key
-// digest" (when required), "mitigation vectors", "chip ID allow-list" (when
+// digest" (when required), "mitigation vectors" (v5+ reports; earlier
+// versions carry none and pass saying so), "chip ID allow-list" (when
 // the list is not empty), "host data" and "report data" (when expected
 // values are given). Each names the expected and actual values.
 //
@@ -52,6 +54,9 @@ struct ReferenceValues {
   std::uint64_t minimum_mitigation_vector = 0;
   std::vector<std::array<std::byte, 64>> allowed_chip_ids;
   bool require_id_block = true;
+  // Accept VLEK-signed reports (a cloud provider's key, not a chip's);
+  // Contrast does not, and manifests cannot say so.
+  bool allow_vlek = false;
   std::optional<std::array<std::byte, 32>> host_data;    // e.g. the coordinator policy hash
   std::optional<std::array<std::byte, 64>> report_data;  // e.g. the nonce binding
 };

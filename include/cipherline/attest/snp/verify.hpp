@@ -18,12 +18,22 @@
 //                      (SHA-256 fingerprint), unless the chain is a
 //                      development chain (TrustedChain::development)
 //   certificate chain  VCEK ← ASK ← ARK verifies at `at`
+//   AMD CRL            the product line's CRL (when given) is signed by the
+//                      ARK and current at `at` (thisUpdate ≤ at ≤
+//                      nextUpdate); without one, or with an unusable one
+//                      under RevocationPolicy::fail_open, the check passes
+//                      and says revocation was not checked; with
+//                      require_crl a missing CRL fails
+//   ASK revocation     the ASK's serial is not on that CRL (only when the
+//                      CRL verified; a listed ASK always fails). VCEKs are
+//                      not listed: AMD revokes by TCB version (spec §1.5.3)
 //   VCEK key / VLEK key  ECDSA P-384
 //   report signature   ECDSA P-384 / SHA-384 over bytes 0x000–0x29F
 //   reported TCB       REPORTED_TCB equals the VCEK's TCB extensions
-//   chip ID            CHIP_ID equals the VCEK's hwID (unless MASK_CHIP_KEY;
-//                      Turin compares the 8 bytes it uses); a VLEK is not
-//                      bound to a chip (its CSP ID is a claim)
+//   chip ID            CHIP_ID equals the VCEK's hwID; on Turin the 8 bytes
+//                      it uses equal the hwID and the other 56 are zero;
+//                      with MASK_CHIP_KEY all 64 bytes are zero; a VLEK is
+//                      not bound to a chip (its CSP ID is a claim)
 //   committed TCB      COMMITTED_TCB ≤ CURRENT_TCB, component-wise
 //   VCEK TCB           the VCEK's TCB ≤ CURRENT_TCB, component-wise
 // Claims: version, product, measurement, report data, host data, chip ID,
@@ -37,6 +47,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -103,9 +114,25 @@ class ChainCache {
   std::deque<Entry> entries_;
 };
 
+// Revocation: the explicit fail-open/fail-closed choice for AMD's CRL.
+struct RevocationPolicy {
+  // A CRL that is given but does not parse, is not signed by the ARK or is
+  // not current: false (the default) fails "AMD CRL" — fail closed where a
+  // CRL is available; true records why and leaves revocation unchecked.
+  bool fail_open = false;
+  // No CRL given: true fails "AMD CRL"; false (the default) passes it with
+  // "none given: revocation not checked".
+  bool require_crl = false;
+};
+
+struct Revocation {
+  std::span<const std::byte> crl{};  // DER or PEM (KDS /vcek/v1/<Product>/crl); empty: none
+  RevocationPolicy policy{};
+};
+
 VerificationReport verify_report(const AttestationReport& report, const crypto::Certificate& vcek,
                                  const TrustedChain& chain,
                                  std::chrono::system_clock::time_point at,
-                                 ChainCache* cache = nullptr);
+                                 ChainCache* cache = nullptr, const Revocation& revocation = {});
 
 }  // namespace cipherline::attest::snp
