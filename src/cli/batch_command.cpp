@@ -13,6 +13,7 @@
 #include "cipherline/runtime/task_scope.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
+#include "verify_support.hpp"
 #include "wire_format_flag.hpp"
 
 namespace cipherline::cli {
@@ -86,6 +87,8 @@ int batch(std::span<const std::string_view> args) {
       .option("api-endpoint", "HOST:PORT", "the API gateway (HTTPS)")
       .option("manifest", "FILE", "the expected manifest (compared byte for byte)")
       .option("dev-trust", "DIR", "trust a --dev backend's development roots and CA", "none")
+      .option("tdx-collateral", "DIR", kTdxCollateralHelp, "none")
+      .toggle("tdx-allow-missing-crl", "accept TDX evidence without Intel's CRLs (fail open)")
       .option("api-key", "KEY", "API key", "dev")
       .option("workspace", "DIR", "manifest log directory", "none");
   if (!flags.parse(args)) return 0;
@@ -106,6 +109,7 @@ int batch(std::span<const std::string_view> args) {
   options.session.api_key = flags.text("api-key");
   options.chat_format = wire_format_flag(flags);
   if (flags.is_set("workspace")) options.session.workspace = flags.text("workspace");
+  read_tdx_collateral_flags(flags, options.session);
 
   client::BatchOptions batch{.input = flags.text("input"), .output = flags.text("output")};
   if (flags.is_set("errors")) batch.errors = flags.text("errors");

@@ -160,6 +160,35 @@ status=$?
 [ $status = 2 ] && ok allowed-origin-usage || fail "allowed-origin-usage: exit $status"
 expect allowed-origin-usage-message '--allowed-origin "http://localhost:3000/": expected' "$(cat "$tmp/usage.err")"
 
+# --tdx-collateral names a directory of Intel's collateral; a missing file
+# is a usage error naming it.
+mkdir -p "$tmp/tdx"
+"$bin" proxy --api-endpoint "$endpoint" --manifest "$tmp/state/manifest.json" \
+  --tdx-collateral "$tmp/tdx" >/dev/null 2>"$tmp/usage.err"
+status=$?
+[ $status = 2 ] && ok tdx-collateral-usage || fail "tdx-collateral-usage: exit $status"
+expect tdx-collateral-usage-message 'tcb_info.json' "$(cat "$tmp/usage.err")"
+# --wire-format takes oae or fields only.
+"$bin" proxy --api-endpoint "$endpoint" --manifest "$tmp/state/manifest.json" \
+  --wire-format json >/dev/null 2>"$tmp/usage.err"
+status=$?
+[ $status = 2 ] && ok wire-format-usage || fail "wire-format-usage: exit $status"
+expect wire-format-usage-message "--wire-format expects oae or fields, got 'json'" "$(cat "$tmp/usage.err")"
+
+# Both wire formats through the proxy: a stream sealed as OAE (the default,
+# counted in /metrics) and as v1.40 fields.
+for format in oae fields; do
+  start_proxy "$tmp/state/manifest.json" --wire-format "$format"
+  out=$(curl -sN "$proxy/v1/chat/completions" -H 'Content-Type: application/json' \
+    -d '{"model":"synthetic","stream":true,"messages":[{"role":"user","content":"sealed either way"}]}')
+  expect "stream-$format-tokens" '"content":"either "' "$out"
+  expect "stream-$format-done" 'data: [DONE]' "$out"
+  count=$(curl -s "$proxy/metrics" | sed -n 's/^cipherline_proxy_oae_responses_total //p')
+  want=1; [ "$format" = fields ] && want=0
+  [ "$count" = "$want" ] && ok "stream-$format-counted" || fail "stream-$format-counted: $count"
+  stop_proxy
+done
+
 # The proxy over HTTPS (--tls-cert/--tls-key), behind a name of the user's
 # own (--allowed-host) and for a web app (--allowed-origin, repeatable).
 start_proxy "$tmp/state/manifest.json" --tls-cert "$tmp/state/private/gateway.pem" \

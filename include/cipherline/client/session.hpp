@@ -81,6 +81,11 @@ struct SessionOptions {
   std::chrono::seconds usable_for{protocol::kSecretUsableFor};
   // TLS towards the gateway: extra CA file (besides the development CA).
   std::string ca_file{};
+  // Intel's collateral for a Coordinator on TDX (TCB info, QE identity,
+  // their signing chain, the PCK and root CRLs), as Intel's PCS serves them.
+  // Without it TDX evidence is refused; SEV-SNP evidence does not need it.
+  std::optional<attest::tdx::CollateralDocuments> tdx_collateral{};
+  bool tdx_allow_missing_crls = false;  // explicit fail-open for TDX revocation
   // Told the duration of every attestation ("attest", verification
   // included) and key exchange ("exchange") that succeeded, for metrics.
   std::function<void(std::string_view step, std::chrono::microseconds)> observe{};
