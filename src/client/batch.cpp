@@ -479,7 +479,12 @@ Task<Outcome> Runner::execute(const Job& job) {
         }
       } else {
         auto text = co_await response->read_all();
-        if (text) {
+        if (text && !response->encrypted()) {
+          // The gateway's own error: plaintext, so never an answer.
+          outcome.error_code = "gateway_error";
+          outcome.error_message = "the gateway's unauthenticated error (status " +
+                                  std::to_string(outcome.status) + "): " + *text;
+        } else if (text) {
           outcome.body = std::move(*text);
         } else {
           outcome.status = 0;
@@ -506,10 +511,12 @@ Task<Outcome> Runner::execute(const Job& job) {
       co_return outcome;
     }
     if (attempt >= options_.max_retries) {
-      if (outcome.error_code.empty()) {
+      if (outcome.error_code.empty() || outcome.error_code == "gateway_error") {
+        const std::string last = outcome.error_message;
         outcome.error_code = "retries_exhausted";
         outcome.error_message = "status " + std::to_string(outcome.status) + " after " +
-                                std::to_string(attempt + 1) + " attempts";
+                                std::to_string(attempt + 1) + " attempts" +
+                                (last.empty() ? "" : "; the last: " + last);
       }
       co_return outcome;
     }

@@ -22,6 +22,7 @@ struct InferenceResponse::State {
   bool prefetched_pending = false;
   ClientCounters* counters = nullptr;
   bool done = false;
+  std::optional<Error> failure;  // returned again by every later read()
 };
 
 InferenceResponse::InferenceResponse(InferenceResponse&&) noexcept = default;
@@ -66,6 +67,7 @@ std::span<const protocol::StreamEvent> InferenceResponse::events() const noexcep
 
 Task<Result<bool, Error>> InferenceResponse::read() {
   auto& s = *state_;
+  if (s.failure) co_return *s.failure;
   if (s.done) co_return false;
   if (!s.stream) {
     s.done = true;
@@ -73,22 +75,24 @@ Task<Result<bool, Error>> InferenceResponse::read() {
   }
   auto& stream = *s.stream;
   stream.consume();
+  const auto fail = [&s](Error e) {
+    s.done = true;
+    s.failure = e;
+    return e;
+  };
   while (true) {
     auto chunk = co_await s.response->body().next();
     if (!chunk) {
-      s.done = true;
-      co_return Error(chunk.error().code(), "reading the response: " + chunk.error().message());
+      co_return fail(
+          Error(chunk.error().code(), "reading the response: " + chunk.error().message()));
     }
     if (chunk->empty()) {
       s.done = true;
-      if (auto r = stream.finish(); !r) co_return r.error();
+      if (auto r = stream.finish(); !r) co_return fail(r.error());
       s.counters->bytes_decrypted += stream.output().size();
       co_return !stream.output().empty();
     }
-    if (auto r = stream.feed(*chunk); !r) {
-      s.done = true;
-      co_return r.error();
-    }
+    if (auto r = stream.feed(*chunk); !r) co_return fail(r.error());
     if (!stream.event_stream()) continue;  // a body opens at its end
     s.counters->bytes_decrypted += stream.output().size();
     s.counters->events += stream.events().size();
@@ -312,7 +316,14 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
       if (sealed_body) {
         co_return unauthenticated("a field-format request was answered with an OAE body");
       }
-      out.event_stream_ = out.content_type_.starts_with(protocol::kEventStreamType);
+      // As for OAE, the request decides whether the answer is a stream; a
+      // media type that disagrees is the gateway's doing.
+      out.event_stream_ = prepared->stream && out.status_ / 100 == 2;
+      if (out.event_stream_ != out.content_type_.starts_with(protocol::kEventStreamType)) {
+        co_return unauthenticated("the answer's Content-Type \"" + out.content_type_ +
+                                  "\" does not match the request (" +
+                                  (prepared->stream ? "a stream" : "no stream") + " asked for)");
+      }
       state.stream.emplace(route, out.event_stream_, std::move(cipher), options_.limits);
     }
     state.response.emplace(std::move(*response));

@@ -303,6 +303,18 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
   if (response->wire_format() == protocol::WireFormat::oae) ++metrics_.oae_responses;
   http::Headers headers;
   if (!response->content_type().empty()) headers.add("Content-Type", response->content_type());
+  if (!response->encrypted()) {
+    // The gateway's own error, in plaintext: passed on as the proxy's error
+    // in its own shape, never with the gateway's bytes or media type, so
+    // nothing unauthenticated can pass for an answer.
+    auto text = co_await response->read_all();
+    metrics_.failure("gateway error");
+    co_await respond_json_error(writer, response->status(),
+                                "gateway (unauthenticated): " +
+                                    (text ? text->substr(0, 4096) : text.error().message()));
+    log_request(request, response->status(), started, 0);
+    co_return;
+  }
   if (!response->event_stream()) {
     auto answer = co_await response->read_all();
     if (!answer) {
@@ -338,6 +350,14 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     bytes += response->text().size();
     metrics_.bytes_decrypted += response->text().size();
     if (!co_await writer.write(response->text())) break;
+    // An error the worker sealed ends the stream: the caller's stream is
+    // cut off after it, not finished as if the answer were complete.
+    const auto events = response->events();
+    if (!events.empty() && events.back().is_error()) {
+      metrics_.failure("stream error");
+      writer.abort();
+      break;
+    }
   }
   log_request(request, response->status(), started, bytes);
 }

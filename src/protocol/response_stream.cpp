@@ -1,5 +1,7 @@
 #include "cipherline/protocol/response_stream.hpp"
 
+#include <algorithm>
+
 #include "cipherline/crypto/error.hpp"
 #include "cipherline/protocol/event_fields.hpp"
 
@@ -14,6 +16,11 @@ bool ends_stream(Route route, std::string_view type, std::string_view data) {
   return is_done_event(data) || (route == Route::messages && type == "message_stop");
 }
 
+// Events whose payload has no field to seal (Anthropic's {"type":…} alone).
+bool may_be_plain(Route route, std::string_view type) {
+  return route == Route::messages && (type == "message_stop" || type == "ping");
+}
+
 }  // namespace
 
 ResponseStream::ResponseStream(Route route, bool event_stream,
@@ -22,7 +29,10 @@ ResponseStream::ResponseStream(Route route, bool event_stream,
       event_stream_(event_stream),
       limits_(limits),
       cipher_(std::move(cipher)),
-      open_([c = cipher_.get()](std::string_view field, std::string& out) {
+      fields_opened_(std::make_unique<std::size_t>(0)),
+      open_([c = cipher_.get(), n = fields_opened_.get()](std::string_view field,
+                                                          std::string& out) {
+        ++*n;
         return c->open(field, out);
       }),
       plain_(plain_response_fields(route)),
@@ -36,7 +46,9 @@ ResponseStream::ResponseStream(Route route, bool event_stream, crypto::OaeOpener
       limits_(limits),
       sse_({.max_event_size = limits.max_event}),
       oae_(std::move(opener)),
-      frames_(limits.max_frame) {}
+      // A stream's messages are events: no frame needs to be larger.
+      frames_(event_stream ? std::min(limits.max_frame, limits.max_event + crypto::kOaeOverhead)
+                           : limits.max_frame) {}
 
 ResponseStream::ResponseStream(ResponseStream&&) noexcept = default;
 ResponseStream& ResponseStream::operator=(ResponseStream&&) noexcept = default;
@@ -104,11 +116,20 @@ Result<void, Error> ResponseStream::feed_fields_events(std::span<const std::byte
     span.data_at = output_.size();
     if (is_done_event(e.data)) {
       output_ += e.data;
-    } else if (auto opened = open_event_data(e.data, plain_, open_, output_); !opened) {
-      output_.resize(start);
-      return fail(Error(opened.error().code(), "decrypting event " +
-                                                   std::to_string(spans_.size()) + ": " +
-                                                   opened.error().message()));
+    } else {
+      *fields_opened_ = 0;
+      auto opened = open_event_data(e.data, plain_, open_, output_);
+      // An event with nothing sealed in it authenticates nothing: only the
+      // protocol's content-free events may be so.
+      if (opened && *fields_opened_ == 0 && !may_be_plain(route_, e.type)) {
+        opened = Error(errc::authentication_failed, "it has no encrypted field");
+      }
+      if (!opened) {
+        output_.resize(start);
+        return fail(Error(opened.error().code(), "decrypting event " +
+                                                     std::to_string(spans_.size()) + ": " +
+                                                     opened.error().message()));
+      }
     }
     span.data_size = output_.size() - span.data_at;
     output_ += "\n\n";
@@ -127,6 +148,10 @@ Result<void, Error> ResponseStream::feed_oae(std::span<const std::byte> chunk) {
     if (!message) return fail(message.error());
     if (!*message) return {};
     const std::size_t start = output_.size();
+    if (!event_stream_ && start + (*message)->size() > limits_.max_body) {
+      return fail(Error(errc::malformed_message, "the response body is larger than " +
+                                                     std::to_string(limits_.max_body) + " bytes"));
+    }
     if (auto opened = oae_->open(**message, output_); !opened) return fail(opened.error());
     ended_ = oae_->complete();
     if (event_stream_ && output_.size() > start) {
@@ -193,7 +218,10 @@ Result<void, Error> ResponseStream::finish() {
     }
     return {};
   }
-  if (auto r = open_json_fields(raw_, plain_, open_, output_); !r) {
+  *fields_opened_ = 0;
+  auto r = open_json_fields(raw_, plain_, open_, output_);
+  if (r && *fields_opened_ == 0) r = Error(errc::authentication_failed, "it has no encrypted field");
+  if (!r) {
     output_.clear();
     return fail(Error(r.error().code(), "decrypting the response: " + r.error().message()));
   }

@@ -289,6 +289,26 @@ TEST(Pipeline, APlaintext2xxMarkedUnencryptedIsRefused) {
   }
 }
 
+TEST(PipelineFields, AnAnswerWithNothingSealedIsRefused) {
+  // The gateway replaces the whole answer with JSON that has no encrypted
+  // field; every field of it would be "plaintext", so nothing authenticates.
+  auto relay = tamper_chat([](std::string& body) { body = R"({"id":"forged"})"; });
+  expect_chat_refused_through(relay, protocol::WireFormat::fields, false,
+                              crypto::errc::authentication_failed, "no encrypted field");
+}
+
+TEST(PipelineFields, AStreamWhereNoneWasAskedForIsRefused) {
+  Relay relay;
+  relay.tamper = [](std::string_view path, std::string& body) {
+    if (path == "/v1/chat/completions") body = "data: [DONE]\n\n";
+  };
+  relay.forge_headers = [](std::string_view path, http::Headers& h) {
+    if (path == "/v1/chat/completions") h.set("Content-Type", "text/event-stream");
+  };
+  expect_chat_refused_through(relay, protocol::WireFormat::fields, false,
+                              client::errc::unauthenticated_response, "does not match the request");
+}
+
 TEST(PipelineFields, EndOfStreamBeforeDoneIsAnError) {
   auto relay = tamper_chat([](std::string& body) {
     const auto done = body.find("data: [DONE]");

@@ -91,6 +91,21 @@ TEST(Proxy, ServesVerifiedAndRefusesBadInput) {
           EXPECT_EQ(short_salt.status, 400);
           EXPECT_NE(short_salt.body.find("cache_salt"), std::string::npos);
 
+          // The gateway's own plaintext error (an unknown model) reaches the
+          // caller as the proxy's JSON error, never as the gateway's bytes,
+          // even for a caller that accepts only event streams.
+          auto unknown = co_await call(
+              http, at, "POST", "/v1/chat/completions",
+              R"({"model":"no-such-model","stream":true,"messages":[{"role":"user","content":"x"}]})",
+              {{"Accept", "text/event-stream"}});
+          EXPECT_EQ(unknown.status, 404) << unknown.body;
+          EXPECT_TRUE(unknown.body.starts_with(
+              R"({"error":{"message":"gateway (unauthenticated): )"))
+              << unknown.body;
+          // One JSON document: the gateway's text only inside its message.
+          EXPECT_EQ(unknown.body.find('\n'), std::string::npos) << unknown.body;
+          EXPECT_TRUE(unknown.body.ends_with(R"(","type":"cipherline_proxy"}})")) << unknown.body;
+
           auto metrics = co_await call(http, at, "GET", "/metrics");
           EXPECT_EQ(metrics.status, 200);
           EXPECT_NE(

@@ -279,6 +279,28 @@ TEST(ResponseStreamFields, APlaintextFieldIsRefused) {
   EXPECT_TRUE(s.output().empty());
 }
 
+TEST(ResponseStreamFields, AnEventWithNothingSealedIsRefused) {
+  FieldsExchange x;
+  auto s = x.client(true);
+  expect_error(s.feed(std::string_view("data: {\"id\":\"c1\",\"usage\":{\"total_tokens\":1}}\n\n")),
+               errc::authentication_failed);
+}
+
+TEST(ResponseStreamFields, ABodyWithNothingSealedIsRefused) {
+  FieldsExchange x;
+  auto s = x.client(false);
+  ASSERT_TRUE(s.feed(std::string_view(R"({"id":"c1"})")));
+  expect_error(s.finish(), errc::authentication_failed);
+  EXPECT_TRUE(s.output().empty());
+}
+
+TEST(ResponseStreamOae, StreamFramesAreBoundedByTheEventLimit) {
+  OaeExchange x;
+  auto s = x.client(true, {.max_event = 100});
+  const std::string big = x.frame("data: " + std::string(200, 'x') + "\n\n", false);
+  expect_error(s.feed(big), errc::malformed_message);
+}
+
 TEST(ResponseStreamFields, MessagesStreamsEndAtMessageStop) {
   auto secret = make_secret();
   auto request = std::make_unique<RequestCipher>(secret);

@@ -26,6 +26,10 @@
 // - Bodies (not an event stream): feed() collects (fields) or opens (OAE)
 //   what arrives; finish() opens the rest and leaves the whole plaintext body
 //   in output(); events() stays empty.
+// - Fields format: a body or event in which no field was sealed is
+//   authentication_failed (it authenticates nothing), except Anthropic's
+//   content-free message_stop and ping. OAE: a stream's frames are bounded
+//   by max_event, a body's plaintext by max_body.
 // - Errors are sticky and name the failure (authentication_failed,
 //   malformed_message, stream_truncated, stream_closed, invalid_json, or the
 //   SSE reader's); output() never holds unauthenticated bytes — the events
@@ -107,6 +111,9 @@ class ResponseStream {
   ResponseLimits limits_;
   // Fields format.
   std::unique_ptr<RequestCipher> cipher_;
+  // Fields opened by open_ in the current event or body (on the heap: open_
+  // points at it, and the stream moves).
+  std::unique_ptr<std::size_t> fields_opened_;
   FieldTransform open_;
   PlainFields plain_;
   http::SseReader sse_;
