@@ -7,6 +7,7 @@
 
 #include "byte_access.hpp"
 #include "cipherline/crypto/error.hpp"
+#include "locked_pool.hpp"
 #include "sodium_init.hpp"
 
 namespace cipherline::crypto {
@@ -30,7 +31,7 @@ int as_int(std::size_t n) {
 // Both key schedules. The OpenSSL contexts are templates: each operation
 // works on a copy, which keeps seal/open const and thread-safe.
 struct Aes256Gcm::Keys {
-  crypto_aead_aes256gcm_state* sodium = nullptr;  // in sodium_malloc memory
+  crypto_aead_aes256gcm_state* sodium = nullptr;  // in locked memory
   EvpContext encrypt = new_context();
   EvpContext decrypt = new_context();
 
@@ -38,7 +39,7 @@ struct Aes256Gcm::Keys {
   Keys(const Keys&) = delete;
   Keys& operator=(const Keys&) = delete;
   ~Keys() {
-    if (sodium != nullptr) sodium_free(sodium);
+    internal::locked_free(sodium, crypto_aead_aes256gcm_statebytes());
   }
 };
 
@@ -55,8 +56,7 @@ Aes256Gcm::Aes256Gcm(std::span<const std::byte> key) : keys_(std::make_unique<Ke
   }
   if (libsodium_available()) {
     keys_->sodium = static_cast<crypto_aead_aes256gcm_state*>(
-        sodium_malloc(crypto_aead_aes256gcm_statebytes()));
-    if (keys_->sodium == nullptr) throw std::bad_alloc();
+        internal::locked_alloc(crypto_aead_aes256gcm_statebytes()));
     crypto_aead_aes256gcm_beforenm(keys_->sodium, u8(key));
   }
   if (EVP_EncryptInit_ex(keys_->encrypt.get(), EVP_aes_256_gcm(), nullptr, u8(key), nullptr) != 1 ||

@@ -7,17 +7,15 @@
 #include <utility>
 
 #include "cipherline/crypto/random.hpp"
+#include "locked_pool.hpp"
 #include "sodium_init.hpp"
 
 namespace cipherline::crypto {
 
 SecretBytes::SecretBytes(std::size_t size) {
   if (size == 0) return;
-  ensure_sodium();
-  data_ = static_cast<std::byte*>(sodium_malloc(size));
-  if (data_ == nullptr) throw std::bad_alloc();
+  data_ = static_cast<std::byte*>(internal::locked_alloc(size));
   size_ = size;
-  sodium_memzero(data_, size_);
 }
 
 SecretBytes SecretBytes::copy_of(std::span<const std::byte> bytes) {
@@ -37,7 +35,7 @@ SecretBytes::SecretBytes(SecretBytes&& other) noexcept
 
 SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
   if (this != &other) {
-    if (data_ != nullptr) sodium_free(data_);
+    internal::locked_free(data_, size_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
   }
@@ -45,7 +43,7 @@ SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
 }
 
 SecretBytes::~SecretBytes() {
-  if (data_ != nullptr) sodium_free(data_);  // zeroes before unmapping
+  internal::locked_free(data_, size_);  // zeroes it
 }
 
 bool operator==(const SecretBytes& a, const SecretBytes& b) noexcept {

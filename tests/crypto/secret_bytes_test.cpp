@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include <type_traits>
 
 namespace cipherline::crypto {
@@ -17,6 +20,26 @@ TEST(SecretBytes, StartsZeroed) {
   SecretBytes s(64);
   ASSERT_EQ(s.size(), 64u);
   for (std::byte b : s.bytes()) EXPECT_EQ(b, std::byte{0});
+}
+
+TEST(SecretBytes, ReusedStorageComesBackZeroed) {
+  // Small secrets share slabs: a slot handed out again must hold nothing of
+  // its last secret, across slabs and size classes (and beyond them).
+  for (const std::size_t size : {std::size_t{32}, std::size_t{64}, std::size_t{300},
+                                 std::size_t{512}, std::size_t{4096}}) {
+    std::vector<SecretBytes> secrets;
+    for (int i = 0; i < 3000; ++i) {
+      secrets.emplace_back(size);
+      auto b = secrets.back().writable_bytes();
+      std::fill(b.begin(), b.end(), std::byte{0xA5});
+    }
+    secrets.clear();
+    for (int i = 0; i < 3000; ++i) {
+      SecretBytes s(size);
+      for (const auto byte : s.bytes()) ASSERT_EQ(byte, std::byte{0}) << size;
+      secrets.push_back(std::move(s));
+    }
+  }
 }
 
 TEST(SecretBytes, CopyOfAndEquality) {

@@ -4,10 +4,11 @@
 //   cipher.rekey(key.bytes());
 //
 // Contract:
-// - Storage comes from libsodium's sodium_malloc: locked into RAM (never
-//   swapped, best effort), surrounded by guard pages, and zeroed when freed.
-//   Allocation is slow (several pages and system calls): hold long-lived
-//   keys in it, not per-message buffers.
+// - Storage is locked into RAM (never swapped, best effort) and zeroed when
+//   freed: secrets of up to 512 bytes come from slabs of sodium_malloc memory
+//   (guard pages around each slab, no system call per allocation), larger
+//   ones from sodium_malloc itself (guard pages around each). Allocation
+//   takes a mutex: fine per exchange, not meant per message.
 // - Move-only; a moved-from SecretBytes is empty. There is no conversion to
 //   a string and no stream output, so a secret cannot be logged by accident;
 //   hex-encode `bytes()` deliberately where a tool must show one.
