@@ -303,6 +303,8 @@ int proxy(std::span<const std::string_view> args) {
       .option("ca-file", "FILE", "extra CA for the API endpoint's TLS", "none")
       .option("tdx-collateral", "DIR", kTdxCollateralHelp, "none")
       .toggle("tdx-allow-missing-crl", "accept TDX evidence without Intel's CRLs (fail open)")
+      .toggle("require-amd-crl", "refuse SEV-SNP evidence that carries no AMD CRL")
+      .toggle("amd-crl-fail-open", "accept SEV-SNP evidence whose AMD CRL does not verify")
       .toggle("shared-prompt-cache", "share the prompt cache among this proxy's users")
       .option("prompt-cache-salt", "SALT", "fixed salt (needs --shared-prompt-cache)", "none")
       .option("nvidia-ocsp-allow-unknown", "BOOL", "accept OCSP status UNKNOWN", "true")
@@ -343,7 +345,7 @@ int proxy(std::span<const std::string_view> args) {
   }
   session.workspace = flags.text("workspace");
   if (flags.is_set("ca-file")) session.ca_file = flags.text("ca-file");
-  read_tdx_collateral_flags(flags, session);
+  read_trust_flags(flags, session);
   const std::string unknown = flags.text("nvidia-ocsp-allow-unknown");
   if (unknown != "true" && unknown != "false") {
     throw UsageError("--nvidia-ocsp-allow-unknown must be true or false");

@@ -77,11 +77,13 @@ attest::tdx::CollateralDocuments read_tdx_collateral(const Flags& flags, std::st
           bytes(read_optional_file_in(flags, name, "root_crl.der"))};
 }
 
-void read_tdx_collateral_flags(const Flags& flags, client::SessionOptions& session) {
+void read_trust_flags(const Flags& flags, client::SessionOptions& session) {
   if (flags.is_set("tdx-collateral")) {
     session.tdx_collateral = read_tdx_collateral(flags, "tdx-collateral");
   }
   session.tdx_allow_missing_crls = flags.is_set("tdx-allow-missing-crl");
+  session.amd_revocation.require_crl = flags.is_set("require-amd-crl");
+  session.amd_revocation.fail_open = flags.is_set("amd-crl-fail-open");
 }
 
 std::vector<std::byte> read_evidence(const Flags& flags, std::string_view name) {

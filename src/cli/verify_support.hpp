@@ -38,12 +38,13 @@ inline constexpr std::string_view kTdxCollateralFiles =
     "tcb_info.json, qe_identity.json, tcb_signing.pem, pck_crl.der, root_crl.der";
 attest::tdx::CollateralDocuments read_tdx_collateral(const Flags& flags, std::string_view name);
 
-// --tdx-collateral DIR and --tdx-allow-missing-crl of the commands that
-// attest a Coordinator (proxy, batch) into their session options.
+// The revocation and collateral flags of the commands that attest a
+// Coordinator (proxy, batch): --tdx-collateral DIR, --tdx-allow-missing-crl,
+// --require-amd-crl, --amd-crl-fail-open.
 inline constexpr const char* kTdxCollateralHelp =
     "Intel PCS collateral for a TDX Coordinator (tcb_info.json, qe_identity.json, "
     "tcb_signing.pem, pck_crl.der, root_crl.der)";
-void read_tdx_collateral_flags(const Flags& flags, client::SessionOptions& session);
+void read_trust_flags(const Flags& flags, client::SessionOptions& session);
 // read_evidence reads a binary file, or hex text (whitespace allowed).
 std::vector<std::byte> read_evidence(const Flags& flags, std::string_view name);
 crypto::Certificate certificate_flag(const Flags& flags, std::string_view name);

@@ -165,6 +165,7 @@ Task<Result<void, Error>> Session::verify_attestation(std::unique_ptr<FetchedAtt
   if (options_.development) trust.development_chain = options_.development->snp_chain;
   trust.tdx_collateral = options_.tdx_collateral;
   trust.tdx_allow_missing_crls = options_.tdx_allow_missing_crls;
+  trust.amd_revocation = options_.amd_revocation;
   trust.chain_cache = &chain_cache_;
   // Verification costs milliseconds of RSA and ECDSA: off the loop.
   const auto started = fetched->started;

@@ -189,6 +189,20 @@ for format in oae fields; do
   stop_proxy
 done
 
+# --require-amd-crl: the development backend's evidence carries no AMD CRL,
+# so the proxy refuses to verify it and says why.
+start_proxy "$tmp/state/manifest.json" --require-amd-crl
+i=0
+until out=$(curl -s "$proxy/healthz"); printf '%s' "$out" | grep -q "AMD CRL"; do
+  i=$((i + 1)); [ $i -gt 100 ] && break
+  sleep 0.1
+done
+expect require-amd-crl "AMD CRL" "$out"
+out=$(curl -s -w ' %{http_code}' "$proxy/v1/chat/completions" -H 'Content-Type: application/json' \
+  -d '{"model":"synthetic","messages":[{"role":"user","content":"never sent"}]}')
+expect require-amd-crl-refused " 503" "$out"
+stop_proxy
+
 # The proxy over HTTPS (--tls-cert/--tls-key), behind a name of the user's
 # own (--allowed-host) and for a web app (--allowed-origin, repeatable).
 start_proxy "$tmp/state/manifest.json" --tls-cert "$tmp/state/private/gateway.pem" \

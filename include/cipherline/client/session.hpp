@@ -86,6 +86,11 @@ struct SessionOptions {
   // Without it TDX evidence is refused; SEV-SNP evidence does not need it.
   std::optional<attest::tdx::CollateralDocuments> tdx_collateral{};
   bool tdx_allow_missing_crls = false;  // explicit fail-open for TDX revocation
+  // AMD's CRL in the Coordinator's evidence: verified under the ARK and
+  // fail-closed when present; `require_crl` also refuses evidence without
+  // one (the CRL travels outside the signed report, so a gateway can drop
+  // it).
+  attest::snp::RevocationPolicy amd_revocation{};
   // Told the duration of every attestation ("attest", verification
   // included) and key exchange ("exchange") that succeeded, for metrics.
   std::function<void(std::string_view step, std::chrono::microseconds)> observe{};
