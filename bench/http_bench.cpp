@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/http/sse_reader.hpp"
 #include "ratio_reporter.hpp"
 
@@ -152,7 +152,7 @@ void BM_JsonWriterChatChunk(benchmark::State& state) {
   const std::string_view token = " the quick \"brown\" fox\n";
   for (auto _ : state) {
     out.clear();
-    JsonWriter w(out);
+    json::JsonWriter w(out);
     w.begin_object()
         .key("id")
         .string("chatcmpl-9f8e7d6c5b4a")

@@ -20,7 +20,7 @@
 #include <string>
 
 #include "cipherline/client/client.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
 
 using namespace cipherline;
@@ -37,7 +37,7 @@ std::vector<std::byte> read_bytes(const std::filesystem::path& path) {
 // The request body: any OpenAI chat-completions JSON; "model" is required.
 std::string chat_request(const std::string& prompt) {
   std::string body;
-  http::JsonWriter(body)
+  json::JsonWriter(body)
       .begin_object()
       .key("model")
       .string("synthetic")

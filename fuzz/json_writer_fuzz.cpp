@@ -15,11 +15,11 @@
 #include <string_view>
 #include <vector>
 
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 namespace {
 
-using cipherline::http::JsonWriter;
+using cipherline::json::JsonWriter;
 
 struct Model {
   std::vector<bool> objects;  // open containers, true = object

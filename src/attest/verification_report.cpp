@@ -1,6 +1,6 @@
 #include "cipherline/attest/verification_report.hpp"
 
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 namespace cipherline::attest {
 
@@ -59,7 +59,7 @@ std::string VerificationReport::to_text() const {
 
 std::string VerificationReport::to_json() const {
   std::string out;
-  http::JsonWriter w(out);
+  json::JsonWriter w(out);
   w.begin_object().key("subject").string(subject_).key("passed").boolean(passed());
   w.key("checks").begin_array();
   for (const Check& c : checks_) {

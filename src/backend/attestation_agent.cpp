@@ -7,7 +7,7 @@
 #include "cipherline/backend/error.hpp"
 #include "cipherline/crypto/random.hpp"
 #include "cipherline/crypto/sha256.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 namespace cipherline::backend {
 namespace {
@@ -17,7 +17,7 @@ constexpr std::string_view kOcspNotChecked =
     "not checked: no OCSP responder was asked; the recorded statuses are configured values, "
     "not NVIDIA's answers";
 
-void write_status(http::JsonWriter& json, const char* name, const protocol::OcspStatus& status) {
+void write_status(json::JsonWriter& json, const char* name, const protocol::OcspStatus& status) {
   json.key(name).begin_object().key("Value").string(protocol::to_string(status.value));
   if (status.value == protocol::OcspStatus::Value::revoked) {
     json.key("RevokedAt")
@@ -107,7 +107,7 @@ attest::VerificationReport AttestationAgent::attest(Worker& worker,
 
 std::string ocsp_status_json(const std::vector<GpuOcspStatus>& statuses) {
   std::string json;
-  http::JsonWriter writer(json);
+  json::JsonWriter writer(json);
   writer.begin_array();
   for (const auto& s : statuses) {
     writer.begin_object();

@@ -13,7 +13,7 @@
 #include "cipherline/crypto/certificate_builder.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha512.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 namespace cipherline::backend {
 namespace {
@@ -126,7 +126,7 @@ Task<void> Coordinator::serve_attest(http::Request& request, http::ResponseWrite
   std::string out = std::move(*doc);
   if (privatemode_form) {
     std::string wrapped;
-    http::JsonWriter(wrapped)
+    json::JsonWriter(wrapped)
         .begin_object()
         .key("AttestationDoc")
         .string(crypto::to_base64(std::as_bytes(std::span(out.data(), out.size()))))
@@ -173,7 +173,7 @@ Task<void> Coordinator::serve_admit(http::Request& request, http::ResponseWriter
     co_return;
   }
   std::string out;
-  http::JsonWriter(out)
+  json::JsonWriter(out)
       .begin_object()
       .key("Certificate")
       .string(crypto::to_pem(*certificate))

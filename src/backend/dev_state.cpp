@@ -14,7 +14,7 @@
 #include "cipherline/crypto/certificate_builder.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha256.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 namespace cipherline::backend {
 namespace {
@@ -120,7 +120,7 @@ std::array<std::byte, 32> DevState::policy_hash(std::string_view role) {
 std::string development_manifest(const std::array<std::byte, 48>& measurement,
                                  attest::snp::Product product) {
   std::string out;
-  http::JsonWriter json(out);
+  json::JsonWriter json(out);
   json.begin_object().key("Policies").begin_object();
   for (const auto role : kRoles) {
     json.key(crypto::to_hex(DevState::policy_hash(role)))

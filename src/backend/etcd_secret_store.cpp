@@ -11,7 +11,7 @@
 #include "cipherline/backend/error.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/http/error.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/protocol/error_body.hpp"
 #include "cipherline/runtime/sleep.hpp"
 
@@ -248,7 +248,7 @@ Task<Result<std::unique_ptr<EtcdSecretStore::Reply>, Error>> EtcdSecretStore::ca
 
 Task<Result<std::int64_t, Error>> EtcdSecretStore::lease_remaining(std::int64_t lease) {
   std::string body;
-  http::JsonWriter(body).begin_object().key("ID").string(std::to_string(lease)).end_object();
+  json::JsonWriter(body).begin_object().key("ID").string(std::to_string(lease)).end_object();
   auto reply = co_await call("/v3/lease/timetolive", std::move(body));
   if (!reply) co_return reply.error();
   const auto ttl = int64_field((*reply)->root, "TTL");
@@ -258,7 +258,7 @@ Task<Result<std::int64_t, Error>> EtcdSecretStore::lease_remaining(std::int64_t 
 
 Task<void> EtcdSecretStore::revoke(std::int64_t lease) {
   std::string body;
-  http::JsonWriter(body).begin_object().key("ID").string(std::to_string(lease)).end_object();
+  json::JsonWriter(body).begin_object().key("ID").string(std::to_string(lease)).end_object();
   // Best effort: a lease that is not revoked expires with its TTL. Not
   // cancelled with the put that failed: the clean-up is bounded by
   // request_timeout.
@@ -293,7 +293,7 @@ Task<Result<void, Error>> EtcdSecretStore::put(SecretPtr secret, std::chrono::se
 
   const auto before = Clock::now();
   std::string grant_body;
-  http::JsonWriter(grant_body).begin_object().key("TTL").number(ttl.count()).end_object();
+  json::JsonWriter(grant_body).begin_object().key("TTL").number(ttl.count()).end_object();
   auto grant = co_await call("/v3/lease/grant", std::move(grant_body));
   if (!grant) co_return grant.error();
   const auto lease = int64_field((*grant)->root, "ID");
@@ -306,7 +306,7 @@ Task<Result<void, Error>> EtcdSecretStore::put(SecretPtr secret, std::chrono::se
   {
     WipedString value;
     value.text = crypto::to_base64(secret->key().bytes());
-    http::JsonWriter(txn_body)
+    json::JsonWriter(txn_body)
         .begin_object()
         .key("compare")
         .begin_array()
@@ -355,7 +355,7 @@ Task<Result<SecretPtr, Error>> EtcdSecretStore::get(std::string_view id_view) {
   if (auto hit = cached(id)) co_return hit;
 
   std::string body;
-  http::JsonWriter(body).begin_object().key("key").string(b64(options_.prefix + id)).end_object();
+  json::JsonWriter(body).begin_object().key("key").string(b64(options_.prefix + id)).end_object();
   auto range = co_await call("/v3/kv/range", std::move(body));
   if (!range) co_return range.error();
   simdjson::dom::array kvs;
@@ -415,7 +415,7 @@ Task<void> EtcdSecretStore::watch() {
 Task<Result<void, Error>> EtcdSecretStore::watch_once(bool& established) {
   constexpr const char* path = "/v3/watch";
   std::string body;
-  http::JsonWriter(body)
+  json::JsonWriter(body)
       .begin_object()
       .key("create_request")
       .begin_object()

@@ -15,7 +15,7 @@
 #include "cipherline/backend/worker.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/certificate_builder.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/http/server.hpp"
 #include "cipherline/runtime/sleep.hpp"
 #include "cipherline/runtime/task_scope.hpp"
@@ -90,7 +90,7 @@ Task<Result<Identity, Error>> admit(http::HttpClient& client, const http::Origin
   wire.vcek_der = evidence->vcek.der();
   wire.product = state.snp.product;
   std::string body;
-  http::JsonWriter(body)
+  json::JsonWriter(body)
       .begin_object()
       .key("Evidence")
       .string(crypto::to_base64(attest::contrast::encode_snp_attestation(wire)))
@@ -321,7 +321,7 @@ Task<Result<void, Error>> run_worker(const RoleOptions& o, const DevState& state
                std::string chain;
                for (const auto& c : state.gpu.certificate_chain()) chain += crypto::to_pem(c);
                std::string out;
-               http::JsonWriter(out)
+               json::JsonWriter(out)
                    .begin_object()
                    .key("Report")
                    .string(crypto::to_base64(report->raw))
@@ -426,7 +426,7 @@ Task<Result<attest::VerificationReport, Error>> attest_worker(AttestationAgent& 
                         crypto::SignatureFormat::der);
   if (!signature) co_return signature.error();
   std::string body;
-  http::JsonWriter(body)
+  json::JsonWriter(body)
       .begin_object()
       .key("Nonce")
       .string(nonce_b64)

@@ -8,7 +8,7 @@
 
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/sha256.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/http/sse_writer.hpp"
 #include "cipherline/runtime/sleep.hpp"
 
@@ -104,7 +104,7 @@ Result<Prompt, std::string> read_prompt(element root, Api api) {
 std::string chat_chunk(Api api, std::string_view token, bool first, bool last,
                        std::int64_t created) {
   std::string out;
-  http::JsonWriter w(out);
+  json::JsonWriter w(out);
   w.begin_object();
   if (api == Api::chat) {
     w.key("id").string("chatcmpl-synthetic").key("object").string("chat.completion.chunk");
@@ -131,7 +131,7 @@ std::string chat_chunk(Api api, std::string_view token, bool first, bool last,
   return out;
 }
 
-void usage(http::JsonWriter& w, Api api, std::size_t in, std::size_t out) {
+void usage(json::JsonWriter& w, Api api, std::size_t in, std::size_t out) {
   w.key("usage").begin_object();
   if (api == Api::anthropic) {
     w.key("input_tokens").number(in).key("output_tokens").number(out);
@@ -148,7 +148,7 @@ void usage(http::JsonWriter& w, Api api, std::size_t in, std::size_t out) {
 
 std::string whole_response(Api api, const Prompt& p, std::size_t completion, std::int64_t created) {
   std::string out;
-  http::JsonWriter w(out);
+  json::JsonWriter w(out);
   w.begin_object();
   if (api == Api::anthropic) {
     w.key("id")
@@ -187,7 +187,7 @@ std::string whole_response(Api api, const Prompt& p, std::size_t completion, std
 std::string anthropic_event(std::string_view type, std::string_view token, const Prompt& p,
                             std::size_t completion) {
   std::string out;
-  http::JsonWriter w(out);
+  json::JsonWriter w(out);
   w.begin_object().key("type").string(type);
   if (type == "message_start") {
     w.key("message").begin_object().key("id").string("msg_synthetic").key("type").string("message");
@@ -229,7 +229,7 @@ Task<std::optional<element>> read_json(http::Request& request, http::ResponseWri
 void SyntheticModel::add_routes(http::Router& router) {
   router.add("GET", "/v1/models", [](http::Request&, http::ResponseWriter& w) -> Task<void> {
     std::string out;
-    http::JsonWriter(out)
+    json::JsonWriter(out)
         .begin_object()
         .key("object")
         .string("list")
@@ -306,7 +306,7 @@ void SyntheticModel::add_routes(http::Router& router) {
         (void)co_await sse.send(chat_chunk(api, {}, words.empty(), true, created));
         if (prompt->include_usage) {
           std::string out;
-          http::JsonWriter w(out);
+          json::JsonWriter w(out);
           w.begin_object().key("object").string(api == Api::chat ? "chat.completion.chunk"
                                                                  : "text_completion");
           w.key("model").string(kName).key("choices").begin_array().end_array();
@@ -355,7 +355,7 @@ void SyntheticModel::add_routes(http::Router& router) {
                  co_return;
                }
                std::string out;
-               http::JsonWriter w(out);
+               json::JsonWriter w(out);
                w.begin_object()
                    .key("object")
                    .string("list")

@@ -15,7 +15,7 @@
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/hpke.hpp"
 #include "cipherline/crypto/xwing.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/protocol/field_cipher.hpp"
 #include "cipherline/protocol/inference_secret.hpp"
 #include "commands.hpp"
@@ -236,7 +236,7 @@ int crypto_oae_open(std::span<const std::string_view> args) {
     plaintext.clear();
     if (auto r = opener->open(*message, plaintext); !r) return oae_failed(r.error());
     json.clear();
-    http::JsonWriter(json).string(plaintext);
+    json::JsonWriter(json).string(plaintext);
     print_line(json);
   }
   if (auto r = opener->finish(); !r) return oae_failed(r.error());

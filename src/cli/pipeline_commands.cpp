@@ -13,7 +13,7 @@
 #include "cipherline/backend/roles.hpp"
 #include "cipherline/backend/secret_store.hpp"
 #include "cipherline/client/proxy.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/http/server.hpp"
 #include "cipherline/runtime/loop_group.hpp"
 #include "cipherline/runtime/signal.hpp"
@@ -53,7 +53,7 @@ std::function<void(std::string_view)> make_logger(const Flags& flags, std::strin
     std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     std::string line;
     if (json) {
-      http::JsonWriter(line)
+      json::JsonWriter(line)
           .begin_object()
           .key("time")
           .string(when)

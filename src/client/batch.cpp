@@ -16,7 +16,7 @@
 #include "cipherline/client/error.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/random.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 #include "cipherline/runtime/channel.hpp"
 #include "cipherline/runtime/offload.hpp"
@@ -204,7 +204,7 @@ void absorb_chunk(std::string_view payload, protocol::Route route, Assembled& a,
 std::string assembled_body(const Assembled& a, protocol::Route route) {
   const bool chat = route == protocol::Route::chat_completions;
   std::string out;
-  http::JsonWriter json(out);
+  json::JsonWriter json(out);
   json.begin_object()
       .key("id")
       .string(a.id)
@@ -353,7 +353,7 @@ Result<std::optional<Job>, Error> Runner::parse(std::uint64_t line_no, std::stri
 void Runner::invalid(std::uint64_t line, std::string_view custom_id, std::string why) {
   ++counts_.invalid;
   std::string out;
-  http::JsonWriter json(out);
+  json::JsonWriter json(out);
   json.begin_object().key("line").number(line).key("custom_id");
   if (custom_id.empty()) {
     json.null();
@@ -540,7 +540,7 @@ Task<Outcome> Runner::execute(const Job& job) {
 
 void Runner::record(const Job& job, Outcome outcome) {
   std::string out;
-  http::JsonWriter json(out);
+  json::JsonWriter json(out);
   json.begin_object()
       .key("id")
       .string("batch_req_" + random_hex(12))

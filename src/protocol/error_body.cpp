@@ -1,12 +1,12 @@
 #include "cipherline/protocol/error_body.hpp"
 
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 namespace cipherline::protocol {
 
 std::string error_body(std::string_view message, std::string_view type) {
   std::string json;
-  http::JsonWriter(json)
+  json::JsonWriter(json)
       .begin_object()
       .key("error")
       .begin_object()

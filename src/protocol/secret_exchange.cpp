@@ -8,7 +8,7 @@
 #include "cipherline/crypto/error.hpp"
 #include "cipherline/crypto/hpke.hpp"
 #include "cipherline/crypto/sha256.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 namespace cipherline::protocol {
 namespace {
@@ -55,7 +55,7 @@ Result<std::vector<std::vector<std::byte>>, Error> base64_fields(
 
 std::string secret_request_json(std::span<const std::byte> public_key) {
   std::string out;
-  http::JsonWriter(out)
+  json::JsonWriter(out)
       .begin_object()
       .key("PublicKey")
       .string(crypto::to_base64(public_key))
@@ -71,7 +71,7 @@ Result<std::vector<std::byte>, Error> parse_secret_request(std::string_view json
 
 std::string secret_response_json(const SecretResponse& r) {
   std::string out;
-  http::JsonWriter(out)
+  json::JsonWriter(out)
       .begin_object()
       .key("EncapsulatedKey")
       .string(crypto::to_base64(r.encapsulated_key))

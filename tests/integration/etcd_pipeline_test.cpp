@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "../backend/etcd_process.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "pipeline_fixture.hpp"
 
 namespace cipherline {

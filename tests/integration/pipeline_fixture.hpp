@@ -12,7 +12,7 @@
 
 #include "cipherline/backend/dev_backend.hpp"
 #include "cipherline/client/client.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/http/server.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
 #include "cipherline/runtime/task_scope.hpp"
@@ -83,7 +83,7 @@ Task<void> with_backend(backend::DevBackendOptions options, Body body) {
 // A chat request with one user message (no "stream": stream_chat adds it).
 inline std::string chat_request(std::string_view prompt) {
   std::string body;
-  http::JsonWriter(body)
+  json::JsonWriter(body)
       .begin_object()
       .key("model")
       .string("synthetic")

@@ -9,7 +9,7 @@
 #include "cipherline/client/error.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/error.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/http/server.hpp"
 #include "cipherline/runtime/sleep.hpp"
 #include "pipeline_fixture.hpp"

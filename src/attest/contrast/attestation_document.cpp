@@ -4,7 +4,7 @@
 
 #include "cipherline/attest/error.hpp"
 #include "cipherline/crypto/base64.hpp"
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 namespace cipherline::attest::contrast {
 namespace {
@@ -115,7 +115,7 @@ Result<AttestationDocument, Error> parse_attestation_document(std::string_view j
 
 std::string write_attestation_document(const AttestationDocument& doc) {
   std::string out;
-  http::JsonWriter w(out);
+  json::JsonWriter w(out);
   const auto b64 = [](std::string_view s) {
     return crypto::to_base64(std::as_bytes(std::span(s.data(), s.size())));
   };

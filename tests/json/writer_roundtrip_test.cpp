@@ -1,7 +1,7 @@
 // JsonWriter: what it writes parses (simdjson) back to the values written —
 // every byte value in strings, invalid UTF-8, integers at the limits,
 // doubles of many bit patterns, nested documents.
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace cipherline::http {
+namespace cipherline::json {
 namespace {
 
 using namespace std::string_view_literals;
@@ -245,4 +245,4 @@ TEST(JsonWriterRoundTrip, KeysComeBackAsWritten) {
 }
 
 }  // namespace
-}  // namespace cipherline::http
+}  // namespace cipherline::json

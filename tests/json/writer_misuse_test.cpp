@@ -1,6 +1,6 @@
 // JsonWriter: structural misuse throws std::logic_error naming the mistake,
 // before anything is written.
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace cipherline::http {
+namespace cipherline::json {
 namespace {
 
 // expect_misuse runs `prepare`, then checks that `misuse` throws
@@ -110,4 +110,4 @@ TEST(JsonWriterMisuse, WriterStaysUsableAfterAMisuse) {
 }
 
 }  // namespace
-}  // namespace cipherline::http
+}  // namespace cipherline::json

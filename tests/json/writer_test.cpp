@@ -1,6 +1,6 @@
 // JsonWriter: the exact text it writes — structure, string escaping,
 // invalid UTF-8 replacement, numbers, raw splices and output ownership.
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <string_view>
 #include <utility>
 
-namespace cipherline::http {
+namespace cipherline::json {
 namespace {
 
 using namespace std::string_view_literals;
@@ -364,4 +364,4 @@ TEST(JsonWriter, MovedWriterKeepsItsOwnOutput) {
 }
 
 }  // namespace
-}  // namespace cipherline::http
+}  // namespace cipherline::json

@@ -1,4 +1,4 @@
-#include "cipherline/http/json_writer.hpp"
+#include "cipherline/json/writer.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <utility>
 
-namespace cipherline::http {
+namespace cipherline::json {
 namespace {
 
 constexpr std::size_t kInlineDepth = 64;
@@ -348,4 +348,4 @@ void JsonWriter::reset() noexcept {
   done_ = false;
 }
 
-}  // namespace cipherline::http
+}  // namespace cipherline::json

@@ -48,7 +48,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace cipherline::http {
+namespace cipherline::json {
 
 template <class T>
 concept JsonInteger = std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char> &&
@@ -121,4 +121,4 @@ class JsonWriter {
   bool done_ = false;         // the top-level value is written
 };
 
-}  // namespace cipherline::http
+}  // namespace cipherline::json
