@@ -404,10 +404,10 @@ int main(int argc, char** argv) {
     pairs.push_back({"raw AEAD " + n + " B: libsodium / OpenSSL", "BM_RawLibsodiumSeal/" + n,
                      "BM_RawOpenSslSeal/" + n});
   }
-  pairs.push_back({"OAE seal 200 B event / raw libsodium", "BM_OaeSeal/200",
-                   "BM_RawLibsodiumSeal/200"});
-  pairs.push_back({"OAE open 200 B event / raw libsodium", "BM_OaeOpen/200",
-                   "BM_RawLibsodiumOpen/200"});
+  pairs.push_back(
+      {"OAE seal 200 B event / raw libsodium", "BM_OaeSeal/200", "BM_RawLibsodiumSeal/200"});
+  pairs.push_back(
+      {"OAE open 200 B event / raw libsodium", "BM_OaeOpen/200", "BM_RawLibsodiumOpen/200"});
   for (std::int64_t s : cipherline::kCrossoverSizes) {
     const std::string n = std::to_string(s);
     pairs.push_back({"Aes256Gcm " + n + " B: libsodium / OpenSSL path",

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cipherline/json/writer.hpp"
 #include "cipherline/http/sse_reader.hpp"
+#include "cipherline/json/writer.hpp"
 #include "ratio_reporter.hpp"
 
 namespace cipherline::http {

@@ -61,8 +61,8 @@ struct Exchange {
 
 std::shared_ptr<const protocol::InferenceSecret> secret() {
   static const auto key = crypto::SecretBytes::random(32);
-  static const auto s = std::make_shared<const protocol::InferenceSecret>(
-      std::string(44, 'S'), key.bytes());
+  static const auto s =
+      std::make_shared<const protocol::InferenceSecret>(std::string(44, 'S'), key.bytes());
   return s;
 }
 
@@ -182,12 +182,11 @@ BENCHMARK(BM_ResponseStreamFields);
 }  // namespace cipherline
 
 int main(int argc, char** argv) {
-  return cipherline::bench::run_with_ratios(
-      argc, argv,
-      {{"16 KiB read: ResponseStream OAE / raw AEAD open", "BM_ResponseStreamOae",
-        "BM_RawOpenEvents"},
-       {"16 KiB read: ResponseStream fields / raw AEAD open", "BM_ResponseStreamFields",
-        "BM_RawOpenEvents"},
-       {"16 KiB read: ResponseStream OAE / fields", "BM_ResponseStreamOae",
-        "BM_ResponseStreamFields"}});
+  return cipherline::bench::run_with_ratios(argc, argv,
+                                            {{"16 KiB read: ResponseStream OAE / raw AEAD open",
+                                              "BM_ResponseStreamOae", "BM_RawOpenEvents"},
+                                             {"16 KiB read: ResponseStream fields / raw AEAD open",
+                                              "BM_ResponseStreamFields", "BM_RawOpenEvents"},
+                                             {"16 KiB read: ResponseStream OAE / fields",
+                                              "BM_ResponseStreamOae", "BM_ResponseStreamFields"}});
 }

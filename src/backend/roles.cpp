@@ -15,8 +15,8 @@
 #include "cipherline/backend/worker.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/certificate_builder.hpp"
-#include "cipherline/json/writer.hpp"
 #include "cipherline/http/server.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/runtime/sleep.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 

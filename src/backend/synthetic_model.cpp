@@ -8,8 +8,8 @@
 
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/sha256.hpp"
-#include "cipherline/json/writer.hpp"
 #include "cipherline/http/sse_writer.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/runtime/sleep.hpp"
 
 namespace cipherline::backend {

@@ -4,8 +4,8 @@
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/error.hpp"
 #include "cipherline/http/sse_reader.hpp"
-#include "cipherline/protocol/event_fields.hpp"
 #include "cipherline/protocol/error_body.hpp"
+#include "cipherline/protocol/event_fields.hpp"
 #include "cipherline/protocol/field_cipher.hpp"
 #include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/oae_carriage.hpp"
@@ -135,9 +135,8 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
     co_return;
   }
   const auto& headers = request.head.headers;
-  const bool oae = headers.get("Content-Type")
-                       .value_or("")
-                       .starts_with(protocol::kEncryptedBodyType);
+  const bool oae =
+      headers.get("Content-Type").value_or("").starts_with(protocol::kEncryptedBodyType);
   const auto plain_request = protocol::plain_request_fields(route);
   std::optional<std::string> id;
   if (!oae) {
@@ -146,11 +145,11 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
     id = std::string(*named);
   }
   if (!id) {
-    co_await respond_error(request, writer, 400,
-                           oae ? "an encrypted body must name its secret in " +
-                                     std::string(protocol::kSecretIdHeader)
-                               : std::string("the request has no encrypted field, so its "
-                                             "response cannot be encrypted"));
+    co_await respond_error(
+        request, writer, 400,
+        oae ? "an encrypted body must name its secret in " + std::string(protocol::kSecretIdHeader)
+            : std::string("the request has no encrypted field, so its "
+                          "response cannot be encrypted"));
     co_return;
   }
   auto secret = co_await secrets_.get(*id);
@@ -159,8 +158,9 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
                            secret.error().message());
     co_return;
   }
-  auto accepted = protocol::check_ocsp_policy(headers.get(protocol::kOcspPolicyHeader),
-                                              headers.get(protocol::kOcspPolicyMacHeader), **secret);
+  auto accepted =
+      protocol::check_ocsp_policy(headers.get(protocol::kOcspPolicyHeader),
+                                  headers.get(protocol::kOcspPolicyMacHeader), **secret);
   if (accepted) {
     if (auto gpus = check_gpus(*accepted, statuses_); !gpus) accepted = gpus.error();
   }
@@ -175,20 +175,22 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   std::optional<crypto::OaeResponder> responder;
   std::optional<protocol::ResponseCipher> cipher;
   if (oae) {
-    auto opened = open_oae_request(headers.get(protocol::kOaeRequestHeader).value_or(""),
-                                   **secret, *body, plaintext);
+    auto opened = open_oae_request(headers.get(protocol::kOaeRequestHeader).value_or(""), **secret,
+                                   *body, plaintext);
     if (!opened) {
-      co_await respond_error(request, writer, 400, "opening the request: " + opened.error().message());
+      co_await respond_error(request, writer, 400,
+                             "opening the request: " + opened.error().message());
       co_return;
     }
     responder.emplace(std::move(*opened));
   } else {
     cipher.emplace(*secret);
-    if (auto r = protocol::open_json_fields(*body, plain_request,
-                                            [&cipher](std::string_view field, std::string& out) {
-                                              return cipher->open(field, out);
-                                            },
-                                            plaintext);
+    if (auto r = protocol::open_json_fields(
+            *body, plain_request,
+            [&cipher](std::string_view field, std::string& out) {
+              return cipher->open(field, out);
+            },
+            plaintext);
         !r) {
       co_await respond_error(request, writer, 500,
                              "forwarding request: mutating request: " + r.error().message());
@@ -218,10 +220,9 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   }
 }
 
-Result<crypto::OaeResponder, Error> Worker::open_oae_request(std::string_view header_value,
-                                                             const protocol::InferenceSecret& secret,
-                                                             std::string_view body,
-                                                             std::string& plaintext) const {
+Result<crypto::OaeResponder, Error> Worker::open_oae_request(
+    std::string_view header_value, const protocol::InferenceSecret& secret, std::string_view body,
+    std::string& plaintext) const {
   auto salt = protocol::parse_oae_header_value(header_value);
   if (!salt) {
     return Error(salt.error().code(),
@@ -331,10 +332,9 @@ void frame_event(std::string_view type, std::string_view data, std::string& out)
 Task<void> Worker::reply_oae(protocol::Route route, crypto::OaeResponder& responder,
                              http::ClientResponse& response, http::ResponseWriter& writer) {
   auto& sealer = responder.response();
-  http::Headers out_headers{
-      {"Content-Type", std::string(protocol::kEncryptedBodyType)},
-      {std::string(protocol::kOaeResponseHeader),
-       protocol::oae_header_value(responder.response_header())}};
+  http::Headers out_headers{{"Content-Type", std::string(protocol::kEncryptedBodyType)},
+                            {std::string(protocol::kOaeResponseHeader),
+                             protocol::oae_header_value(responder.response_header())}};
   const auto type = response.head().headers.get("Content-Type").value_or("");
   std::string sealed;
   if (!type.starts_with(protocol::kEventStreamType)) {
@@ -344,8 +344,7 @@ Task<void> Worker::reply_oae(protocol::Route route, crypto::OaeResponder& respon
         answer ? std::move(*answer)
                : protocol::error_body("model server: " + answer.error().message());
     (void)protocol::seal_frame(sealer, body, true, sealed);
-    (void)co_await writer.respond(answer ? response.status() : 502, std::move(out_headers),
-                                  sealed);
+    (void)co_await writer.respond(answer ? response.status() : 502, std::move(out_headers), sealed);
     co_return;
   }
   // A stream: one message per event, written once per read of the model's

@@ -11,9 +11,9 @@
 
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/error.hpp"
-#include "cipherline/crypto/oae.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/hpke.hpp"
+#include "cipherline/crypto/oae.hpp"
 #include "cipherline/crypto/xwing.hpp"
 #include "cipherline/json/writer.hpp"
 #include "cipherline/protocol/field_cipher.hpp"
@@ -88,9 +88,7 @@ void print_line(std::string_view text) {
 // An OAE failure: "cipherline: <what> (<detail>)", exit status 1; the
 // first word is the failure's name (truncated, authentication failed,
 // malformed, closed).
-int oae_failed(const Error& e) {
-  return check_failed(e.code().message() + ": " + e.message());
-}
+int oae_failed(const Error& e) { return check_failed(e.code().message() + ": " + e.message()); }
 
 }  // namespace
 

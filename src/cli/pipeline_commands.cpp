@@ -13,8 +13,8 @@
 #include "cipherline/backend/roles.hpp"
 #include "cipherline/backend/secret_store.hpp"
 #include "cipherline/client/proxy.hpp"
-#include "cipherline/json/writer.hpp"
 #include "cipherline/http/server.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/runtime/loop_group.hpp"
 #include "cipherline/runtime/signal.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
@@ -36,7 +36,6 @@ std::string read_text(const std::string& flag, const std::string& path) {
   text << in.rdbuf();
   return std::move(text).str();
 }
-
 
 // A logger writing one line per event to stderr, as text or JSON.
 std::function<void(std::string_view)> make_logger(const Flags& flags, std::string component) {
@@ -393,25 +392,25 @@ int proxy(std::span<const std::string_view> args) {
   if (flags.is_set("print-verification")) {
     options.on_verified = [printed = std::make_shared<std::atomic<bool>>(false),
                            format = options.client.chat_format](client::Session& session) {
-          if (printed->exchange(true)) return;  // once, whatever the number of loops
-          if (const auto* report = session.last_report()) {
-            std::printf("%s\n", report->to_text().c_str());
-          }
-          std::printf(
-              "PASS secret exchange: X-Wing HPKE key signed by a mesh certificate of the attested "
-              "mesh CA (attestation %.1f ms, exchange %.1f ms)\n",
-              static_cast<double>(session.last_attest_time().count()) / 1000.0,
-              static_cast<double>(session.last_exchange_time().count()) / 1000.0);
-          std::printf("%s\n",
-                      format == protocol::WireFormat::oae
-                          ? "PASS wire format: chat completions as OAE whole-body streams (keys "
-                            "derived per exchange, every message bound to its position and the "
-                            "stream's end, so a cut or reordered answer is an error); other "
-                            "routes as v1.40 fields"
-                          : "WARN wire format: chat completions as v1.40 fields (--wire-format "
-                            "fields): a stream cut short after an event cannot be detected");
-          std::fflush(stdout);
-        };
+      if (printed->exchange(true)) return;  // once, whatever the number of loops
+      if (const auto* report = session.last_report()) {
+        std::printf("%s\n", report->to_text().c_str());
+      }
+      std::printf(
+          "PASS secret exchange: X-Wing HPKE key signed by a mesh certificate of the attested "
+          "mesh CA (attestation %.1f ms, exchange %.1f ms)\n",
+          static_cast<double>(session.last_attest_time().count()) / 1000.0,
+          static_cast<double>(session.last_exchange_time().count()) / 1000.0);
+      std::printf("%s\n",
+                  format == protocol::WireFormat::oae
+                      ? "PASS wire format: chat completions as OAE whole-body streams (keys "
+                        "derived per exchange, every message bound to its position and the "
+                        "stream's end, so a cut or reordered answer is an error); other "
+                        "routes as v1.40 fields"
+                      : "WARN wire format: chat completions as v1.40 fields (--wire-format "
+                        "fields): a stream cut short after an event cannot be detected");
+      std::fflush(stdout);
+    };
   }
 
   client::ProxyMetrics metrics;

@@ -243,7 +243,8 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
           sealed);
     }
     if (!sealing) {
-      co_return Error(errc::invalid_request, "encrypting the request: " + sealing.error().message());
+      co_return Error(errc::invalid_request,
+                      "encrypting the request: " + sealing.error().message());
     }
     counters_.bytes_encrypted += prepared->body.size();
     h.set(protocol::kSecretIdHeader, (*secret)->id());
@@ -284,8 +285,7 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
       }
       auto text = co_await response->body().read_all(1 << 20);
       if (!text) co_return text.error();
-      if (attempt == 0 && out.status_ == 500 &&
-          protocol::names_unknown_secret(*text)) {
+      if (attempt == 0 && out.status_ == 500 && protocol::names_unknown_secret(*text)) {
         ++counters_.retries;
         if (auto r = co_await session_->force_refresh(); !r) co_return r.error();
         continue;
@@ -300,8 +300,8 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
         co_return unauthenticated("an OAE request was answered with Content-Type \"" +
                                   out.content_type_ + "\", not an encrypted body");
       }
-      auto salt = protocol::parse_oae_header_value(
-          head.get(protocol::kOaeResponseHeader).value_or(""));
+      auto salt =
+          protocol::parse_oae_header_value(head.get(protocol::kOaeResponseHeader).value_or(""));
       if (!salt) {
         co_return unauthenticated(std::string(protocol::kOaeResponseHeader) + ": " +
                                   salt.error().message());

@@ -309,9 +309,9 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     // nothing unauthenticated can pass for an answer.
     auto text = co_await response->read_all();
     metrics_.failure("gateway error");
-    co_await respond_json_error(writer, response->status(),
-                                "gateway (unauthenticated): " +
-                                    (text ? text->substr(0, 4096) : text.error().message()));
+    co_await respond_json_error(
+        writer, response->status(),
+        "gateway (unauthenticated): " + (text ? text->substr(0, 4096) : text.error().message()));
     log_request(request, response->status(), started, 0);
     co_return;
   }

@@ -38,9 +38,7 @@ struct Aes256Gcm::Keys {
   Keys() = default;
   Keys(const Keys&) = delete;
   Keys& operator=(const Keys&) = delete;
-  ~Keys() {
-    internal::locked_free(sodium, crypto_aead_aes256gcm_statebytes());
-  }
+  ~Keys() { internal::locked_free(sodium, crypto_aead_aes256gcm_statebytes()); }
 };
 
 bool Aes256Gcm::libsodium_available() noexcept {

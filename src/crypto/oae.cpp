@@ -94,9 +94,9 @@ Result<void, Error> OaeOpener::open(std::span<const std::byte> message, std::str
   const std::size_t size = message.size() - kOaeOverhead;
   const std::size_t start = out.size();
   out.resize(start + size);
-  auto opened = aead_.open({reinterpret_cast<std::byte*>(out.data() + start), size},
-                           message.subspan(1 + kOaeNonceSize), message.subspan(1, kOaeNonceSize),
-                           aad);
+  auto opened =
+      aead_.open({reinterpret_cast<std::byte*>(out.data() + start), size},
+                 message.subspan(1 + kOaeNonceSize), message.subspan(1, kOaeNonceSize), aad);
   if (!opened) {
     out.resize(start);
     return fail(Error(errc::authentication_failed,
@@ -142,8 +142,7 @@ OaeRequester::OaeRequester(std::span<const std::byte> secret, const OaeHeader& r
       prk_(hkdf_sha256_extract(request_salt, checked_secret(secret))),
       request_(request_key(prk_.bytes()).bytes()) {}
 
-Result<OaeOpener, Error> OaeRequester::accept_response(
-    std::span<const std::byte> response_header) {
+Result<OaeOpener, Error> OaeRequester::accept_response(std::span<const std::byte> response_header) {
   // Single use, whatever the outcome: the PRK leaves the object first.
   SecretBytes prk = std::move(prk_);
   if (prk.empty()) {
@@ -162,9 +161,9 @@ Result<OaeResponder, Error> OaeResponder::create(std::span<const std::byte> secr
                                                  const OaeHeader* response_salt) {
   if (secret.size() != kOaeSecretSize) return wrong_size("the shared secret", secret.size());
   if (request_header.size() != kOaeHeaderSize) {
-    return Error(errc::malformed_message, "the request header has " +
-                                              std::to_string(request_header.size()) +
-                                              " bytes, expected 32");
+    return Error(
+        errc::malformed_message,
+        "the request header has " + std::to_string(request_header.size()) + " bytes, expected 32");
   }
   const OaeHeader salt = response_salt != nullptr ? *response_salt : random_salt();
   const SecretBytes prk = hkdf_sha256_extract(request_header, secret);

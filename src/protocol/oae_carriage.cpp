@@ -35,8 +35,8 @@ Result<crypto::OaeHeader, Error> parse_oae_header_value(std::string_view value) 
   auto bytes = crypto::from_base64(value.substr(1, value.size() - 2));
   if (!bytes) return Error(errc::invalid_base64, "OAE header value: " + bytes.error().message());
   if (bytes->size() != crypto::kOaeHeaderSize) {
-    return Error(errc::malformed_message, "an OAE header holds " + std::to_string(bytes->size()) +
-                                              " bytes, expected 32");
+    return Error(errc::malformed_message,
+                 "an OAE header holds " + std::to_string(bytes->size()) + " bytes, expected 32");
   }
   crypto::OaeHeader salt;
   std::memcpy(salt.data(), bytes->data(), salt.size());
@@ -79,12 +79,12 @@ Result<std::optional<std::span<const std::byte>>, Error> FrameReader::next() {
   const std::size_t length = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
                              (std::size_t{p[2]} << 8) | std::size_t{p[3]};
   if (length > max_frame_ || length < crypto::kOaeOverhead) {
-    failure_ = Error(errc::malformed_message,
-                     "an OAE frame of " + std::to_string(length) + " bytes (" +
-                         (length < crypto::kOaeOverhead
-                              ? std::string("a sealed message has at least 29")
-                              : "the maximum is " + std::to_string(max_frame_)) +
-                         ")");
+    failure_ =
+        Error(errc::malformed_message,
+              "an OAE frame of " + std::to_string(length) + " bytes (" +
+                  (length < crypto::kOaeOverhead ? std::string("a sealed message has at least 29")
+                                                 : "the maximum is " + std::to_string(max_frame_)) +
+                  ")");
     return *failure_;
   }
   if (available < kOaeFramePrefix + length) return std::optional<std::span<const std::byte>>();

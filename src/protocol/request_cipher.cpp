@@ -33,7 +33,8 @@ RequestCipher::RequestCipher(std::shared_ptr<const InferenceSecret> secret, cons
 
 Result<void, Error> RequestCipher::seal(std::span<const std::byte> plaintext, std::string& out) {
   if (opened_) {
-    return Error(errc::cipher_state, "cannot encrypt a request field after decrypting the response");
+    return Error(errc::cipher_state,
+                 "cannot encrypt a request field after decrypting the response");
   }
   FieldIv iv;
   crypto::random_bytes(iv);
@@ -50,8 +51,7 @@ Result<void, Error> RequestCipher::open(std::string_view text, std::string& out)
   // it would authenticate. A response field must carry this exchange's
   // nonce and an IV of the responder's own.
   if (field->nonce != nonce_) {
-    return Error(errc::authentication_failed,
-                 "a response field carries another exchange's nonce");
+    return Error(errc::authentication_failed, "a response field carries another exchange's nonce");
   }
   if (!opened_) std::sort(sealed_ivs_.begin(), sealed_ivs_.end());
   if (std::binary_search(sealed_ivs_.begin(), sealed_ivs_.end(), field->iv)) {
@@ -69,7 +69,8 @@ ResponseCipher::ResponseCipher(std::shared_ptr<const InferenceSecret> secret)
 
 Result<void, Error> ResponseCipher::open(std::string_view text, std::string& out) {
   if (sealed_) {
-    return Error(errc::cipher_state, "cannot decrypt a request field after encrypting the response");
+    return Error(errc::cipher_state,
+                 "cannot decrypt a request field after encrypting the response");
   }
   auto field = parse_for(*secret_, text);
   if (!field) return field.error();

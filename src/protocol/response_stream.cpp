@@ -30,11 +30,11 @@ ResponseStream::ResponseStream(Route route, bool event_stream,
       limits_(limits),
       cipher_(std::move(cipher)),
       fields_opened_(std::make_unique<std::size_t>(0)),
-      open_([c = cipher_.get(), n = fields_opened_.get()](std::string_view field,
-                                                          std::string& out) {
-        ++*n;
-        return c->open(field, out);
-      }),
+      open_(
+          [c = cipher_.get(), n = fields_opened_.get()](std::string_view field, std::string& out) {
+            ++*n;
+            return c->open(field, out);
+          }),
       plain_(plain_response_fields(route)),
       sse_({.max_event_size = limits.max_event}),
       frames_(limits.max_frame) {}
@@ -70,9 +70,9 @@ void ResponseStream::publish_events() {
   events_.clear();
   const std::string_view out = output_;
   for (const auto& s : spans_) {
-    events_.push_back({s.type_size == 0 ? std::string_view("message")
-                                        : out.substr(s.type_at, s.type_size),
-                       out.substr(s.data_at, s.data_size)});
+    events_.push_back(
+        {s.type_size == 0 ? std::string_view("message") : out.substr(s.type_at, s.type_size),
+         out.substr(s.data_at, s.data_size)});
   }
 }
 
@@ -100,7 +100,8 @@ Result<void, Error> ResponseStream::feed_fields_events(std::span<const std::byte
   sse_.feed(chunk);
   while (true) {
     auto event = sse_.next();
-    if (!event) return fail(Error(event.error().code(), "the event stream: " + event.error().message()));
+    if (!event)
+      return fail(Error(event.error().code(), "the event stream: " + event.error().message()));
     if (!*event) return {};
     const auto& e = **event;
     const std::size_t start = output_.size();
@@ -126,9 +127,9 @@ Result<void, Error> ResponseStream::feed_fields_events(std::span<const std::byte
       }
       if (!opened) {
         output_.resize(start);
-        return fail(Error(opened.error().code(), "decrypting event " +
-                                                     std::to_string(spans_.size()) + ": " +
-                                                     opened.error().message()));
+        return fail(Error(
+            opened.error().code(),
+            "decrypting event " + std::to_string(spans_.size()) + ": " + opened.error().message()));
       }
     }
     span.data_size = output_.size() - span.data_at;
@@ -211,16 +212,16 @@ Result<void, Error> ResponseStream::finish() {
   }
   if (event_stream_) {
     if (!ended_) {
-      return fail(Error(errc::stream_truncated,
-                        route_ == Route::messages
-                            ? "the event stream ended before message_stop"
-                            : "the event stream ended before [DONE]"));
+      return fail(Error(errc::stream_truncated, route_ == Route::messages
+                                                    ? "the event stream ended before message_stop"
+                                                    : "the event stream ended before [DONE]"));
     }
     return {};
   }
   *fields_opened_ = 0;
   auto r = open_json_fields(raw_, plain_, open_, output_);
-  if (r && *fields_opened_ == 0) r = Error(errc::authentication_failed, "it has no encrypted field");
+  if (r && *fields_opened_ == 0)
+    r = Error(errc::authentication_failed, "it has no encrypted field");
   if (!r) {
     output_.clear();
     return fail(Error(r.error().code(), "decrypting the response: " + r.error().message()));

@@ -56,9 +56,9 @@ TEST_F(OaeKnownAnswers, KeySchedule) {
   // The labels are part of the vectors: a wrong label or a missing NUL would
   // change these.
   const std::string_view request_info{"privatemode oae request key\0", 28};
-  EXPECT_EQ(to_hex(hkdf_sha256_expand(prk.bytes(), std::as_bytes(std::span(request_info)), 32)
-                       .bytes()),
-            str("request_key"));
+  EXPECT_EQ(
+      to_hex(hkdf_sha256_expand(prk.bytes(), std::as_bytes(std::span(request_info)), 32).bytes()),
+      str("request_key"));
 }
 
 TEST_F(OaeKnownAnswers, RequesterSealsTheRequestStream) {
@@ -110,8 +110,7 @@ TEST_F(OaeKnownAnswers, RequesterOpensTheResponse) {
 struct Exchange {
   std::vector<std::byte> secret = std::vector<std::byte>(32, std::byte{7});
   OaeRequester requester{secret};
-  OaeResponder responder =
-      OaeResponder::create(secret, requester.request_header()).value();
+  OaeResponder responder = OaeResponder::create(secret, requester.request_header()).value();
   OaeOpener opener = requester.accept_response(responder.response_header()).value();
 
   std::string seal_response(std::string_view plaintext, bool final) {
@@ -124,15 +123,16 @@ struct Exchange {
 TEST(Oae, RoundTripOfManyMessages) {
   Exchange x;
   std::string sealed_request;
-  ASSERT_TRUE(x.requester.request().seal(std::string_view("{\"model\":\"m\"}"), true,
-                                         sealed_request));
+  ASSERT_TRUE(
+      x.requester.request().seal(std::string_view("{\"model\":\"m\"}"), true, sealed_request));
   EXPECT_EQ(sealed_request.size(), kOaeOverhead + 13);
   std::string request;
   ASSERT_TRUE(x.responder.request().open(sealed_request, request));
   EXPECT_EQ(request, "{\"model\":\"m\"}");
   std::string plain;
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(x.opener.open(x.seal_response("data: " + std::to_string(i) + "\n\n", false), plain));
+    ASSERT_TRUE(
+        x.opener.open(x.seal_response("data: " + std::to_string(i) + "\n\n", false), plain));
   }
   ASSERT_TRUE(x.opener.open(x.seal_response("", true), plain));
   EXPECT_TRUE(x.opener.finish());

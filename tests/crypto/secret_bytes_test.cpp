@@ -25,8 +25,8 @@ TEST(SecretBytes, StartsZeroed) {
 TEST(SecretBytes, ReusedStorageComesBackZeroed) {
   // Small secrets share slabs: a slot handed out again must hold nothing of
   // its last secret, across slabs and size classes (and beyond them).
-  for (const std::size_t size : {std::size_t{32}, std::size_t{64}, std::size_t{300},
-                                 std::size_t{512}, std::size_t{4096}}) {
+  for (const std::size_t size :
+       {std::size_t{32}, std::size_t{64}, std::size_t{300}, std::size_t{512}, std::size_t{4096}}) {
     std::vector<SecretBytes> secrets;
     for (int i = 0; i < 3000; ++i) {
       secrets.emplace_back(size);

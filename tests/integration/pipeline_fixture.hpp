@@ -12,8 +12,8 @@
 
 #include "cipherline/backend/dev_backend.hpp"
 #include "cipherline/client/client.hpp"
-#include "cipherline/json/writer.hpp"
 #include "cipherline/http/server.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 
@@ -122,8 +122,8 @@ inline std::vector<std::size_t> oae_frames(std::string_view body) {
   std::vector<std::size_t> at;
   for (std::size_t pos = 0; pos + 4 <= body.size();) {
     const auto* p = reinterpret_cast<const unsigned char*>(body.data() + pos);
-    const std::size_t length = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
-                               (std::size_t{p[2]} << 8) | p[3];
+    const std::size_t length =
+        (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
     at.push_back(pos);
     pos += 4 + length;
   }
@@ -181,7 +181,8 @@ struct Relay {
           http::Headers h;
           for (const auto& [name, value] : response->head().headers.fields()) {
             if (http::header_name_equals(name, "Content-Type") ||
-                (name.size() > 12 && http::header_name_equals(name.substr(0, 12), "Privatemode-"))) {
+                (name.size() > 12 &&
+                 http::header_name_equals(name.substr(0, 12), "Privatemode-"))) {
               h.add(name, value);
             }
           }

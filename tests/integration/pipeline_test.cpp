@@ -9,8 +9,8 @@
 #include "cipherline/client/error.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/error.hpp"
-#include "cipherline/json/writer.hpp"
 #include "cipherline/http/server.hpp"
+#include "cipherline/json/writer.hpp"
 #include "cipherline/runtime/sleep.hpp"
 #include "pipeline_fixture.hpp"
 
@@ -198,37 +198,37 @@ template <class Code>
 void expect_chat_refused_through(Relay& relay, protocol::WireFormat format, bool stream, Code code,
                                  std::string text) {
   Loop loop;
-  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
-              co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
-                options.chat_format = format;
-                client::Client client(options);
-                EXPECT_TRUE(co_await client.connect());
-                Result<std::string, Error> r = Error(std::make_error_code(std::errc::io_error), "not run");
-                if (stream) {
-                  auto pieces = client.stream_chat(chat_request("cut me"));
-                  std::string content;
-                  std::optional<Error> failed;
-                  while (auto piece = co_await pieces.next()) {
-                    if (!*piece) {
-                      failed = piece->error();
-                      break;
-                    }
-                    content += **piece;
-                  }
-                  r = failed ? Result<std::string, Error>(*failed)
-                             : Result<std::string, Error>(content);
-                } else {
-                  r = co_await client.chat(chat_request("cut me"));
-                }
-                EXPECT_FALSE(r) << "accepted: " << (r ? *r : "");
-                if (!r) {
-                  EXPECT_EQ(r.error(), code) << r.error().message();
-                  EXPECT_NE(r.error().message().find(text), std::string::npos)
-                      << r.error().message();
-                }
-                co_await client.close();
-              });
-            }));
+  sync_wait(
+      loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+        co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
+          options.chat_format = format;
+          client::Client client(options);
+          EXPECT_TRUE(co_await client.connect());
+          Result<std::string, Error> r =
+              Error(std::make_error_code(std::errc::io_error), "not run");
+          if (stream) {
+            auto pieces = client.stream_chat(chat_request("cut me"));
+            std::string content;
+            std::optional<Error> failed;
+            while (auto piece = co_await pieces.next()) {
+              if (!*piece) {
+                failed = piece->error();
+                break;
+              }
+              content += **piece;
+            }
+            r = failed ? Result<std::string, Error>(*failed) : Result<std::string, Error>(content);
+          } else {
+            r = co_await client.chat(chat_request("cut me"));
+          }
+          EXPECT_FALSE(r) << "accepted: " << (r ? *r : "");
+          if (!r) {
+            EXPECT_EQ(r.error(), code) << r.error().message();
+            EXPECT_NE(r.error().message().find(text), std::string::npos) << r.error().message();
+          }
+          co_await client.close();
+        });
+      }));
 }
 
 Relay tamper_chat(std::function<void(std::string&)> f) {
@@ -263,7 +263,8 @@ TEST(PipelineOae, APlaintextAnswerToAnOaeRequestIsRefused) {
   // The gateway answers 200 with a plaintext event stream of its own.
   Relay relay;
   relay.tamper = [](std::string_view path, std::string& body) {
-    if (path == "/v1/chat/completions") body = "data: {\"choices\":[{\"delta\":{\"content\":\"forged\"}}]}\n\n";
+    if (path == "/v1/chat/completions")
+      body = "data: {\"choices\":[{\"delta\":{\"content\":\"forged\"}}]}\n\n";
   };
   relay.forge_headers = [](std::string_view path, http::Headers& h) {
     if (path != "/v1/chat/completions") return;
@@ -277,7 +278,8 @@ TEST(Pipeline, APlaintext2xxMarkedUnencryptedIsRefused) {
   for (const auto format : {protocol::WireFormat::oae, protocol::WireFormat::fields}) {
     Relay relay;
     relay.tamper = [](std::string_view path, std::string& body) {
-      if (path == "/v1/chat/completions") body = R"({"choices":[{"message":{"content":"forged"}}]})";
+      if (path == "/v1/chat/completions")
+        body = R"({"choices":[{"message":{"content":"forged"}}]})";
     };
     relay.forge_headers = [](std::string_view path, http::Headers& h) {
       if (path != "/v1/chat/completions") return;
@@ -327,7 +329,8 @@ TEST(PipelineFields, AnInjectedEarlyDoneEndsTheAnswerThere) {
   auto relay = tamper_chat([](std::string& body) {
     const auto second = body.find("data: ", 1);
     ASSERT_NE(second, std::string::npos);
-    body.insert(second, "data: [DONE]\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"forged\"}}]}\n\n");
+    body.insert(second,
+                "data: [DONE]\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"forged\"}}]}\n\n");
   });
   sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
               co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
@@ -359,13 +362,14 @@ TEST(Pipeline, BothWireFormatsAreServedAtOnce) {
                                           chat_request("either format answers"));
                 EXPECT_TRUE(r);
                 if (!r) continue;
-                EXPECT_EQ(r->wire_format(), c == &oae ? protocol::WireFormat::oae
-                                                      : protocol::WireFormat::fields);
+                EXPECT_EQ(r->wire_format(),
+                          c == &oae ? protocol::WireFormat::oae : protocol::WireFormat::fields);
                 auto text = co_await r->read_all();
                 EXPECT_TRUE(text && text->find("either format answers") != std::string::npos)
                     << (text ? *text : text.error().message());
                 std::string error;
-                auto chunks = co_await collect(c->stream_chat(chat_request("streamed too")), &error);
+                auto chunks =
+                    co_await collect(c->stream_chat(chat_request("streamed too")), &error);
                 EXPECT_EQ(error, "");
                 EXPECT_EQ(content_of_chunks(chunks), "streamed too");
               }

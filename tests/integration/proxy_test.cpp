@@ -99,8 +99,8 @@ TEST(Proxy, ServesVerifiedAndRefusesBadInput) {
               R"({"model":"no-such-model","stream":true,"messages":[{"role":"user","content":"x"}]})",
               {{"Accept", "text/event-stream"}});
           EXPECT_EQ(unknown.status, 404) << unknown.body;
-          EXPECT_TRUE(unknown.body.starts_with(
-              R"({"error":{"message":"gateway (unauthenticated): )"))
+          EXPECT_TRUE(
+              unknown.body.starts_with(R"({"error":{"message":"gateway (unauthenticated): )"))
               << unknown.body;
           // One JSON document: the gateway's text only inside its message.
           EXPECT_EQ(unknown.body.find('\n'), std::string::npos) << unknown.body;

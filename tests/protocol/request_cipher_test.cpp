@@ -197,7 +197,8 @@ TEST(ExchangeCiphers, LaterFieldsNonceComponentIsIgnoredByTheServer) {
 TEST(SecretId, IsBase64OfSha256OfThePublicKey) {
   const std::string_view pk = "abc";
   // SHA-256("abc") = ba7816bf…; its base64:
-  EXPECT_EQ(secret_id_for(std::as_bytes(std::span(pk))), "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+  EXPECT_EQ(secret_id_for(std::as_bytes(std::span(pk))),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
   EXPECT_EQ(secret_id_for(std::as_bytes(std::span(pk))).size(), 44u);
 }
 

@@ -81,8 +81,8 @@ TEST(ResponseStreamAllocations, FieldsAllocateNothingPerEvent) {
   std::vector<std::string> reads(kReads);
   for (auto& read : reads) {
     for (int i = 0; i < kEventsPerRead; ++i) {
-      ASSERT_TRUE(seal_event("message", chunk_json(i), plain_response_fields(Route::chat_completions),
-                             seal, read));
+      ASSERT_TRUE(seal_event("message", chunk_json(i),
+                             plain_response_fields(Route::chat_completions), seal, read));
     }
   }
   EXPECT_EQ(allocations_per_event(stream, reads), 0.0);

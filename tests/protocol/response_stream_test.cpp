@@ -66,11 +66,9 @@ struct FieldsExchange {
   }
   std::string event(std::string_view type, std::string_view data) {
     std::string out;
-    EXPECT_TRUE(seal_event(type, data, plain_response_fields(Route::chat_completions),
-                           [this](std::string_view raw, std::string& o) {
-                             return response.seal(raw, o);
-                           },
-                           out));
+    EXPECT_TRUE(seal_event(
+        type, data, plain_response_fields(Route::chat_completions),
+        [this](std::string_view raw, std::string& o) { return response.seal(raw, o); }, out));
     return out;
   }
   std::string stream() {
@@ -133,7 +131,8 @@ TEST(ResponseStreamOae, OpensAStreamHoweverItIsSplit) {
 TEST(ResponseStreamOae, EventViewsNameTheType) {
   OaeExchange x;
   auto s = x.client(true);
-  ASSERT_TRUE(s.feed(x.frame("event: message_start\ndata: {\"type\":\"message_start\"}\n\n", false)));
+  ASSERT_TRUE(
+      s.feed(x.frame("event: message_start\ndata: {\"type\":\"message_start\"}\n\n", false)));
   ASSERT_EQ(s.events().size(), 1u);
   EXPECT_EQ(s.events()[0].type, "message_start");
   EXPECT_EQ(s.events()[0].data, "{\"type\":\"message_start\"}");
@@ -210,8 +209,8 @@ TEST(ResponseStreamOae, AnErrorSealedAsTheFinalMessageReachesTheCaller) {
   OaeExchange x;
   auto s = x.client(true);
   std::string body = x.frame("data: " + kChunks[0] + "\n\n", false);
-  body += x.frame("event: error\ndata: {\"error\":{\"message\":\"model server broke off\"}}\n\n",
-                  true);
+  body +=
+      x.frame("event: error\ndata: {\"error\":{\"message\":\"model server broke off\"}}\n\n", true);
   ASSERT_TRUE(s.feed(body));
   ASSERT_EQ(s.events().size(), 2u);
   EXPECT_TRUE(s.events()[1].is_error());
@@ -311,7 +310,8 @@ TEST(ResponseStreamFields, MessagesStreamsEndAtMessageStop) {
   ResponseStream s(Route::messages, true, std::move(request));
   const auto seal = [&](std::string_view raw, std::string& o) { return response.seal(raw, o); };
   std::string body;
-  ASSERT_TRUE(seal_event("content_block_delta", R"({"type":"content_block_delta","delta":{"text":"hi"}})",
+  ASSERT_TRUE(seal_event("content_block_delta",
+                         R"({"type":"content_block_delta","delta":{"text":"hi"}})",
                          plain_response_fields(Route::messages), seal, body));
   ResponseStream copy = std::move(s);  // the stream moves with its cipher
   ASSERT_TRUE(copy.feed(body));
@@ -322,12 +322,10 @@ TEST(ResponseStreamFields, MessagesStreamsEndAtMessageStop) {
 TEST(ResponseStreamFields, AWholeBodyOpensAtFinish) {
   FieldsExchange x;
   std::string sealed;
-  ASSERT_TRUE(seal_json_fields(R"({"id":"c1","choices":[{"message":{"content":"hi"}}]})",
-                               plain_response_fields(Route::chat_completions),
-                               [&x](std::string_view raw, std::string& o) {
-                                 return x.response.seal(raw, o);
-                               },
-                               sealed));
+  ASSERT_TRUE(seal_json_fields(
+      R"({"id":"c1","choices":[{"message":{"content":"hi"}}]})",
+      plain_response_fields(Route::chat_completions),
+      [&x](std::string_view raw, std::string& o) { return x.response.seal(raw, o); }, sealed));
   auto s = x.client(false);
   const auto c = feed_all(s, sealed, 9, true);
   ASSERT_TRUE(c.status);

@@ -70,8 +70,7 @@ class AttestationAgent {
   // verify: the evidence a worker sent for `nonce` (a fresh_nonce()); if it
   // passes, the status file is written and `statuses` is what to activate
   // the worker with (for a worker in another process).
-  attest::VerificationReport verify(const std::string& worker,
-                                    const std::vector<GpuEvidence>& gpus,
+  attest::VerificationReport verify(const std::string& worker, const std::vector<GpuEvidence>& gpus,
                                     std::span<const std::byte, 32> nonce,
                                     std::vector<GpuOcspStatus>& statuses);
   static std::array<std::byte, 32> fresh_nonce();

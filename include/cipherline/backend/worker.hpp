@@ -46,10 +46,10 @@
 #include <vector>
 
 #include "cipherline/backend/secret_store.hpp"
+#include "cipherline/crypto/oae.hpp"
 #include "cipherline/http/client.hpp"
 #include "cipherline/http/router.hpp"
 #include "cipherline/protocol/json_fields.hpp"
-#include "cipherline/crypto/oae.hpp"
 #include "cipherline/protocol/ocsp_policy.hpp"
 #include "cipherline/protocol/request_cipher.hpp"
 

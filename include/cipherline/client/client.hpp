@@ -63,7 +63,7 @@ struct ClientOptions {
   bool keep_fresh = true;           // rotate keys in the background
   std::size_t max_connections = 1024;
   protocol::WireFormat chat_format = protocol::WireFormat::oae;  // chat completions
-  std::string client_kind{protocol::kClientSdk};                  // Privatemode-Client
+  std::string client_kind{protocol::kClientSdk};                 // Privatemode-Client
   protocol::ResponseLimits limits{};
 };
 

@@ -8,14 +8,15 @@
 namespace cipherline::client {
 
 enum class errc {
-  manifest_mismatch = 1,  // the backend's manifest is not the expected one (never retried)
-  attestation_failed,     // the Coordinator's evidence did not verify (detail: the check)
-  exchange_failed,        // the key exchange failed (detail: signature, chain, …)
-  unauthorized,           // the gateway refused the API key (401)
-  bad_status,             // the gateway answered a key-setup call with another status
-  invalid_request,        // a request the client cannot send (invalid JSON, no model, …)
-  bad_configuration,      // a flag, file or trust directory the client cannot use
-  unauthenticated_response,  // an answer the gateway could have forged (plaintext 2xx, wrong format)
+  manifest_mismatch = 1,     // the backend's manifest is not the expected one (never retried)
+  attestation_failed,        // the Coordinator's evidence did not verify (detail: the check)
+  exchange_failed,           // the key exchange failed (detail: signature, chain, …)
+  unauthorized,              // the gateway refused the API key (401)
+  bad_status,                // the gateway answered a key-setup call with another status
+  invalid_request,           // a request the client cannot send (invalid JSON, no model, …)
+  bad_configuration,         // a flag, file or trust directory the client cannot use
+  unauthenticated_response,  // an answer the gateway could have forged (plaintext 2xx, wrong
+                             // format)
 };
 
 const std::error_category& client_category() noexcept;

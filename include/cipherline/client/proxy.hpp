@@ -54,8 +54,7 @@ class ProxyMetrics {
   void observe(std::string_view step, std::chrono::microseconds duration);
 
   std::atomic<std::uint64_t> streams{0}, oae_responses{0}, events{0}, bytes_encrypted{0},
-      bytes_decrypted{0},
-      retries{0};
+      bytes_decrypted{0}, retries{0};
   std::atomic<int> verified{0};
 
   std::string to_prometheus() const;

@@ -21,10 +21,10 @@ enum class errc {
   certificate_invalid,    // a certificate or chain that does not verify (detail says why)
   unsupported,            // an algorithm or parameter this build does not support
   invalid_json,           // a body that is not the JSON expected (the detail says what and where)
-  malformed_message,      // an OAE message or frame that cannot be one (too short, bad flag, too long)
-  stream_closed,          // an OAE stream used after its final message (or past 2^32 messages)
-  stream_truncated,       // an OAE stream that ended without its final message
-  crl_invalid,            // a CRL that is malformed, not signed by its issuer, or not current
+  malformed_message,  // an OAE message or frame that cannot be one (too short, bad flag, too long)
+  stream_closed,      // an OAE stream used after its final message (or past 2^32 messages)
+  stream_truncated,   // an OAE stream that ended without its final message
+  crl_invalid,        // a CRL that is malformed, not signed by its issuer, or not current
 };
 
 const std::error_category& crypto_category() noexcept;
