@@ -24,6 +24,17 @@ Error cert_error(const std::string& what) {
   return Error(errc::certificate_invalid, reason.empty() ? what : what + ": " + reason);
 }
 
+// key_algorithm: the dotted OID of the SubjectPublicKeyInfo's algorithm.
+std::string key_algorithm(X509* cert) {
+  ASN1_OBJECT* oid = nullptr;
+  char text[128];
+  if (X509_PUBKEY_get0_param(&oid, nullptr, nullptr, nullptr, X509_get_X509_PUBKEY(cert)) == 1 &&
+      oid != nullptr && OBJ_obj2txt(text, sizeof text, oid, 1) > 0) {
+    return text;
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 Result<Certificate, Error> Certificate::from_der(std::span<const std::byte> der) {
@@ -75,17 +86,9 @@ Result<PublicKey, Error> Certificate::public_key() const {
   EVP_PKEY* key = X509_get_pubkey(cert_.get());  // a new reference
   if (key == nullptr) {
     const std::string reason = openssl_reason();
-    std::string algorithm = "unknown";
-    ASN1_OBJECT* oid = nullptr;
-    if (X509_PUBKEY_get0_param(&oid, nullptr, nullptr, nullptr,
-                               X509_get_X509_PUBKEY(cert_.get())) == 1 &&
-        oid != nullptr) {
-      char text[128];
-      if (OBJ_obj2txt(text, sizeof text, oid, 0) > 0) algorithm = text;
-    }
     return Error(errc::invalid_public_key,
                  "certificate " + subject() + " has a public key OpenSSL cannot use (algorithm " +
-                     algorithm + ")" + (reason.empty() ? "" : ": " + reason));
+                     key_algorithm(cert_.get()) + ")" + (reason.empty() ? "" : ": " + reason));
   }
   return PublicKey(std::shared_ptr<EVP_PKEY>(key, &EVP_PKEY_free));
 }
@@ -163,10 +166,18 @@ Result<void, Error> verify_chain(const Certificate& leaf,
   const int code = X509_STORE_CTX_get_error(ctx.get());
   const int depth = X509_STORE_CTX_get_error_depth(ctx.get());
   X509* failing = X509_STORE_CTX_get_current_cert(ctx.get());
+  if (failing == nullptr && depth == 0) failing = leaf.native();  // depth 0 is the leaf
+  // OpenSSL fails a certificate whose key it cannot decode with a vague
+  // reason ("unspecified certificate verification error"); say why.
+  const bool unusable_key = failing != nullptr && X509_get0_pubkey(failing) == nullptr;
   openssl_reason();  // clear the queue
   std::string where = "certificate at depth " + std::to_string(depth);
   if (failing != nullptr) where += " (" + name_text(X509_get_subject_name(failing)) + ")";
-  return Error(errc::certificate_invalid, where + ": " + X509_verify_cert_error_string(code));
+  std::string why = X509_verify_cert_error_string(code);
+  if (unusable_key) {
+    why += "; its public key is one OpenSSL cannot use (algorithm " + key_algorithm(failing) + ")";
+  }
+  return Error(errc::certificate_invalid, where + ": " + why);
 }
 
 }  // namespace cipherline::crypto

@@ -1,10 +1,12 @@
 // TDX quote verification: the seven real quotes against the built-in Intel
 // root, the PCK certificate's SGX extension, each signature check failing
-// for the byte that breaks it, the root pin, and reference values.
+// for the byte that breaks it, the root pin, PCK keys that are not P-256 or
+// that OpenSSL cannot use, and reference values.
 #include "cipherline/attest/tdx/verify.hpp"
 
 #include <gtest/gtest.h>
 
+#include "../crypto/test_keys.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "tdx_test_pki.hpp"
 #include "vector_files.hpp"
@@ -268,6 +270,59 @@ TEST(TdxVerify, APckKeyThatIsNotP256FailsThePckKeyCheck) {
       << r.to_text();
   EXPECT_EQ(check_named(r, "PCK key").actual, "EC P-384");
   EXPECT_EQ(check_named(r, "QE report signature").actual, "no P-256 PCK key");
+}
+
+// with_unusable_pck: `quote` (re-signed by `pki`) with its PCK certificate
+// replaced by one from the same PCK CA, with the same SGX extension, whose
+// public key has an algorithm OpenSSL does not know.
+Quote with_unusable_pck(local_pki::TestPki& pki, Quote quote) {
+  const auto sgx = pki.pck->extension(local_pki::kSgxExtension).value();
+  const crypto::Certificate odd = cipherline::testing::certificate_with_unknown_key(
+      "Intel SGX PCK Certificate", pki.pck_ca_key.native(), pki.pck_ca.native(),
+      {{std::string(local_pki::kSgxExtension), sgx}});
+  quote.pck_chain_pem = crypto::to_pem(odd) + crypto::to_pem(pki.pck_ca) + crypto::to_pem(pki.root);
+  return quote;
+}
+
+TEST(TdxVerify, APckCertificateWithAKeyOpenSslCannotUseFailsTheChain) {
+  // Issued by the right CA with the right extension, but OpenSSL cannot
+  // decode the key it certifies: the chain fails saying why, the key is not
+  // examined, the QE report signature not tried, and nothing crashes.
+  local_pki::TestPki pki;
+  const Quote q = with_unusable_pck(pki, pki.resign(edgeless()));
+  const VerificationReport r = verify_quote(q, pki.trusted_root(), kAt);
+  EXPECT_EQ(failed_checks(r),
+            (std::vector<std::string>{"PCK certificate chain", "PCK key", "QE report signature"}))
+      << r.to_text();
+  const Check& chain = check_named(r, "PCK certificate chain");
+  EXPECT_NE(chain.actual.find("certificate at depth 0 (CN=Intel SGX PCK Certificate)"),
+            std::string::npos)
+      << chain.actual;
+  EXPECT_NE(
+      chain.actual.find("its public key is one OpenSSL cannot use (algorithm 1.3.6.1.4.1.55555.1)"),
+      std::string::npos)
+      << chain.actual;
+  EXPECT_EQ(check_named(r, "PCK key").actual,
+            "not examined: the PCK certificate chain did not verify");
+  EXPECT_EQ(check_named(r, "QE report signature").actual, "no verified PCK key");
+  EXPECT_EQ(*r.find_claim("FMSPC"), "00806f050000");  // the extension is still read
+}
+
+TEST(TdxVerify, APckKeyIsNotExaminedWhenTheChainFails) {
+  // A genuine P-256 PCK certificate under a root that is not trusted: its
+  // key and the QE report signature under it mean nothing, and the report
+  // says so instead of passing them.
+  local_pki::TestPki pki;
+  local_pki::TestPki other;
+  const Quote q = pki.resign(edgeless());
+  const VerificationReport r = verify_quote(q, other.trusted_root(), kAt);
+  EXPECT_EQ(failed_checks(r),
+            (std::vector<std::string>{"PCK certificate chain", "PCK key", "QE report signature"}))
+      << r.to_text();
+  EXPECT_EQ(check_named(r, "PCK key").actual,
+            "not examined: the PCK certificate chain did not verify");
+  EXPECT_EQ(check_named(r, "QE report signature").actual, "no verified PCK key");
+  EXPECT_TRUE(check_named(r, "quote signature").passed);
 }
 
 }  // namespace

@@ -121,7 +121,7 @@ TEST(Certificates, MadeHere) {
 
 TEST(Certificates, UnsupportedKeyIsAnErrorNotACrash) {
   const auto signer = testing::make_ec_key("P-384");
-  const Certificate odd = testing::certificate_with_unknown_key("odd key", signer);
+  const Certificate odd = testing::certificate_with_unknown_key("odd key", signer.get());
   EXPECT_EQ(odd.subject(), "CN=odd key");
   auto key = odd.public_key();
   ASSERT_FALSE(key);
@@ -130,6 +130,30 @@ TEST(Certificates, UnsupportedKeyIsAnErrorNotACrash) {
                                        "(algorithm 1.3.6.1.4.1.55555.1)"),
             std::string::npos)
       << key.error().message();
+}
+
+TEST(Certificates, TheChainOfAnUnusableKeyFailsSayingSo) {
+  // Issued by a genuine root, but OpenSSL cannot decode the key it
+  // certifies: the chain fails, and the reason names the key, not only
+  // OpenSSL's "unspecified certificate verification error".
+  const auto now = system_clock::now();
+  const auto root_key = testing::make_ec_key("P-384");
+  const Certificate root = testing::make_certificate("Test Root", root_key, root_key, nullptr, true,
+                                                     now - 24h, now + 24h);
+  const Certificate odd =
+      testing::certificate_with_unknown_key("odd key", root_key.get(), root.native());
+  EXPECT_EQ(odd.issuer(), "CN=Test Root");
+  const Certificate roots[] = {root};
+  auto chained = verify_chain(odd, {}, roots, now);
+  ASSERT_FALSE(chained);
+  EXPECT_EQ(chained.error(), errc::certificate_invalid);
+  EXPECT_NE(chained.error().message().find("certificate at depth 0 (CN=odd key): "),
+            std::string::npos)
+      << chained.error().message();
+  EXPECT_NE(chained.error().message().find(
+                "its public key is one OpenSSL cannot use (algorithm 1.3.6.1.4.1.55555.1)"),
+            std::string::npos)
+      << chained.error().message();
 }
 
 TEST(Certificates, GarbageIsRejected) {

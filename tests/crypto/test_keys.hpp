@@ -11,6 +11,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cipherline/crypto/certificate.hpp"
@@ -107,11 +108,13 @@ inline crypto::Certificate make_certificate(const std::string& cn, const Pkey& s
 }
 
 // certificate_with_unknown_key: a certificate named `cn`, signed by
-// `issuer_key` (EC), whose SubjectPublicKeyInfo has an algorithm OpenSSL does
-// not know (1.3.6.1.4.1.55555.1, 32 key bytes): it parses, but
-// X509_get_pubkey returns NULL.
-inline crypto::Certificate certificate_with_unknown_key(const std::string& cn,
-                                                        const Pkey& issuer_key) {
+// `issuer_key` (EC) as `issuer` (self-issued when null), carrying
+// `extensions` (dotted OID, DER value), whose SubjectPublicKeyInfo has an
+// algorithm OpenSSL does not know (1.3.6.1.4.1.55555.1, 32 key bytes): it
+// parses, but X509_get_pubkey returns NULL.
+inline crypto::Certificate certificate_with_unknown_key(
+    const std::string& cn, EVP_PKEY* issuer_key, X509* issuer = nullptr,
+    const std::vector<std::pair<std::string, std::vector<std::byte>>>& extensions = {}) {
   std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), &X509_free);
   X509_set_version(x.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 99);
@@ -120,14 +123,26 @@ inline crypto::Certificate certificate_with_unknown_key(const std::string& cn,
   X509_NAME* name = X509_get_subject_name(x.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(x.get(), name);
+  X509_set_issuer_name(x.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name);
+  for (const auto& [oid, der] : extensions) {
+    std::unique_ptr<ASN1_OBJECT, decltype(&ASN1_OBJECT_free)> object(OBJ_txt2obj(oid.c_str(), 1),
+                                                                     &ASN1_OBJECT_free);
+    std::unique_ptr<ASN1_OCTET_STRING, decltype(&ASN1_OCTET_STRING_free)> value(
+        ASN1_OCTET_STRING_new(), &ASN1_OCTET_STRING_free);
+    ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(der.data()),
+                          static_cast<int>(der.size()));
+    X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, object.get(), 0, value.get());
+    if (ext == nullptr || X509_add_ext(x.get(), ext, -1) != 1) {
+      throw std::runtime_error("X509_add_ext " + oid);
+    }
+    X509_EXTENSION_free(ext);
+  }
   auto* key_bytes = static_cast<unsigned char*>(OPENSSL_zalloc(32));
   if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x.get()), OBJ_txt2obj("1.3.6.1.4.1.55555.1", 1),
                              V_ASN1_UNDEF, nullptr, key_bytes, 32) != 1) {
     throw std::runtime_error("X509_PUBKEY_set0_param");
   }
-  if (X509_sign(x.get(), issuer_key.get(), EVP_sha384()) <= 0)
-    throw std::runtime_error("X509_sign");
+  if (X509_sign(x.get(), issuer_key, EVP_sha384()) <= 0) throw std::runtime_error("X509_sign");
   unsigned char* der = nullptr;
   const int len = i2d_X509(x.get(), &der);
   auto cert = crypto::Certificate::from_der(

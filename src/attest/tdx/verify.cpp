@@ -315,9 +315,13 @@ VerificationReport verify_quote(const Quote& quote, const TrustedRoot& root,
   r.check("PCK certificate chain", "PCK <- PCK CA <- trusted root",
           chained ? "verified" : chained.error().message(), chained.has_value());
 
+  // The PCK key is only worth examining, and the QE report only worth
+  // checking under it, once the chain vouches for the certificate.
   std::optional<crypto::PublicKey> pck_key;
   std::string no_pck_key = "no PCK certificate";
-  if (chain) {
+  if (chain && !chained) {
+    no_pck_key = "not examined: the PCK certificate chain did not verify";
+  } else if (chain) {
     auto key = chain->leaf.public_key();
     if (key)
       pck_key = *key;
@@ -333,7 +337,8 @@ VerificationReport verify_quote(const Quote& quote, const TrustedRoot& root,
   auto qe_signature =
       p256 ? crypto::verify_ecdsa(*pck_key, crypto::Hash::sha256, quote.qe_report.raw,
                                   quote.qe_report_signature, crypto::SignatureFormat::raw)
-           : Result<void, Error>(Error(errc::unsupported_evidence, "no P-256 PCK key"));
+           : Result<void, Error>(Error(errc::unsupported_evidence,
+                                       chained ? "no P-256 PCK key" : "no verified PCK key"));
   r.check("QE report signature", "valid under the PCK key",
           qe_signature ? "valid" : qe_signature.error().message(), qe_signature.has_value());
 

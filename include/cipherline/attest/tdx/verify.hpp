@@ -17,9 +17,12 @@
 //   PCK certificate chain PCK leaf ← Platform/Processor CA ← trusted root
 //                         verifies at `at`; the root the quote carries is
 //                         ignored
-//   PCK key               ECDSA P-256
+//   PCK key               ECDSA P-256; fails without examining the key
+//                         when the chain did not verify (a key OpenSSL
+//                         cannot use already fails the chain, saying so)
 //   QE report signature   ECDSA P-256 / SHA-256 by the PCK key over the
-//                         384-byte QE report
+//                         384-byte QE report (only tried under a verified
+//                         P-256 PCK key)
 //   QE report data        QE REPORTDATA = SHA-256(attestation key ‖ QE auth
 //                         data) ‖ 32 zero bytes: the QE vouches for the key
 //   quote signature       ECDSA P-256 / SHA-256 by the attestation key over
