@@ -1,6 +1,7 @@
 #include "cipherline/backend/error_response.hpp"
 
 #include "cipherline/protocol/error_body.hpp"
+#include "cipherline/protocol/header_names.hpp"
 
 namespace cipherline::backend {
 
@@ -11,7 +12,7 @@ Task<void> respond_error(const http::Request& request, http::ResponseWriter& wri
   const bool sse = accept && accept->find("text/event-stream") != std::string_view::npos;
   http::Headers headers{{"Content-Type", sse ? "text/event-stream" : "application/json"},
                         {"X-Content-Type-Options", "nosniff"},
-                        {"Privatemode-Encrypted", "false"}};
+                        {std::string(protocol::kEncryptedHeader), "false"}};
   (void)co_await writer.respond(status, std::move(headers),
                                 sse ? "event: error\n\ndata: " + json + "\n\n" : json);
 }

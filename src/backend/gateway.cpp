@@ -4,6 +4,7 @@
 
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/secret_bytes.hpp"
+#include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/json_fields.hpp"
 
 namespace cipherline::backend {
@@ -86,7 +87,7 @@ http::Router Gateway::router() {
 }
 
 Task<void> Gateway::route_inference(http::Request& request, http::ResponseWriter& writer) {
-  const auto model = request.head.headers.get("Privatemode-Target-Model");
+  const auto model = request.head.headers.get(protocol::kTargetModelHeader);
   if (!model || model->empty()) {
     co_await respond_error(request, writer, 400, "missing Privatemode-Target-Model header");
     co_return;

@@ -18,6 +18,7 @@
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/crypto/xwing.hpp"
 #include "cipherline/http/error.hpp"
+#include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/secret_exchange.hpp"
 #include "cipherline/runtime/channel.hpp"
 #include "cipherline/runtime/error.hpp"
@@ -105,8 +106,8 @@ const attest::VerificationReport* Session::last_report() const noexcept {
 http::Headers Session::base_headers() const {
   http::Headers h;
   if (!options_.api_key.empty()) h.add("Authorization", "Bearer " + options_.api_key);
-  h.add("Privatemode-Version", options_.version);
-  h.add("Privatemode-Client", "cipherline");
+  h.add(protocol::kVersionHeader, options_.version);
+  h.add(protocol::kClientHeader, protocol::kClientSdk);
   return h;
 }
 

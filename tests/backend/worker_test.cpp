@@ -8,8 +8,12 @@
 
 #include "../http/server_fixture.hpp"
 #include "cipherline/backend/synthetic_model.hpp"
+#include "cipherline/crypto/error.hpp"
+#include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/json_fields.hpp"
+#include "cipherline/protocol/oae_carriage.hpp"
 #include "cipherline/protocol/request_cipher.hpp"
+#include "cipherline/protocol/response_stream.hpp"
 
 namespace cipherline::backend {
 namespace {
@@ -49,13 +53,66 @@ Task<Reply> send(
   co_return Reply{r->status(), text.value_or("")};
 }
 
-// with_worker serves the synthetic model and, in front of it, a worker on
-// `store`, while body(worker, address) runs.
+// What an OAE chat exchange with the worker brought: the status and, opened
+// by the client's ResponseStream, every event's type and data and how the
+// stream ended.
+struct OaeReply {
+  int status = 0;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> events;
+  Result<void, Error> end;
+};
+
+Task<OaeReply> send_oae(http::HttpClient& client, SocketAddress worker,
+                        const std::shared_ptr<const protocol::InferenceSecret>& secret,
+                        std::string_view body, bool final_request = true) {
+  crypto::OaeRequester requester(protocol::oae_secret(*secret));
+  std::string sealed;
+  (void)protocol::seal_frame(requester.request(), body, final_request, sealed);
+  OaeReply reply;
+  auto r = co_await client.request(
+      http::Origin::parse("http://" + worker.to_string()).value(),
+      {.method = "POST",
+       .target = "/v1/chat/completions",
+       .headers = {{"Content-Type", std::string(protocol::kEncryptedBodyType)},
+                   {std::string(protocol::kSecretIdHeader), secret->id()},
+                   {std::string(protocol::kOaeRequestHeader),
+                    protocol::oae_header_value(requester.request_header())}},
+       .body = sealed});
+  if (!r) {
+    reply.end = r.error();
+    co_return reply;
+  }
+  reply.status = r->status();
+  reply.content_type = std::string(r->head().headers.get("Content-Type").value_or(""));
+  auto salt = protocol::parse_oae_header_value(
+      r->head().headers.get(protocol::kOaeResponseHeader).value_or(""));
+  if (!salt) {
+    reply.end = salt.error();
+    auto text = co_await r->body().read_all();
+    if (text) reply.events.emplace_back("plaintext", *text);
+    co_return reply;
+  }
+  protocol::ResponseStream stream(protocol::Route::chat_completions, true,
+                                  requester.accept_response(*salt).value());
+  while (true) {
+    auto chunk = co_await r->body().next();
+    if (!chunk) {
+      reply.end = chunk.error();
+      break;
+    }
+    reply.end = chunk->empty() ? stream.finish() : stream.feed(*chunk);
+    for (const auto& e : stream.events()) reply.events.emplace_back(e.type, e.data);
+    stream.consume();
+    if (!reply.end || chunk->empty()) break;
+  }
+  co_return reply;
+}
+
+// with_worker_on serves `model_routes` as the model and, in front of it, a
+// worker on `store`, while body(worker, address) runs.
 template <class Body>
-void with_worker(SecretStore& store, Body body) {
-  SyntheticModel model;
-  http::Router model_routes;
-  model.add_routes(model_routes);
+void with_worker_on(http::Router model_routes, SecretStore& store, Body body) {
   http::HttpServer model_server(std::move(model_routes));
   Loop loop;
   http::HttpClient model_client({.proxy = http::ProxySettings{}});
@@ -70,6 +127,15 @@ void with_worker(SecretStore& store, Body body) {
               co_await http::testing::with_server(
                   server, [&](SocketAddress w) -> Task<void> { co_await body(worker, w); });
             }));
+}
+
+// with_worker: the same in front of the synthetic model.
+template <class Body>
+void with_worker(SecretStore& store, Body body) {
+  SyntheticModel model;
+  http::Router model_routes;
+  model.add_routes(model_routes);
+  with_worker_on(std::move(model_routes), store, std::move(body));
 }
 
 TEST(Worker, EnforcesActivationSecretsAndTheOcspPolicy) {
@@ -134,6 +200,96 @@ TEST(Worker, EnforcesActivationSecretsAndTheOcspPolicy) {
         R"({"model":"synthetic"})");
     EXPECT_EQ(plain.status, 400);
     EXPECT_NE(plain.body.find("no encrypted field"), std::string::npos) << plain.body;
+  });
+}
+
+
+constexpr std::string_view kChat =
+    R"({"model":"synthetic","stream":true,"messages":[{"role":"user","content":"two words"}]})";
+
+TEST(WorkerOae, AStreamEndsWithItsSealedDone) {
+  Fixture f;
+  with_worker(f.store, [&](Worker& worker, SocketAddress at) -> Task<void> {
+    worker.activate({});
+    EXPECT_TRUE(co_await f.store.put(f.secret, seconds(60)));
+    http::HttpClient client({.proxy = http::ProxySettings{}});
+    auto reply = co_await send_oae(client, at, f.secret, kChat);
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.content_type, protocol::kEncryptedBodyType);
+    EXPECT_TRUE(reply.end) << reply.end.error().message();
+    EXPECT_GE(reply.events.size(), 3u);
+    if (reply.events.size() < 3) co_return;
+    EXPECT_NE(reply.events[0].second.find("\"two "), std::string::npos) << reply.events[0].second;
+    EXPECT_EQ(reply.events.back().second, "[DONE]");
+  });
+}
+
+// A model that sends one event and then `ending` (breaks off, or ends the
+// stream without [DONE]).
+http::Router faulty_model(bool break_off) {
+  http::Router r;
+  r.add("POST", "/v1/chat/completions",
+        [break_off](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
+          (void)co_await request.body.read_all();
+          if (!co_await writer.start(200, {{"Content-Type", "text/event-stream"}})) co_return;
+          (void)co_await writer.write(
+              R"(data: {"choices":[{"index":0,"delta":{"content":"half"}}]})"
+              "\n\n");
+          if (break_off) {
+            writer.abort();
+          } else {
+            (void)co_await writer.finish();
+          }
+        });
+  return r;
+}
+
+TEST(WorkerOae, AModelThatBreaksOffOrEndsEarlyIsSealedAsAnErrorEvent) {
+  for (const bool break_off : {true, false}) {
+    Fixture f;
+    with_worker_on(faulty_model(break_off), f.store,
+                   [&](Worker& worker, SocketAddress at) -> Task<void> {
+                     worker.activate({});
+                     EXPECT_TRUE(co_await f.store.put(f.secret, seconds(60)));
+                     http::HttpClient client({.proxy = http::ProxySettings{}});
+                     auto reply = co_await send_oae(client, at, f.secret, kChat);
+                     EXPECT_EQ(reply.status, 200);
+                     // The stream is complete and authentic: its end is the
+                     // worker's sealed error, which the gateway cannot drop.
+                     EXPECT_TRUE(reply.end) << reply.end.error().message();
+                     EXPECT_EQ(reply.events.size(), 2u);
+                     if (reply.events.size() != 2) co_return;
+                     EXPECT_EQ(reply.events[1].first, "error");
+                     EXPECT_NE(reply.events[1].second.find(break_off ? "broke off"
+                                                                     : "ended before [DONE]"),
+                               std::string::npos)
+                         << reply.events[1].second;
+                   });
+  }
+}
+
+TEST(WorkerOae, RefusesRequestsItCannotOpen) {
+  Fixture f;
+  with_worker(f.store, [&](Worker& worker, SocketAddress at) -> Task<void> {
+    worker.activate({});
+    EXPECT_TRUE(co_await f.store.put(f.secret, seconds(60)));
+    http::HttpClient client({.proxy = http::ProxySettings{}});
+    // A request stream without its final message.
+    auto cut = co_await send_oae(client, at, f.secret, kChat, /*final_request=*/false);
+    EXPECT_EQ(cut.status, 400);
+    EXPECT_FALSE(cut.events.empty());
+    if (cut.events.empty()) co_return;
+    EXPECT_NE(cut.events[0].second.find("opening the request: "), std::string::npos)
+        << cut.events[0].second;
+    // Under another secret of the same ID.
+    const auto other = std::make_shared<const protocol::InferenceSecret>(
+        "test-secret-id", std::vector<std::byte>(32, std::byte{9}));
+    auto forged = co_await send_oae(client, at, other, kChat);
+    EXPECT_EQ(forged.status, 400);
+    EXPECT_FALSE(forged.events.empty());
+    if (forged.events.empty()) co_return;
+    EXPECT_NE(forged.events[0].second.find("does not authenticate"), std::string::npos)
+        << forged.events[0].second;
   });
 }
 
