@@ -14,6 +14,7 @@
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha512.hpp"
 #include "cipherline/json/writer.hpp"
+#include "cipherline/protocol/attest_call.hpp"
 
 namespace cipherline::backend {
 namespace {
@@ -112,8 +113,9 @@ Result<std::string, Error> Coordinator::attest(std::span<const std::byte> nonce)
 Task<void> Coordinator::serve_attest(http::Request& request, http::ResponseWriter& writer,
                                      bool privatemode_form) {
   auto body = co_await request.body.read_all(4096);
-  auto nonce = body ? nonce_from(*body, privatemode_form ? "Nonce" : "nonce")
-                    : Result<std::vector<std::byte>, Error>(body.error());
+  auto nonce = !body              ? Result<std::vector<std::byte>, Error>(body.error())
+               : privatemode_form ? protocol::parse_attest_request(*body)
+                                  : nonce_from(*body, "nonce");
   if (!nonce) {
     co_await respond_error(request, writer, 400, "attestation: " + nonce.error().message());
     co_return;
@@ -124,15 +126,7 @@ Task<void> Coordinator::serve_attest(http::Request& request, http::ResponseWrite
     co_return;
   }
   std::string out = std::move(*doc);
-  if (privatemode_form) {
-    std::string wrapped;
-    json::JsonWriter(wrapped)
-        .begin_object()
-        .key("AttestationDoc")
-        .string(crypto::to_base64(std::as_bytes(std::span(out.data(), out.size()))))
-        .end_object();
-    out = std::move(wrapped);
-  }
+  if (privatemode_form) out = protocol::attest_response_json(std::as_bytes(std::span(out)));
   (void)co_await writer.respond(200, {{"Content-Type", "application/json"}}, out);
 }
 

@@ -173,8 +173,11 @@ Result<Client::Prepared, Error> Client::prepare(protocol::Route route, std::stri
   }
 
   std::string_view salt;
-  if (auto e = object["cache_salt"].get(salt); e == simdjson::SUCCESS) {
-    if (salt.size() < 32) return invalid("\"cache_salt\" must have at least 32 characters");
+  if (auto e = object[protocol::kCacheSaltField].get(salt); e == simdjson::SUCCESS) {
+    if (salt.size() < protocol::kMinCacheSaltSize) {
+      return invalid("\"cache_salt\" must have at least " +
+                     std::to_string(protocol::kMinCacheSaltSize) + " characters");
+    }
     prepared.body = body;
   } else if (e != simdjson::NO_SUCH_FIELD) {
     return invalid("\"cache_salt\" must be a string");
@@ -185,7 +188,7 @@ Result<Client::Prepared, Error> Client::prepare(protocol::Route route, std::stri
     std::string& out = prepared.body;
     out.reserve(body.size() + fresh.size() + 20);
     out.append(body.substr(0, open + 1));
-    out += "\"cache_salt\":\"" + fresh + "\"";
+    out += "\"" + std::string(protocol::kCacheSaltField) + "\":\"" + fresh + "\"";
     if (!empty) out += ',';
     out.append(body.substr(open + 1));
     if (shared_salt_.empty()) return prepared;  // a one-off salt: no shard to find
@@ -193,7 +196,7 @@ Result<Client::Prepared, Error> Client::prepare(protocol::Route route, std::stri
   }
   // Shard key over the prompt-bearing fields, as raw JSON, in this order.
   std::string content;
-  for (const char* key : {"system", "tools", "messages", "prompt", "suffix"}) {
+  for (const std::string_view key : protocol::kShardKeyContentFields) {
     simdjson::dom::element value;
     if (object[key].get(value) == simdjson::SUCCESS) content += simdjson::minify(value);
   }

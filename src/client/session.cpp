@@ -1,7 +1,6 @@
 #include "cipherline/client/session.hpp"
 
 #include <fcntl.h>
-#include <simdjson.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/crypto/xwing.hpp"
 #include "cipherline/http/error.hpp"
+#include "cipherline/protocol/attest_call.hpp"
 #include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/secret_exchange.hpp"
 #include "cipherline/runtime/channel.hpp"
@@ -138,23 +138,15 @@ struct Session::FetchedAttestation {
 Task<Result<std::unique_ptr<Session::FetchedAttestation>, Error>> Session::fetch_attestation() {
   auto fetched = std::make_unique<FetchedAttestation>();
   fetched->started = steady_clock::now();
-  fetched->nonce.resize(32);
+  fetched->nonce.resize(protocol::kAttestNonceSize);
   crypto::random_bytes(fetched->nonce);
-  auto reply = co_await post("/privatemode/v1/attest",
-                             R"({"Nonce":")" + crypto::to_base64(fetched->nonce) + R"("})");
+  auto reply =
+      co_await post("/privatemode/v1/attest", protocol::attest_request_json(fetched->nonce));
   if (!reply) co_return Error(reply.error().code(), "attestation: " + reply.error().message());
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  std::string_view wrapped;
-  if (parser.parse(*reply).get(root) != simdjson::SUCCESS ||
-      root["AttestationDoc"].get(wrapped) != simdjson::SUCCESS) {
-    co_return session_error(errc::attestation_failed,
-                            "attestation failed: the reply has no \"AttestationDoc\"");
-  }
-  auto document = crypto::from_base64(wrapped);
+  auto document = protocol::parse_attest_response(*reply);
   if (!document) {
     co_return session_error(errc::attestation_failed,
-                            "attestation failed: AttestationDoc: " + document.error().message());
+                            "attestation failed: the reply: " + document.error().message());
   }
   fetched->document = std::move(*document);
   co_return std::move(fetched);

@@ -15,12 +15,20 @@
 // prompt + suffix as raw JSON text. Pure function; thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 #include "cipherline/runtime/result.hpp"
 
 namespace cipherline::protocol {
+
+// The request field that names the cache salt, and its shortest value.
+inline constexpr std::string_view kCacheSaltField = "cache_salt";
+inline constexpr std::size_t kMinCacheSaltSize = 32;
+// The prompt-bearing top-level fields the content is made of, in order.
+inline constexpr std::string_view kShardKeyContentFields[] = {"system", "tools", "messages",
+                                                              "prompt", "suffix"};
 
 Result<std::string, Error> shard_key(std::string_view salt, std::string_view content);
 
