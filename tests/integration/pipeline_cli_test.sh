@@ -33,6 +33,7 @@ wait_for() {  # wait_for PATTERN FILE
   done
 }
 start_backend() {
+  : >"$tmp/backend.out"
   "$bin" backend --dev --state "$tmp/state" --listen 127.0.0.1:0 --secret-store file \
     >"$tmp/backend.out" 2>>"$tmp/backend.log" &
   backend_pid=$!
@@ -129,6 +130,7 @@ expect example-stream 'chunk: {' "$out"
 kill "$backend_pid"; wait "$backend_pid" 2>/dev/null
 cp "$tmp/state/manifest.json" "$tmp/manifest-before.json"
 old_endpoint=$endpoint
+: >"$tmp/backend.out"  # emptied here: the new process may open it only after wait_for looks
 "$bin" backend --dev --state "$tmp/state" --listen "$old_endpoint" --secret-store file \
   >"$tmp/backend.out" 2>>"$tmp/backend.log" &
 backend_pid=$!
@@ -242,6 +244,7 @@ kill "$backend_pid"; wait "$backend_pid" 2>/dev/null
 model_pid=$!
 wait_for " on http://" "$tmp/model.out"
 model=$(sed -n 's|.* on \(http://[0-9.:]*\).*|\1|p' "$tmp/model.out")
+: >"$tmp/backend.out"
 "$bin" backend --dev --state "$tmp/state" --listen "$old_endpoint" --upstream "$model" \
   --model-name synthetic >"$tmp/backend.out" 2>>"$tmp/backend.log" &
 backend_pid=$!
