@@ -203,7 +203,6 @@ TEST(Worker, EnforcesActivationSecretsAndTheOcspPolicy) {
   });
 }
 
-
 constexpr std::string_view kChat =
     R"({"model":"synthetic","stream":true,"messages":[{"role":"user","content":"two words"}]})";
 
@@ -228,43 +227,42 @@ TEST(WorkerOae, AStreamEndsWithItsSealedDone) {
 // stream without [DONE]).
 http::Router faulty_model(bool break_off) {
   http::Router r;
-  r.add("POST", "/v1/chat/completions",
-        [break_off](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
-          (void)co_await request.body.read_all();
-          if (!co_await writer.start(200, {{"Content-Type", "text/event-stream"}})) co_return;
-          (void)co_await writer.write(
-              R"(data: {"choices":[{"index":0,"delta":{"content":"half"}}]})"
-              "\n\n");
-          if (break_off) {
-            writer.abort();
-          } else {
-            (void)co_await writer.finish();
-          }
-        });
+  r.add(
+      "POST", "/v1/chat/completions",
+      [break_off](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
+        (void)co_await request.body.read_all();
+        if (!co_await writer.start(200, {{"Content-Type", "text/event-stream"}})) co_return;
+        (void)co_await writer.write(R"(data: {"choices":[{"index":0,"delta":{"content":"half"}}]})"
+                                    "\n\n");
+        if (break_off) {
+          writer.abort();
+        } else {
+          (void)co_await writer.finish();
+        }
+      });
   return r;
 }
 
 TEST(WorkerOae, AModelThatBreaksOffOrEndsEarlyIsSealedAsAnErrorEvent) {
   for (const bool break_off : {true, false}) {
     Fixture f;
-    with_worker_on(faulty_model(break_off), f.store,
-                   [&](Worker& worker, SocketAddress at) -> Task<void> {
-                     worker.activate({});
-                     EXPECT_TRUE(co_await f.store.put(f.secret, seconds(60)));
-                     http::HttpClient client({.proxy = http::ProxySettings{}});
-                     auto reply = co_await send_oae(client, at, f.secret, kChat);
-                     EXPECT_EQ(reply.status, 200);
-                     // The stream is complete and authentic: its end is the
-                     // worker's sealed error, which the gateway cannot drop.
-                     EXPECT_TRUE(reply.end) << reply.end.error().message();
-                     EXPECT_EQ(reply.events.size(), 2u);
-                     if (reply.events.size() != 2) co_return;
-                     EXPECT_EQ(reply.events[1].first, "error");
-                     EXPECT_NE(reply.events[1].second.find(break_off ? "broke off"
-                                                                     : "ended before [DONE]"),
-                               std::string::npos)
-                         << reply.events[1].second;
-                   });
+    with_worker_on(
+        faulty_model(break_off), f.store, [&](Worker& worker, SocketAddress at) -> Task<void> {
+          worker.activate({});
+          EXPECT_TRUE(co_await f.store.put(f.secret, seconds(60)));
+          http::HttpClient client({.proxy = http::ProxySettings{}});
+          auto reply = co_await send_oae(client, at, f.secret, kChat);
+          EXPECT_EQ(reply.status, 200);
+          // The stream is complete and authentic: its end is the
+          // worker's sealed error, which the gateway cannot drop.
+          EXPECT_TRUE(reply.end) << reply.end.error().message();
+          EXPECT_EQ(reply.events.size(), 2u);
+          if (reply.events.size() != 2) co_return;
+          EXPECT_EQ(reply.events[1].first, "error");
+          EXPECT_NE(reply.events[1].second.find(break_off ? "broke off" : "ended before [DONE]"),
+                    std::string::npos)
+              << reply.events[1].second;
+        });
   }
 }
 
