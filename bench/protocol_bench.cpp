@@ -6,35 +6,16 @@
 #include <benchmark/benchmark.h>
 #include <sodium.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "../tests/allocation_counter.hpp"
 #include "cipherline/crypto/random.hpp"
 #include "cipherline/crypto/secret_bytes.hpp"
 #include "cipherline/protocol/event_fields.hpp"
 #include "cipherline/protocol/response_stream.hpp"
 #include "ratio_reporter.hpp"
-
-namespace {
-std::atomic<long> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace cipherline {
 namespace {
@@ -119,12 +100,12 @@ void run_stream(benchmark::State& state, Exchange (*make)()) {
       next = 0;
       state.ResumeTiming();
     }
-    const long before = allocations.load(std::memory_order_relaxed);
+    const long before = cipherline::testing::allocations();
     if (!x.stream->feed(x.reads[next++])) state.SkipWithError("feed failed");
     benchmark::DoNotOptimize(x.stream->output().data());
     events += static_cast<std::int64_t>(x.stream->events().size());
     x.stream->consume();
-    if (next > 2) allocs += allocations.load(std::memory_order_relaxed) - before;
+    if (next > 2) allocs += cipherline::testing::allocations() - before;
   }
   state.SetItemsProcessed(events);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kReadSize));

@@ -4,6 +4,7 @@
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/error.hpp"
 #include "cipherline/http/sse_reader.hpp"
+#include "cipherline/http/sse_writer.hpp"
 #include "cipherline/protocol/error_body.hpp"
 #include "cipherline/protocol/event_fields.hpp"
 #include "cipherline/protocol/field_cipher.hpp"
@@ -312,23 +313,6 @@ Task<void> Worker::reply_fields(protocol::Route route, protocol::ResponseCipher&
   (void)co_await writer.finish();
 }
 
-namespace {
-
-// The wire form of one event, as the OAE carriage seals it.
-void frame_event(std::string_view type, std::string_view data, std::string& out) {
-  out.clear();
-  if (type != "message") {
-    out += "event: ";
-    out += type;
-    out += '\n';
-  }
-  out += "data: ";
-  out += data;
-  out += "\n\n";
-}
-
-}  // namespace
-
 Task<void> Worker::reply_oae(protocol::Route route, crypto::OaeResponder& responder,
                              http::ClientResponse& response, http::ResponseWriter& writer) {
   auto& sealer = responder.response();
@@ -356,8 +340,13 @@ Task<void> Worker::reply_oae(protocol::Route route, crypto::OaeResponder& respon
   http::SseReader events;
   std::string event_text;
   bool message_stop = false;
+  // One event's wire form, as the OAE carriage seals it.
+  const auto frame_event = [&event_text](std::string_view type, std::string_view data) {
+    event_text.clear();
+    http::SseWriter::format_event(event_text, data, type == "message" ? "" : type);
+  };
   const auto seal_error = [&](std::string_view why) {
-    frame_event("error", protocol::error_body(why), event_text);
+    frame_event("error", protocol::error_body(why));
     (void)protocol::seal_frame(sealer, event_text, true, sealed);
   };
   while (!sealer.closed()) {
@@ -386,7 +375,7 @@ Task<void> Worker::reply_oae(protocol::Route route, crypto::OaeResponder& respon
           break;
         }
         message_stop = e.type == "message_stop";
-        frame_event(e.type, e.data, event_text);
+        frame_event(e.type, e.data);
         (void)protocol::seal_frame(sealer, event_text, protocol::is_done_event(e.data), sealed);
       }
     }

@@ -298,6 +298,9 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
       state.response.emplace(std::move(*response));
       co_return std::move(out);
     }
+    // The request, which the gateway cannot change, decides whether the
+    // answer is a stream.
+    out.event_stream_ = prepared->stream && out.status_ / 100 == 2;
     if (oae) {
       if (!sealed_body) {
         co_return unauthenticated("an OAE request was answered with Content-Type \"" +
@@ -311,7 +314,6 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
       }
       auto opener = requester->accept_response(*salt);
       if (!opener) co_return opener.error();
-      out.event_stream_ = prepared->stream && out.status_ / 100 == 2;
       out.content_type_ =
           std::string(out.event_stream_ ? protocol::kEventStreamType : protocol::kJsonType);
       state.stream.emplace(route, out.event_stream_, std::move(*opener), options_.limits);
@@ -319,9 +321,7 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
       if (sealed_body) {
         co_return unauthenticated("a field-format request was answered with an OAE body");
       }
-      // As for OAE, the request decides whether the answer is a stream; a
-      // media type that disagrees is the gateway's doing.
-      out.event_stream_ = prepared->stream && out.status_ / 100 == 2;
+      // A media type that disagrees with the request is the gateway's doing.
       if (out.event_stream_ != out.content_type_.starts_with(protocol::kEventStreamType)) {
         co_return unauthenticated("the answer's Content-Type \"" + out.content_type_ +
                                   "\" does not match the request (" +

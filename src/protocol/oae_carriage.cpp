@@ -1,5 +1,6 @@
 #include "cipherline/protocol/oae_carriage.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "cipherline/crypto/base64.hpp"
@@ -61,37 +62,60 @@ Result<void, Error> seal_frame(crypto::OaeSealer& sealer, std::span<const std::b
 
 void FrameReader::feed(std::span<const std::byte> bytes) {
   if (failure_) return;
-  if (offset_ == buffer_.size()) {
-    buffer_.clear();
-    offset_ = 0;
-  } else if (offset_ > 0) {
-    buffer_.erase(0, offset_);
-    offset_ = 0;
-  }
-  buffer_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  input_ = bytes;
+}
+
+Result<std::size_t, Error> FrameReader::length_of(const std::byte* prefix) {
+  const auto* p = reinterpret_cast<const unsigned char*>(prefix);
+  const std::size_t length = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
+                             (std::size_t{p[2]} << 8) | std::size_t{p[3]};
+  if (length <= max_frame_ && length >= crypto::kOaeOverhead) return length;
+  failure_ =
+      Error(errc::malformed_message,
+            "an OAE frame of " + std::to_string(length) + " bytes (" +
+                (length < crypto::kOaeOverhead ? std::string("a sealed message has at least 29")
+                                               : "the maximum is " + std::to_string(max_frame_)) +
+                ")");
+  return *failure_;
+}
+
+void FrameReader::take(std::size_t n) {
+  const std::size_t k = std::min(n, input_.size());
+  pending_.append(reinterpret_cast<const char*>(input_.data()), k);
+  input_ = input_.subspan(k);
 }
 
 Result<std::optional<std::span<const std::byte>>, Error> FrameReader::next() {
+  using Message = std::optional<std::span<const std::byte>>;
   if (failure_) return *failure_;
-  const std::size_t available = buffer_.size() - offset_;
-  if (available < kOaeFramePrefix) return std::optional<std::span<const std::byte>>();
-  const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data() + offset_);
-  const std::size_t length = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
-                             (std::size_t{p[2]} << 8) | std::size_t{p[3]};
-  if (length > max_frame_ || length < crypto::kOaeOverhead) {
-    failure_ =
-        Error(errc::malformed_message,
-              "an OAE frame of " + std::to_string(length) + " bytes (" +
-                  (length < crypto::kOaeOverhead ? std::string("a sealed message has at least 29")
-                                                 : "the maximum is " + std::to_string(max_frame_)) +
-                  ")");
-    return *failure_;
+  if (pending_done_) {
+    pending_.clear();
+    pending_done_ = false;
   }
-  if (available < kOaeFramePrefix + length) return std::optional<std::span<const std::byte>>();
-  const std::span<const std::byte> message(
-      reinterpret_cast<const std::byte*>(buffer_.data() + offset_ + kOaeFramePrefix), length);
-  offset_ += kOaeFramePrefix + length;
-  return std::optional(message);
+  // A frame begun in an earlier read: complete it from this one.
+  if (!pending_.empty()) {
+    if (pending_.size() < kOaeFramePrefix) take(kOaeFramePrefix - pending_.size());
+    if (pending_.size() < kOaeFramePrefix) return Message();
+    auto length = length_of(reinterpret_cast<const std::byte*>(pending_.data()));
+    if (!length) return length.error();
+    take(kOaeFramePrefix + *length - pending_.size());
+    if (pending_.size() < kOaeFramePrefix + *length) return Message();
+    pending_done_ = true;
+    return Message(std::as_bytes(std::span(pending_)).subspan(kOaeFramePrefix));
+  }
+  // Whole frames of this read are views into it; only a frame cut by the
+  // read's end is copied.
+  if (input_.size() >= kOaeFramePrefix) {
+    auto length = length_of(input_.data());
+    if (!length) return length.error();
+    if (input_.size() >= kOaeFramePrefix + *length) {
+      const auto message = input_.subspan(kOaeFramePrefix, *length);
+      input_ = input_.subspan(kOaeFramePrefix + *length);
+      return Message(message);
+    }
+  }
+  take(input_.size());
+  return Message();
 }
 
 }  // namespace cipherline::protocol

@@ -29,12 +29,9 @@ ResponseStream::ResponseStream(Route route, bool event_stream,
       event_stream_(event_stream),
       limits_(limits),
       cipher_(std::move(cipher)),
-      fields_opened_(std::make_unique<std::size_t>(0)),
-      open_(
-          [c = cipher_.get(), n = fields_opened_.get()](std::string_view field, std::string& out) {
-            ++*n;
-            return c->open(field, out);
-          }),
+      open_([c = cipher_.get()](std::string_view field, std::string& out) {
+        return c->open(field, out);
+      }),
       plain_(plain_response_fields(route)),
       sse_({.max_event_size = limits.max_event}),
       frames_(limits.max_frame) {}
@@ -118,11 +115,11 @@ Result<void, Error> ResponseStream::feed_fields_events(std::span<const std::byte
     if (is_done_event(e.data)) {
       output_ += e.data;
     } else {
-      *fields_opened_ = 0;
+      const std::uint32_t before = cipher_->opened();
       auto opened = open_event_data(e.data, plain_, open_, output_);
       // An event with nothing sealed in it authenticates nothing: only the
       // protocol's content-free events may be so.
-      if (opened && *fields_opened_ == 0 && !may_be_plain(route_, e.type)) {
+      if (opened && cipher_->opened() == before && !may_be_plain(route_, e.type)) {
         opened = Error(errc::authentication_failed, "it has no encrypted field");
       }
       if (!opened) {
@@ -218,10 +215,11 @@ Result<void, Error> ResponseStream::finish() {
     }
     return {};
   }
-  *fields_opened_ = 0;
+  const std::uint32_t before = cipher_->opened();
   auto r = open_json_fields(raw_, plain_, open_, output_);
-  if (r && *fields_opened_ == 0)
+  if (r && cipher_->opened() == before) {
     r = Error(errc::authentication_failed, "it has no encrypted field");
+  }
   if (!r) {
     output_.clear();
     return fail(Error(r.error().code(), "decrypting the response: " + r.error().message()));

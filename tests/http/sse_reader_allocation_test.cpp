@@ -5,25 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <string_view>
 
-namespace {
-
-std::atomic<long> allocations{0};
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "../allocation_counter.hpp"
 
 namespace cipherline::http {
 namespace {
@@ -32,7 +17,7 @@ namespace {
 // number of events and the allocations counted while doing so.
 std::pair<int, long> read_chunks(SseReader& reader, std::string_view stream, std::size_t chunk) {
   int events = 0;
-  const long before = allocations.load();
+  const long before = cipherline::testing::allocations();
   for (std::size_t pos = 0; pos < stream.size(); pos += chunk) {
     reader.feed(stream.substr(pos, chunk));
     while (true) {
@@ -42,7 +27,7 @@ std::pair<int, long> read_chunks(SseReader& reader, std::string_view stream, std
       ++events;
     }
   }
-  return {events, allocations.load() - before};
+  return {events, cipherline::testing::allocations() - before};
 }
 
 std::string token_stream(int events) {
@@ -74,10 +59,10 @@ TEST(SseReaderAllocation, SteadyStateReadsDoNotAllocate) {
 
 TEST(SseReaderAllocation, CounterSeesAllocations) {
   // The check above is only meaningful if this counter works.
-  const long before = allocations.load();
+  const long before = cipherline::testing::allocations();
   auto* p = new std::string(100, 'x');
   delete p;
-  EXPECT_GE(allocations.load() - before, 2);
+  EXPECT_GE(cipherline::testing::allocations() - before, 2);
 }
 
 }  // namespace

@@ -2,30 +2,10 @@
 // read of ~80 events allocates nothing per event, in either wire format.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
+#include "../allocation_counter.hpp"
 #include "cipherline/crypto/secret_bytes.hpp"
 #include "cipherline/protocol/event_fields.hpp"
 #include "cipherline/protocol/response_stream.hpp"
-
-namespace {
-std::atomic<long> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace cipherline::protocol {
 namespace {
@@ -42,11 +22,11 @@ std::string chunk_json(int i) {
 double allocations_per_event(ResponseStream& stream, const std::vector<std::string>& reads) {
   long counted = 0;
   for (std::size_t r = 0; r < reads.size(); ++r) {
-    const long before = allocations.load();
+    const long before = cipherline::testing::allocations();
     EXPECT_TRUE(stream.feed(reads[r]));
     EXPECT_EQ(stream.events().size(), static_cast<std::size_t>(kEventsPerRead));
     stream.consume();
-    if (r >= 2) counted += allocations.load() - before;
+    if (r >= 2) counted += cipherline::testing::allocations() - before;
   }
   return static_cast<double>(counted) / ((reads.size() - 2) * kEventsPerRead);
 }

@@ -14,9 +14,9 @@
 //   message that is `data: [DONE]\n\n`, an `error` event, or empty;
 // - (C) the OAE shared secret is the inference secret as it is.
 //
-// Contract: pure functions and a reader without I/O; FrameReader copies what
-// it is fed into one reusable buffer (no allocation in steady state) and is
-// used by one task at a time. Errors: crypto::errc::malformed_message or
+// Contract: pure functions and a reader without I/O; FrameReader copies only
+// frames split across reads (no allocation in steady state) and is used by
+// one task at a time. Errors: crypto::errc::malformed_message or
 // invalid_base64 with a detail naming what was wrong.
 #pragma once
 
@@ -58,24 +58,31 @@ inline Result<void, Error> seal_frame(crypto::OaeSealer& sealer, std::string_vie
 }
 
 // FrameReader splits a body into its sealed messages, however it arrives.
+// Whole frames are views into the bytes fed; only a frame cut by the end of
+// a read is copied, into one reusable buffer.
 class FrameReader {
  public:
   explicit FrameReader(std::size_t max_frame = kDefaultMaxOaeFrame) : max_frame_(max_frame) {}
 
-  // feed appends the next bytes of the body. Views next() returned before
-  // stay valid until this call.
+  // feed hands over the next bytes of the body; they must stay valid until
+  // next() returns nullopt or an error. Call it only when next() has.
   void feed(std::span<const std::byte> bytes);
-  // next: the next whole sealed message (a view valid until the next
-  // feed), nullopt when more bytes are needed, or malformed_message for a
-  // frame above the maximum or shorter than a sealed message. Sticky.
+  // next: the next whole sealed message (a view valid until the next call
+  // to next() or feed()), nullopt when more bytes are needed, or
+  // malformed_message for a frame above the maximum or shorter than a
+  // sealed message, found from its length before its bytes arrive. Sticky.
   Result<std::optional<std::span<const std::byte>>, Error> next();
   // Whether bytes of an unfinished frame are waiting.
-  bool partial() const noexcept { return offset_ < buffer_.size(); }
+  bool partial() const noexcept { return !input_.empty() || (!pending_.empty() && !pending_done_); }
 
  private:
+  Result<std::size_t, Error> length_of(const std::byte* prefix);
+  void take(std::size_t n);  // moves up to n bytes of input_ to pending_
+
   std::size_t max_frame_;
-  std::string buffer_;
-  std::size_t offset_ = 0;
+  std::span<const std::byte> input_;
+  std::string pending_;        // a frame begun in an earlier read
+  bool pending_done_ = false;  // pending_ is whole and was returned
   std::optional<Error> failure_;
 };
 

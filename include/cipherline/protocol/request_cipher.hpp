@@ -49,6 +49,8 @@ class RequestCipher {
 
   const FieldNonce& nonce() const noexcept { return nonce_; }
   const InferenceSecret& secret() const noexcept { return *secret_; }
+  // The number of response fields opened so far.
+  std::uint32_t opened() const noexcept { return open_sequence_; }
 
  private:
   std::shared_ptr<const InferenceSecret> secret_;

@@ -111,9 +111,6 @@ class ResponseStream {
   ResponseLimits limits_;
   // Fields format.
   std::unique_ptr<RequestCipher> cipher_;
-  // Fields opened by open_ in the current event or body (on the heap: open_
-  // points at it, and the stream moves).
-  std::unique_ptr<std::size_t> fields_opened_;
   FieldTransform open_;
   PlainFields plain_;
   http::SseReader sse_;
