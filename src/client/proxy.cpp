@@ -301,8 +301,6 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     co_return;
   }
   if (response->wire_format() == protocol::WireFormat::oae) ++metrics_.oae_responses;
-  http::Headers headers;
-  if (!response->content_type().empty()) headers.add("Content-Type", response->content_type());
   if (!response->encrypted()) {
     // The gateway's own error, in plaintext: passed on as the proxy's error
     // in its own shape, never with the gateway's bytes or media type, so
@@ -315,6 +313,8 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     log_request(request, response->status(), started, 0);
     co_return;
   }
+  http::Headers headers;
+  if (!response->content_type().empty()) headers.add("Content-Type", response->content_type());
   if (!response->event_stream()) {
     auto answer = co_await response->read_all();
     if (!answer) {
