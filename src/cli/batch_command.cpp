@@ -91,8 +91,8 @@ int batch(std::span<const std::string_view> args) {
       .toggle("tdx-allow-missing-crl", "accept TDX evidence without Intel's CRLs (fail open)")
       .toggle("require-amd-crl", "refuse SEV-SNP evidence that carries no AMD CRL")
       .toggle("amd-crl-fail-open", "accept SEV-SNP evidence whose AMD CRL does not verify")
-      .option("api-key", "KEY", "API key", "dev")
-      .option("workspace", "DIR", "manifest log directory", "none");
+      .option("api-key", "KEY", "API key", "dev");
+  add_record_flags(flags, "none");
   if (!flags.parse(args)) return 0;
 
   client::ClientOptions options;
@@ -110,7 +110,7 @@ int batch(std::span<const std::string_view> args) {
   }
   options.session.api_key = flags.text("api-key");
   options.chat_format = wire_format_flag(flags);
-  if (flags.is_set("workspace")) options.session.workspace = flags.text("workspace");
+  read_record_flags(flags, options.session);
   read_trust_flags(flags, options.session);
 
   client::BatchOptions batch{.input = flags.text("input"), .output = flags.text("output")};

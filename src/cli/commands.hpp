@@ -29,5 +29,6 @@ int verify_snp(std::span<const std::string_view> args);
 int verify_tdx(std::span<const std::string_view> args);
 int verify_gpu(std::span<const std::string_view> args);
 int verify_coordinator(std::span<const std::string_view> args);
+int verify_capture(std::span<const std::string_view> args);
 
 }  // namespace cipherline::cli

@@ -35,6 +35,7 @@ constexpr std::string_view kUsage =
     "  verify tdx            check an Intel TDX quote against its PCK chain and Intel's root\n"
     "  verify gpu            check an NVIDIA GPU report against its chain and NVIDIA's root\n"
     "  verify coordinator    check a Contrast Coordinator attestation document\n"
+    "  verify capture DIR    re-run, offline, every check of the attestations captured in DIR\n"
     "\n"
     "  --version             print the version\n"
     "  --help                show this text; `cipherline <command> --help` for its flags\n";
@@ -64,6 +65,7 @@ const std::vector<Command>& commands() {
       {{"verify", "tdx"}, &cipherline::cli::verify_tdx},
       {{"verify", "gpu"}, &cipherline::cli::verify_gpu},
       {{"verify", "coordinator"}, &cipherline::cli::verify_coordinator},
+      {{"verify", "capture"}, &cipherline::cli::verify_capture},
   };
   return list;
 }

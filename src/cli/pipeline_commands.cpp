@@ -219,6 +219,7 @@ int backend(std::span<const std::string_view> args) {
       .toggle("plaintext-routes", "also serve /plain/v1/... without encryption (benchmarks only)")
       .toggle("full-reports", "print every check of every verification, not one line each")
       .option("log-format", "FORMAT", "text or json", "text");
+  add_record_flags(flags, ".");
   if (!flags.parse(args)) return 0;
   if (!flags.is_set("dev")) {
     throw UsageError("only the software TEE is supported: pass --dev");
@@ -296,7 +297,6 @@ int proxy(std::span<const std::string_view> args) {
                   "the listen address), e.g. behind your own reverse proxy")
       .repeatable("allowed-origin", "SCHEME://HOST[:PORT]",
                   "serve requests from web pages of this origin (none by default)")
-      .option("workspace", "DIR", "manifest log directory", ".")
       .option("tls-cert", "FILE", "serve HTTPS with this certificate chain", "none")
       .option("tls-key", "FILE", "and this key", "none")
       .option("ca-file", "FILE", "extra CA for the API endpoint's TLS", "none")
@@ -315,6 +315,7 @@ int proxy(std::span<const std::string_view> args) {
       .toggle("print-verification",
               "print the Coordinator's verification report and the key exchange once verified")
       .option("log-format", "FORMAT", "text or json", "text");
+  add_record_flags(flags, ".");
   if (!flags.parse(args)) return 0;
 
   client::ProxyOptions options;
@@ -342,7 +343,7 @@ int proxy(std::span<const std::string_view> args) {
     }
     if (session.api_key.empty()) throw UsageError("--api-key is empty");
   }
-  session.workspace = flags.text("workspace");
+  read_record_flags(flags, session);
   if (flags.is_set("ca-file")) session.ca_file = flags.text("ca-file");
   read_trust_flags(flags, session);
   const std::string unknown = flags.text("nvidia-ocsp-allow-unknown");

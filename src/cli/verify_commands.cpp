@@ -57,6 +57,10 @@ int verify_snp(std::span<const std::string_view> args) {
               "checked)")
       .toggle("require-crl", "reject the report when no --crl is given")
       .option("at", "RFC3339", "time at which certificates must be valid", "now")
+      .option("capture-dir", "DIR",
+              "also record the evidence, collateral and report as a capture in DIR (see "
+              "`verify capture`)",
+              "none")
       .toggle("json", "print the report as JSON");
   if (!flags.parse(args)) return 0;
 
@@ -87,27 +91,35 @@ int verify_snp(std::span<const std::string_view> args) {
     }
     return attest::snp::amd_chain(product);
   }();
-  attest::VerificationReport result =
-      attest::snp::verify_report(report, vcek, chain, at, nullptr,
-                                 {.crl = crl,
-                                  .policy = {.fail_open = flags.is_set("crl-fail-open"),
-                                             .require_crl = flags.is_set("require-crl")}});
-
-  std::optional<attest::snp::ReferenceValues> reference;
-  if (flags.is_set("reference")) {
-    const std::string json = read_text_flag(flags, "reference");
-    reference = parse_or_usage(attest::contrast::parse_snp_reference_entry(json)).values;
-  }
-  if (flags.is_set("report-data")) {
-    const auto data = flags.hex("report-data", 64);
-    if (!reference) {
-      result.check_equal("report data", crypto::to_hex(data), crypto::to_hex(report.report_data));
-    } else {
-      reference->report_data.emplace();
-      std::copy(data.begin(), data.end(), reference->report_data->begin());
+  SnpInputs inputs{.report = report,
+                   .vcek = vcek,
+                   .chain = chain,
+                   .at = at,
+                   .crl = crl,
+                   .policy = {.fail_open = flags.is_set("crl-fail-open"),
+                              .require_crl = flags.is_set("require-crl")}};
+  if (flags.is_set("reference")) inputs.reference_json = read_text_flag(flags, "reference");
+  if (flags.is_set("report-data")) inputs.report_data = flags.hex("report-data", 64);
+  const attest::VerificationReport result = check_snp(inputs);
+  if (flags.is_set("capture-dir")) {
+    const auto raw = read_file_flag(flags, "report");
+    client::Capture capture{.kind = client::CaptureKind::snp_report,
+                            .judged_at = time_point_cast<seconds>(at),
+                            .evidence = {{"report.bin", raw}},
+                            .collateral = {{"vcek.der", vcek.der()},
+                                           {"ask.der", chain.ask.der()},
+                                           {"ark.der", chain.ark.der()}},
+                            .report_data = inputs.report_data,
+                            .report = &result};
+    if (!crl.empty()) capture.collateral.push_back({"amd_crl.der", crl});
+    if (inputs.reference_json) {
+      const auto b = std::as_bytes(std::span(*inputs.reference_json));
+      capture.evidence.push_back({"reference.json", {b.begin(), b.end()}});
     }
+    capture.policy.amd_require_crl = inputs.policy.require_crl;
+    capture.policy.amd_crl_fail_open = inputs.policy.fail_open;
+    record_capture(flags, capture);
   }
-  if (reference) attest::snp::check_reference_values(report, *reference, result);
   return finish(result, flags.is_set("json"));
 }
 

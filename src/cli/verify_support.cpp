@@ -2,12 +2,18 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <limits>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
+#include "cipherline/attest/contrast/manifest.hpp"
+#include "cipherline/attest/snp/reference_values.hpp"
+#include "cipherline/client/rfc3339.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/hex.hpp"
 
@@ -16,14 +22,6 @@ namespace {
 
 UsageError file_error(std::string_view flag, const std::string& path, const std::string& why) {
   return UsageError("--" + std::string(flag) + " " + path + ": " + why);
-}
-
-int two_digits(std::string_view s, std::size_t at) {
-  if (at + 2 > s.size() || !std::isdigit(static_cast<unsigned char>(s[at])) ||
-      !std::isdigit(static_cast<unsigned char>(s[at + 1]))) {
-    return -1;
-  }
-  return (s[at] - '0') * 10 + (s[at + 1] - '0');
 }
 
 }  // namespace
@@ -63,18 +61,16 @@ std::string read_file_in(const Flags& flags, std::string_view name, std::string_
 }
 
 attest::tdx::CollateralDocuments read_tdx_collateral(const Flags& flags, std::string_view name) {
-  const auto bytes = [](const std::optional<std::string>& text) {
-    std::optional<std::vector<std::byte>> out;
-    if (text) {
+  std::vector<attest::EvidenceFile> files;
+  for (const char* file : attest::tdx::kCollateralFileNames) {
+    if (auto text = read_optional_file_in(flags, name, file)) {
       const auto b = std::as_bytes(std::span(text->data(), text->size()));
-      out.emplace(b.begin(), b.end());
+      files.push_back({file, {b.begin(), b.end()}});
     }
-    return out;
-  };
-  return {read_file_in(flags, name, "tcb_info.json"), read_file_in(flags, name, "qe_identity.json"),
-          read_optional_file_in(flags, name, "tcb_signing.pem").value_or(""),
-          bytes(read_optional_file_in(flags, name, "pck_crl.der")),
-          bytes(read_optional_file_in(flags, name, "root_crl.der"))};
+  }
+  auto documents = attest::tdx::collateral_from_files(files);
+  if (!documents) throw file_error(name, flags.text(name), documents.error().message());
+  return std::move(*documents);
 }
 
 void read_trust_flags(const Flags& flags, client::SessionOptions& session) {
@@ -84,6 +80,56 @@ void read_trust_flags(const Flags& flags, client::SessionOptions& session) {
   session.tdx_allow_missing_crls = flags.is_set("tdx-allow-missing-crl");
   session.amd_revocation.require_crl = flags.is_set("require-amd-crl");
   session.amd_revocation.fail_open = flags.is_set("amd-crl-fail-open");
+}
+
+void add_record_flags(Flags& flags, const char* workspace) {
+  flags.option("workspace", "DIR", "manifest log and capture directory", workspace)
+      .option("capture-dir", "DIR",
+              "record every attestation here (evidence, collateral, report; see `verify "
+              "capture`)",
+              "the workspace")
+      .toggle("no-capture", "keep the manifest log only, no captures")
+      .option("capture-keep", "N", "captures kept; older ones are pruned from disk", "1000")
+      .toggle("attest-every-request",
+              "attest and exchange a fresh key before every request (slower, freshest)");
+}
+
+void read_record_flags(const Flags& flags, client::SessionOptions& session) {
+  session.workspace = flags.text("workspace");
+  if (flags.is_set("capture-dir")) session.workspace = flags.text("capture-dir");
+  if (session.workspace == "none") session.workspace.clear();
+  session.capture = !flags.is_set("no-capture");
+  session.capture_keep = flags.unsigned_integer("capture-keep", 1, 100'000'000);
+  session.attest_every_request = flags.is_set("attest-every-request");
+}
+
+attest::VerificationReport check_snp(const SnpInputs& in) {
+  attest::VerificationReport result = attest::snp::verify_report(
+      in.report, in.vcek, in.chain, in.at, nullptr, {.crl = in.crl, .policy = in.policy});
+  std::optional<attest::snp::ReferenceValues> reference;
+  if (in.reference_json) {
+    reference = parse_or_usage(attest::contrast::parse_snp_reference_entry(*in.reference_json))
+                    .values;
+  }
+  if (in.report_data) {
+    if (!reference) {
+      result.check_equal("report data", crypto::to_hex(*in.report_data),
+                         crypto::to_hex(in.report.report_data));
+    } else {
+      reference->report_data.emplace();
+      std::copy_n(in.report_data->begin(), 64, reference->report_data->begin());
+    }
+  }
+  if (reference) attest::snp::check_reference_values(in.report, *reference, result);
+  return result;
+}
+
+void record_capture(const Flags& flags, const client::Capture& capture) {
+  client::AttestationLog log(flags.text("capture-dir"),
+                             {.capture = true, .keep = std::numeric_limits<std::size_t>::max()});
+  auto id = log.record(capture);
+  if (!id) throw UsageError("--capture-dir: " + id.error().message());
+  std::fprintf(stderr, "captured as %s in %s\n", id->c_str(), flags.text("capture-dir").c_str());
 }
 
 std::vector<std::byte> read_evidence(const Flags& flags, std::string_view name) {
@@ -118,42 +164,14 @@ std::vector<crypto::Certificate> certificates_flag(const Flags& flags, std::stri
 }
 
 std::chrono::system_clock::time_point time_flag(const Flags& flags, std::string_view name) {
-  using namespace std::chrono;
-  if (!flags.is_set(name)) return system_clock::now();
+  if (!flags.is_set(name)) return std::chrono::system_clock::now();
   const std::string_view s = flags.text(name);
-  const auto bad = [&] {
-    return UsageError("--" + std::string(name) + " expects an RFC 3339 time like " +
-                      "2024-06-01T12:00:00Z, got '" + std::string(s) + "'");
-  };
-  if (s.size() < 10 || s[4] != '-' || s[7] != '-') throw bad();
-  const int year_value = two_digits(s, 0) * 100 + two_digits(s, 2);
-  const int month_value = two_digits(s, 5);
-  const int day_value = two_digits(s, 8);
-  if (two_digits(s, 0) < 0 || two_digits(s, 2) < 0 || month_value < 0 || day_value < 0) throw bad();
-  const year_month_day date{year{year_value}, month{static_cast<unsigned>(month_value)},
-                            day{static_cast<unsigned>(day_value)}};
-  if (!date.ok()) throw bad();
-  auto t = sys_days(date) + seconds{0};
-  if (s.size() == 10) return t;
-  if (s.size() < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
-      s[16] != ':') {
-    throw bad();
+  const auto t = client::parse_rfc3339(s);
+  if (!t) {
+    throw UsageError("--" + std::string(name) + " expects an RFC 3339 time like " +
+                     "2024-06-01T12:00:00Z, got '" + std::string(s) + "'");
   }
-  const int h = two_digits(s, 11), m = two_digits(s, 14), sec = two_digits(s, 17);
-  if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60) throw bad();
-  t += hours{h} + minutes{m} + seconds{sec};
-  std::size_t at = 19;
-  if (at < s.size() && s[at] == '.') {  // fractional seconds: ignored
-    ++at;
-    while (at < s.size() && std::isdigit(static_cast<unsigned char>(s[at]))) ++at;
-  }
-  const std::string_view zone = s.substr(at);
-  if (zone == "Z" || zone == "z") return t;
-  if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') || zone[3] != ':') throw bad();
-  const int zh = two_digits(zone, 1), zm = two_digits(zone, 4);
-  if (zh < 0 || zh > 23 || zm < 0 || zm > 59) throw bad();
-  const auto offset = hours{zh} + minutes{zm};
-  return zone[0] == '+' ? t - offset : t + offset;
+  return *t;
 }
 
 attest::snp::TrustedChain development_chain(const Flags& flags, std::string_view name) {

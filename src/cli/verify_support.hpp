@@ -12,6 +12,7 @@
 
 #include "cipherline/attest/snp/verify.hpp"
 #include "cipherline/attest/tdx/collateral.hpp"
+#include "cipherline/client/attestation_log.hpp"
 #include "cipherline/client/session.hpp"
 #include "cipherline/crypto/certificate.hpp"
 #include "flags.hpp"
@@ -45,6 +46,34 @@ inline constexpr const char* kTdxCollateralHelp =
     "Intel PCS collateral for a TDX Coordinator (tcb_info.json, qe_identity.json, "
     "tcb_signing.pem, pck_crl.der, root_crl.der)";
 void read_trust_flags(const Flags& flags, client::SessionOptions& session);
+
+// The record-keeping flags of the commands that attest (proxy, batch):
+// --workspace DIR (default `workspace`: "none" or "."), --capture-dir DIR
+// (where the manifest log and captures go; default: the workspace),
+// --no-capture (the manifest log only), --capture-keep N, and
+// --attest-every-request.
+void add_record_flags(Flags& flags, const char* workspace);
+void read_record_flags(const Flags& flags, client::SessionOptions& session);
+// The SEV-SNP checks of `verify snp` (and of an snp-report capture): the
+// report under its VCEK and chain at `at`, then, when given, the reference
+// values (a manifest ReferenceValues.snp entry, JSON; UsageError when it
+// does not parse) and the expected REPORT_DATA.
+struct SnpInputs {
+  attest::snp::AttestationReport report;
+  crypto::Certificate vcek;
+  attest::snp::TrustedChain chain;
+  std::chrono::system_clock::time_point at;
+  std::vector<std::byte> crl;
+  attest::snp::RevocationPolicy policy;
+  std::optional<std::string> reference_json{};
+  std::optional<std::vector<std::byte>> report_data{};
+};
+attest::VerificationReport check_snp(const SnpInputs& inputs);
+
+// record_capture records `capture` in the directory of --capture-dir and
+// says so on stderr; UsageError when it cannot.
+void record_capture(const Flags& flags, const client::Capture& capture);
+
 // read_evidence reads a binary file, or hex text (whitespace allowed).
 std::vector<std::byte> read_evidence(const Flags& flags, std::string_view name);
 crypto::Certificate certificate_flag(const Flags& flags, std::string_view name);

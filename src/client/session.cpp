@@ -1,20 +1,12 @@
 #include "cipherline/client/session.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <ctime>
 #include <fstream>
-#include <mutex>
 
+#include "cipherline/client/attestation_log.hpp"
 #include "cipherline/client/error.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/random.hpp"
-#include "cipherline/crypto/sha256.hpp"
 #include "cipherline/crypto/xwing.hpp"
 #include "cipherline/http/error.hpp"
 #include "cipherline/protocol/attest_call.hpp"
@@ -43,19 +35,6 @@ std::string read_text(const std::filesystem::path& path, bool& ok) {
   std::ifstream in(path, std::ios::binary);
   ok = static_cast<bool>(in);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string rfc3339_now() {
-  const auto t = system_clock::to_time_t(system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
-
-std::string hex_sha256(std::string_view text) {
-  return crypto::to_hex(crypto::sha256(std::as_bytes(std::span(text))));
 }
 
 }  // namespace
@@ -131,7 +110,9 @@ Task<Result<std::string, Error>> Session::post(std::string path, std::string bod
 // The Coordinator's document for a fresh nonce, not yet verified.
 struct Session::FetchedAttestation {
   std::vector<std::byte> nonce;
+  std::string reply;  // the /attest body as received
   std::vector<std::byte> document;
+  system_clock::time_point judged_at;  // the time the checks use, to the second
   steady_clock::time_point started;
 };
 
@@ -148,52 +129,33 @@ Task<Result<std::unique_ptr<Session::FetchedAttestation>, Error>> Session::fetch
     co_return session_error(errc::attestation_failed,
                             "attestation failed: the reply: " + document.error().message());
   }
+  fetched->reply = std::move(*reply);
   fetched->document = std::move(*document);
+  // Whole seconds, as the capture records it: a re-verification at the
+  // captured time judges at the same instant.
+  fetched->judged_at = time_point_cast<seconds>(system_clock::now());
   co_return std::move(fetched);
 }
 
-Task<Result<void, Error>> Session::verify_attestation(std::unique_ptr<FetchedAttestation> fetched) {
+Task<Result<std::unique_ptr<attest::contrast::CoordinatorVerification>, Error>>
+Session::verify_attestation(const FetchedAttestation& fetched) {
   attest::contrast::CoordinatorTrust trust{.expected_manifest = options_.manifest,
-                                           .now = system_clock::now()};
+                                           .now = fetched.judged_at};
   if (options_.development) trust.development_chain = options_.development->snp_chain;
   trust.tdx_collateral = options_.tdx_collateral;
   trust.tdx_allow_missing_crls = options_.tdx_allow_missing_crls;
   trust.amd_revocation = options_.amd_revocation;
   trust.chain_cache = &chain_cache_;
   // Verification costs milliseconds of RSA and ECDSA: off the loop.
-  const auto started = fetched->started;
-  auto job = [fetched = std::move(fetched), trust] {
-    const std::string_view text(reinterpret_cast<const char*>(fetched->document.data()),
-                                fetched->document.size());
+  // The job owns its inputs: it may outlive this frame (see offload).
+  auto job = [document = fetched.document, nonce = fetched.nonce, trust] {
+    const std::string_view text(reinterpret_cast<const char*>(document.data()), document.size());
     return std::make_unique<attest::contrast::CoordinatorVerification>(
-        attest::contrast::verify_coordinator(text, fetched->nonce, trust));
+        attest::contrast::verify_coordinator(text, nonce, trust));
   };
   auto verified = co_await offload(std::move(job));
   if (!verified) co_return Error(verified.error(), "attestation: verifying off the loop");
-  verification_ = std::move(*verified);
-  attest_time_ = duration_cast<microseconds>(steady_clock::now() - started);
-  const auto& report = verification_->report;
-  if (const auto* failure = report.first_failure()) {
-    const std::string detail =
-        failure->name + ": expected " + failure->expected + ", got " + failure->actual;
-    if (failure->name == "manifest") {
-      co_return session_error(
-          errc::manifest_mismatch,
-          "manifest mismatch: the backend's manifest is not the expected one (" + detail + ")");
-    }
-    co_return session_error(errc::attestation_failed, "attestation failed: check " + detail);
-  }
-  if (options_.observe) options_.observe("attest", attest_time_);
-  auto mesh_ca = crypto::Certificate::from_pem(verification_->mesh_ca_pem);
-  if (!mesh_ca) {
-    co_return session_error(errc::attestation_failed,
-                            "attestation failed: mesh CA: " + mesh_ca.error().message());
-  }
-  // Logged first: a session whose manifest could not be logged has no mesh
-  // CA, so the next refresh attests (and tries the log) again.
-  if (auto r = log_manifest(); !r) co_return r.error();
-  mesh_ca_ = std::move(*mesh_ca);
-  co_return Result<void, Error>{};
+  co_return std::move(*verified);
 }
 
 // The first half of an exchange: a fresh key pair and the service's answer,
@@ -219,22 +181,25 @@ Task<Result<std::unique_ptr<Session::PendingExchange>, Error>> Session::request_
   co_return std::move(pending);
 }
 
-Result<void, Error> Session::complete_exchange(const PendingExchange& pending) {
+Result<Session::SecretPtr, Error> Session::complete_exchange(const PendingExchange& pending,
+                                                             const crypto::Certificate& mesh_ca) {
   auto secret =
-      protocol::accept_secret(pending.keys, pending.response, *mesh_ca_, system_clock::now());
+      protocol::accept_secret(pending.keys, pending.response, mesh_ca, system_clock::now());
   if (!secret) return Error(errc::exchange_failed, secret.error().message());
-  secret_ = std::move(*secret);
-  expires_ = steady_clock::now() + options_.usable_for;
   exchange_time_ = duration_cast<microseconds>(steady_clock::now() - pending.started);
   ++exchanges_;
   if (options_.observe) options_.observe("exchange", exchange_time_);
-  return {};
+  return std::move(*secret);
 }
 
 Task<Result<void, Error>> Session::exchange() {
   auto pending = co_await request_exchange();
   if (!pending) co_return pending.error();
-  co_return complete_exchange(**pending);
+  auto secret = complete_exchange(**pending, *mesh_ca_);
+  if (!secret) co_return secret.error();
+  secret_ = std::move(*secret);
+  expires_ = steady_clock::now() + options_.usable_for;
+  co_return Result<void, Error>{};
 }
 
 void Session::forget_attestation() {
@@ -243,7 +208,46 @@ void Session::forget_attestation() {
   expires_ = {};
 }
 
-Task<Result<void, Error>> Session::establish() {
+Result<void, Error> Session::record(const FetchedAttestation& fetched,
+                                    const attest::contrast::CoordinatorVerification& verification,
+                                    const PendingExchange* pending,
+                                    const std::string& exchange_error) {
+  if (options_.workspace.empty()) return {};
+  if (!log_) {
+    log_ = std::make_unique<AttestationLog>(
+        options_.workspace,
+        AttestationLogOptions{.capture = options_.capture, .keep = options_.capture_keep});
+  }
+  Capture capture{.kind = CaptureKind::coordinator,
+                  .judged_at = fetched.judged_at,
+                  .endpoint = options_.endpoint.to_string(),
+                  .nonce = fetched.nonce,
+                  .evidence = {{"attest_response.json",
+                                std::vector<std::byte>(
+                                    reinterpret_cast<const std::byte*>(fetched.reply.data()),
+                                    reinterpret_cast<const std::byte*>(fetched.reply.data()) +
+                                        fetched.reply.size())}},
+                  .collateral = verification.collateral,
+                  .manifest = options_.manifest,
+                  .report = &verification.report};
+  if (options_.development) {
+    capture.policy.development_root =
+        crypto::to_hex(options_.development->snp_chain.ark.fingerprint_sha256());
+  }
+  capture.policy.tdx_allow_missing_crls = options_.tdx_allow_missing_crls;
+  capture.policy.amd_require_crl = options_.amd_revocation.require_crl;
+  capture.policy.amd_crl_fail_open = options_.amd_revocation.fail_open;
+  if (pending) {
+    capture.exchange =
+        ExchangeTranscript{pending->keys.public_key, pending->response, exchange_error};
+  }
+  auto id = log_->record(capture);
+  if (!id) return id.error();
+  last_capture_id_ = std::move(*id);
+  return {};
+}
+
+Task<Result<Session::SecretPtr, Error>> Session::attest_and_exchange() {
   auto fetched = co_await fetch_attestation();
   if (!fetched) {
     forget_attestation();
@@ -253,23 +257,71 @@ Task<Result<void, Error>> Session::establish() {
   // document is verified off the loop: it carries only a fresh public key,
   // and its answer is accepted only after the attestation passed, against
   // the mesh CA that attestation vouched for.
-  auto [attested, pending] =
-      co_await when_all(verify_attestation(std::move(*fetched)), request_exchange());
-  if (!attested) {
+  auto [verified, pending] =
+      co_await when_all(verify_attestation(**fetched), request_exchange());
+  if (!verified) {
+    forget_attestation();
+    // Stopped because the exchange failed first: that failure is the reason.
+    if (!pending && verified.error() == cipherline::errc::operation_cancelled) {
+      co_return pending.error();
+    }
+    co_return verified.error();
+  }
+  auto& verification = **verified;
+  attest_time_ = duration_cast<microseconds>(steady_clock::now() - (*fetched)->started);
+  // The verdict: an error naming the failed check, or the attested mesh CA.
+  Result<crypto::Certificate, Error> mesh_ca = [&]() -> Result<crypto::Certificate, Error> {
+    if (const auto* failure = verification.report.first_failure()) {
+      const std::string detail =
+          failure->name + ": expected " + failure->expected + ", got " + failure->actual;
+      if (failure->name == "manifest") {
+        return session_error(
+            errc::manifest_mismatch,
+            "manifest mismatch: the backend's manifest is not the expected one (" + detail + ")");
+      }
+      return session_error(errc::attestation_failed, "attestation failed: check " + detail);
+    }
+    auto ca = crypto::Certificate::from_pem(verification.mesh_ca_pem);
+    if (!ca) {
+      return session_error(errc::attestation_failed,
+                           "attestation failed: mesh CA: " + ca.error().message());
+    }
+    return std::move(*ca);
+  }();
+  Result<SecretPtr, Error> secret = !mesh_ca  ? Result<SecretPtr, Error>(mesh_ca.error())
+                                   : !pending ? Result<SecretPtr, Error>(pending.error())
+                                              : complete_exchange(**pending, *mesh_ca);
+  const std::string refused =
+      !mesh_ca ? "not used: the attestation was rejected"
+               : (!secret ? secret.error().message() : std::string());
+  // Recorded first: a session whose attestation could not be recorded
+  // keeps no mesh CA, so the next refresh attests (and records) again.
+  auto recorded = record(**fetched, verification, pending ? pending->get() : nullptr, refused);
+  if (!mesh_ca || !recorded) {
     // Whatever the earlier attestation vouched for is not used again: not
     // its mesh CA for the next exchange, nor its secret for new requests.
     forget_attestation();
-    // Stopped because the exchange failed first: that failure is the reason.
-    if (!pending && attested.error() == cipherline::errc::operation_cancelled) {
-      co_return pending.error();
-    }
-    co_return attested;
+    verification_ = std::move(*verified);
+    co_return recorded ? mesh_ca.error() : recorded.error();
   }
-  if (!pending) co_return pending.error();
-  co_return complete_exchange(**pending);
+  if (options_.observe) options_.observe("attest", attest_time_);
+  verification_ = std::move(*verified);
+  mesh_ca_ = std::move(*mesh_ca);
+  if (!secret) co_return secret.error();
+  secret_ = *secret;
+  expires_ = steady_clock::now() + options_.usable_for;
+  co_return std::move(*secret);
+}
+
+Task<Result<void, Error>> Session::establish() {
+  auto secret = co_await attest_and_exchange();
+  if (!secret) co_return secret.error();
+  co_return Result<void, Error>{};
 }
 
 Task<Result<void, Error>> Session::force_refresh() {
+  // Every secret() attests afresh anyway.
+  if (options_.attest_every_request) co_return Result<void, Error>{};
   if (refresh_) {  // join the refresh in progress
     auto shared = refresh_;
     (void)co_await shared->done.receive();
@@ -297,6 +349,7 @@ Task<Result<void, Error>> Session::force_refresh() {
 }
 
 Task<Result<std::shared_ptr<const protocol::InferenceSecret>, Error>> Session::secret() {
+  if (options_.attest_every_request) co_return co_await attest_and_exchange();
   if (!secret_ || steady_clock::now() >= expires_) {
     if (auto r = co_await force_refresh(); !r) co_return r.error();
   }
@@ -304,6 +357,7 @@ Task<Result<std::shared_ptr<const protocol::InferenceSecret>, Error>> Session::s
 }
 
 Task<void> Session::keep_fresh() {
+  if (options_.attest_every_request) co_return;  // nothing outlives its request
   while (true) {
     const auto wake = expires_ - options_.refresh_margin;
     const auto wait = secret_ ? std::max(wake - steady_clock::now(), steady_clock::duration(0))
@@ -314,83 +368,6 @@ Task<void> Session::keep_fresh() {
       if (!co_await sleep_for(seconds(5))) co_return;
     }
   }
-}
-
-Result<void, Error> Session::log_manifest() {
-  if (options_.workspace.empty()) return {};
-  const auto dir = options_.workspace / "manifests";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec)
-    return session_error(errc::bad_configuration,
-                         "manifest log: " + dir.string() + ": " + ec.message());
-  // One writer at a time: the loops of this process (a mutex) and other
-  // processes sharing the workspace (flock on a lock file beside the log).
-  static std::mutex in_process;
-  const std::lock_guard process_lock(in_process);
-  const int lock_fd = ::open((dir / "log.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX) != 0) {
-    const std::string why = std::strerror(errno);
-    if (lock_fd >= 0) ::close(lock_fd);
-    return session_error(errc::bad_configuration,
-                         "manifest log: locking " + (dir / "log.lock").string() + ": " + why);
-  }
-  const struct Unlock {
-    int fd;
-    ~Unlock() { ::close(fd); }
-  } unlock{lock_fd};
-  const auto log = dir / "log.txt";
-  bool ok = false;
-  const std::string existing = read_text(log, ok);
-  // Check the chain before extending it.
-  std::size_t lines = 0;
-  std::string previous_hash = hex_sha256("");
-  for (std::size_t at = 0; at < existing.size();) {
-    const auto end = existing.find('\n', at);
-    if (end == std::string::npos) {
-      return session_error(errc::bad_configuration,
-                           "manifest log: " + log.string() + ": the last line is unfinished");
-    }
-    const std::string_view line = std::string_view(existing).substr(at, end - at);
-    ++lines;
-    const auto broken = [&](std::string why) {
-      return session_error(errc::bad_configuration, "manifest log: " + log.string() + ": line " +
-                                                        std::to_string(lines) + " " + why);
-    };
-    // "<time> <previous line's hash> <manifest hash> <file>"
-    const auto s1 = line.find(' ');
-    const auto s2 = s1 == std::string_view::npos ? s1 : line.find(' ', s1 + 1);
-    const auto s3 = s2 == std::string_view::npos ? s2 : line.find(' ', s2 + 1);
-    if (s3 == std::string_view::npos) return broken("is malformed");
-    if (line.substr(s1 + 1, s2 - s1 - 1) != previous_hash) {
-      return broken("does not chain to the line before it (edited or removed lines)");
-    }
-    bool readable = false;
-    const std::string stored = read_text(dir / std::string(line.substr(s3 + 1)), readable);
-    if (!readable || hex_sha256(stored) != line.substr(s2 + 1, s3 - s2 - 1)) {
-      return broken("names a manifest file that is missing or was changed");
-    }
-    previous_hash = hex_sha256(line);
-    at = end + 1;
-  }
-  const std::string_view manifest(reinterpret_cast<const char*>(options_.manifest.data()),
-                                  options_.manifest.size());
-  const auto file = dir / (std::to_string(lines + 1) + ".json");
-  {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << manifest;
-    if (!out.flush())
-      return session_error(errc::bad_configuration,
-                           "manifest log: " + file.string() + ": cannot write");
-  }
-  const std::string line = rfc3339_now() + " " + previous_hash + " " + hex_sha256(manifest) + " " +
-                           file.filename().string() + "\n";
-  std::ofstream out(log, std::ios::binary | std::ios::app);
-  out << line;
-  if (!out.flush())
-    return session_error(errc::bad_configuration,
-                         "manifest log: " + log.string() + ": cannot append");
-  return {};
 }
 
 }  // namespace cipherline::client

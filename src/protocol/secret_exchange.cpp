@@ -105,9 +105,10 @@ Result<SecretOffer, Error> offer_secret(std::span<const std::byte> client_public
   return offer;
 }
 
-Result<std::shared_ptr<const InferenceSecret>, Error> accept_secret(
-    const crypto::XWingKeyPair& keys, const SecretResponse& response,
-    const crypto::Certificate& mesh_ca, std::chrono::system_clock::time_point now) {
+Result<void, Error> verify_secret_response(std::span<const std::byte> public_key,
+                                           const SecretResponse& response,
+                                           const crypto::Certificate& mesh_ca,
+                                           std::chrono::system_clock::time_point now) {
   auto certificate = crypto::Certificate::from_der(response.mesh_certificate);
   if (!certificate) {
     return exchange_error(crypto::errc::certificate_invalid,
@@ -146,9 +147,18 @@ Result<std::shared_ptr<const InferenceSecret>, Error> accept_secret(
     return exchange_error(crypto::errc::invalid_public_key,
                           "the mesh certificate's key is not ECDSA (" + key.description() + ")");
   }
-  if (!crypto::verify_ecdsa_prehashed(
-          key, transcript_digest(keys.public_key, response.encapsulated_key), response.signature)) {
+  if (!crypto::verify_ecdsa_prehashed(key, transcript_digest(public_key, response.encapsulated_key),
+                                      response.signature)) {
     return exchange_error(crypto::errc::signature_invalid, "invalid signature");
+  }
+  return {};
+}
+
+Result<std::shared_ptr<const InferenceSecret>, Error> accept_secret(
+    const crypto::XWingKeyPair& keys, const SecretResponse& response,
+    const crypto::Certificate& mesh_ca, std::chrono::system_clock::time_point now) {
+  if (auto verified = verify_secret_response(keys.public_key, response, mesh_ca, now); !verified) {
+    return verified.error();
   }
   auto context = crypto::hpke_setup_recipient(crypto::HpkeKem::xwing, response.encapsulated_key,
                                               keys.seed.bytes(), {});

@@ -31,14 +31,19 @@
 //   secret, so secret() hands out nothing — neither the old secret nor one
 //   exchanged under the old mesh CA — until an attestation passes again.
 //   Requests that already hold the secret may finish.
-// - The manifest log (spec §6.4): with a workspace, each verified manifest
-//   is appended to <workspace>/manifests/log.txt as
-//   "<RFC 3339 time> <sha256 of the previous line> <manifest sha256> <n>.json"
-//   and stored as <workspace>/manifests/<n>.json — append-only and
-//   hash-chained (the first line chains to the SHA-256 of nothing). Before
-//   appending, the chain is checked: an edited or removed line, or a
-//   manifest file that no longer matches its line, stops the session with
-//   errc::bad_configuration naming the line.
+// - The manifest log (spec §6.4) and captures: with a workspace, every
+//   attestation whose evidence was judged is recorded by an AttestationLog
+//   (client/attestation_log.hpp): with `capture`, a capture directory (the
+//   nonce, the /attest response as received, the collateral used, the
+//   expected manifest, the report, the public half of the key exchange made
+//   with it) and a line of the hash-chained index; without, a line for each
+//   verified manifest only. A broken chain or a log that cannot be written
+//   stops the session with errc::bad_configuration naming the line or file
+//   (and no mesh CA is kept, so the next refresh tries again).
+//   last_capture_id() names the last capture.
+// - attest_every_request: secret() attests and exchanges afresh on every
+//   call, returning the secret of that exchange (concurrent calls each make
+//   their own); nothing is rotated in the background.
 // - Timings of the last attestation (incl. verification) and exchange are
 //   kept for metrics; `last_report()` is the last Coordinator verification.
 // - Loop thread only; the HTTP client is borrowed and must use TLS settings
@@ -74,7 +79,10 @@ struct SessionOptions {
   std::vector<std::byte> manifest;
   std::optional<DevelopmentTrust> development{};
   std::string api_key;
-  std::filesystem::path workspace{};  // empty: no manifest log
+  std::filesystem::path workspace{};  // empty: no manifest log, no captures
+  bool capture = true;                // record every attestation in the workspace
+  std::size_t capture_keep = 1000;    // captures kept; older ones are pruned
+  bool attest_every_request = false;  // a fresh attestation and exchange per secret()
   std::string version = "v1.40.0";    // Privatemode-Version
   std::chrono::seconds refresh_margin{std::chrono::minutes(5)};
   // How long a secret is used (spec §3.3: 45 minutes; shorter for tests).
@@ -119,6 +127,7 @@ class Session {
   http::Headers base_headers() const;
 
   const attest::VerificationReport* last_report() const noexcept;
+  const std::string& last_capture_id() const noexcept { return last_capture_id_; }
   std::chrono::microseconds last_attest_time() const noexcept { return attest_time_; }
   std::chrono::microseconds last_exchange_time() const noexcept { return exchange_time_; }
   std::uint64_t exchanges() const noexcept { return exchanges_; }
@@ -126,19 +135,28 @@ class Session {
  private:
   struct PendingExchange;
   struct FetchedAttestation;
+  using SecretPtr = std::shared_ptr<const protocol::InferenceSecret>;
   Task<Result<std::unique_ptr<FetchedAttestation>, Error>> fetch_attestation();
-  Task<Result<void, Error>> verify_attestation(std::unique_ptr<FetchedAttestation> fetched);
+  Task<Result<std::unique_ptr<attest::contrast::CoordinatorVerification>, Error>>
+  verify_attestation(const FetchedAttestation& fetched);
+  // attest_and_exchange: a whole establish(); the secret it produced.
+  Task<Result<SecretPtr, Error>> attest_and_exchange();
   Task<Result<void, Error>> exchange();
   void forget_attestation();
   Task<Result<std::unique_ptr<PendingExchange>, Error>> request_exchange();
-  Result<void, Error> complete_exchange(const PendingExchange& pending);
+  Result<SecretPtr, Error> complete_exchange(const PendingExchange& pending,
+                                             const crypto::Certificate& mesh_ca);
   Task<Result<std::string, Error>> post(std::string path, std::string body);
-  Result<void, Error> log_manifest();
+  Result<void, Error> record(const FetchedAttestation& fetched,
+                             const attest::contrast::CoordinatorVerification& verification,
+                             const PendingExchange* pending, const std::string& exchange_error);
 
   SessionOptions options_;
   http::HttpClient& client_;
   std::optional<crypto::Certificate> mesh_ca_;
   std::unique_ptr<attest::contrast::CoordinatorVerification> verification_;
+  std::unique_ptr<class AttestationLog> log_;  // with a workspace
+  std::string last_capture_id_;
   std::shared_ptr<const protocol::InferenceSecret> secret_;
   std::chrono::steady_clock::time_point expires_{};
   attest::snp::ChainCache chain_cache_;

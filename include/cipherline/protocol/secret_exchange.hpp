@@ -67,7 +67,14 @@ Result<SecretOffer, Error> offer_secret(std::span<const std::byte> client_public
                                         const crypto::PrivateKey& mesh_key,
                                         const crypto::Certificate& mesh_certificate);
 
-// The client's side.
+// The client's side. verify_secret_response is its public half — the mesh
+// certificate and the signature over `public_key`, every check but the
+// decapsulation (so a recorded exchange can be checked again without the
+// private key); accept_secret runs it, then derives the secret.
+Result<void, Error> verify_secret_response(std::span<const std::byte> public_key,
+                                           const SecretResponse& response,
+                                           const crypto::Certificate& mesh_ca,
+                                           std::chrono::system_clock::time_point now);
 Result<std::shared_ptr<const InferenceSecret>, Error> accept_secret(
     const crypto::XWingKeyPair& keys, const SecretResponse& response,
     const crypto::Certificate& mesh_ca, std::chrono::system_clock::time_point now);

@@ -26,8 +26,9 @@ std::size_t failures(const VerificationReport& r) {
 
 // Picks, among reference entries, the one that accepts the evidence, or
 // else the one with the fewest failures, and merges its checks as "<kind>[i]: …".
+// Returns the entry's index.
 template <class Entries, class Verify>
-void merge_best(const Entries& entries, const char* kind, Verify verify, VerificationReport& r) {
+std::size_t merge_best(const Entries& entries, const char* kind, Verify verify, VerificationReport& r) {
   std::optional<VerificationReport> best;
   std::size_t best_index = 0;
   for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -39,6 +40,7 @@ void merge_best(const Entries& entries, const char* kind, Verify verify, Verific
     if (best->passed()) break;
   }
   r.merge(*best, std::string(kind) + "[" + std::to_string(best_index) + "]: ");
+  return best_index;
 }
 
 // The SEV-SNP path; returns HOST_DATA, or nullopt when a check that later
@@ -46,12 +48,14 @@ void merge_best(const Entries& entries, const char* kind, Verify verify, Verific
 std::optional<std::array<std::byte, 32>> verify_snp_evidence(
     const AttestationDocument& doc, const Manifest& manifest,
     const std::array<std::byte, 64>& report_data, const CoordinatorTrust& trust,
-    VerificationReport& r) {
+    VerificationReport& r, std::vector<EvidenceFile>& collateral) {
   auto evidence = decode_snp_attestation(doc.raw_attestation_doc);
   if (!r.check("evidence decodes", "a sevsnp.Attestation",
                evidence ? "decoded" : evidence.error().message(), evidence.has_value())) {
     return std::nullopt;
   }
+  if (!evidence->vcek_der.empty()) collateral.push_back({"vcek.der", evidence->vcek_der});
+  if (!evidence->vlek_der.empty()) collateral.push_back({"vlek.der", evidence->vlek_der});
   auto vcek =
       evidence->vcek_der.empty()
           ? Result<crypto::Certificate, Error>(Error(attest::errc::malformed_evidence, "absent"))
@@ -84,7 +88,8 @@ std::optional<std::array<std::byte, 32>> verify_snp_evidence(
       return std::nullopt;
     }
   }
-  merge_best(
+  std::vector<const snp::TrustedChain*> chains;  // each entry's, in order
+  const std::size_t best = merge_best(
       manifest.snp, "snp",
       [&](const SnpReferenceEntry& entry) {
         snp::ReferenceValues ref = entry.values;
@@ -93,6 +98,7 @@ std::optional<std::array<std::byte, 32>> verify_snp_evidence(
                                          : evidence->report.signing_key == snp::SigningKey::vlek
                                              ? snp::amd_vlek_chain(ref.product)
                                              : snp::amd_chain(ref.product);
+        chains.push_back(&chain);
         VerificationReport candidate =
             snp::verify_report(evidence->report, *vcek, chain, trust.now, trust.chain_cache,
                                {.crl = evidence->crl_der, .policy = trust.amd_revocation});
@@ -100,6 +106,14 @@ std::optional<std::array<std::byte, 32>> verify_snp_evidence(
         return candidate;
       },
       r);
+  // The certificates the best entry's checks used: the evidence's, else the
+  // trusted chain's.
+  const auto& chain = *chains[best];
+  collateral.push_back(
+      {"ask.der", evidence->ask_der.empty() ? chain.ask.der() : evidence->ask_der});
+  collateral.push_back(
+      {"ark.der", evidence->ark_der.empty() ? chain.ark.der() : evidence->ark_der});
+  if (!evidence->crl_der.empty()) collateral.push_back({"amd_crl.der", evidence->crl_der});
   return evidence->report.host_data;
 }
 
@@ -136,11 +150,24 @@ void check_pck_switches(const tdx::Quote& quote, const TdxReferenceEntry& entry,
 std::optional<std::array<std::byte, 32>> verify_tdx_evidence(
     const AttestationDocument& doc, const Manifest& manifest,
     const std::array<std::byte, 64>& report_data, const CoordinatorTrust& trust,
-    VerificationReport& r) {
+    VerificationReport& r, std::vector<EvidenceFile>& used) {
   auto quote = decode_tdx_quote_v4(doc.raw_attestation_doc);
   if (!r.check("evidence decodes", "a tdx.QuoteV4", quote ? "decoded" : quote.error().message(),
                quote.has_value())) {
     return std::nullopt;
+  }
+  if (auto pck = tdx::parse_pck_chain(*quote)) {
+    std::vector<std::byte> der = pck->leaf.der();
+    for (const auto& c : pck->intermediates) {
+      const auto more = c.der();
+      der.insert(der.end(), more.begin(), more.end());
+    }
+    used.push_back({"pck_chain.der", std::move(der)});
+  }
+  if (trust.tdx_collateral) {
+    for (auto& file : tdx::collateral_files(*trust.tdx_collateral)) {
+      used.push_back(std::move(file));
+    }
   }
   if (!r.check("TDX reference values", "at least one entry",
                std::to_string(manifest.tdx.size()) + " entries", !manifest.tdx.empty())) {
@@ -231,11 +258,11 @@ CoordinatorVerification verify_coordinator(std::string_view document_json,
   switch (doc->evidence_type()) {
     case EvidenceType::snp:
       r.check("evidence type", "SEV-SNP or TDX", doc->attestation_type_text() + " (SEV-SNP)", true);
-      identity = verify_snp_evidence(*doc, *manifest, report_data, trust, r);
+      identity = verify_snp_evidence(*doc, *manifest, report_data, trust, r, out.collateral);
       break;
     case EvidenceType::tdx:
       r.check("evidence type", "SEV-SNP or TDX", doc->attestation_type_text() + " (TDX)", true);
-      identity = verify_tdx_evidence(*doc, *manifest, report_data, trust, r);
+      identity = verify_tdx_evidence(*doc, *manifest, report_data, trust, r, out.collateral);
       break;
     case EvidenceType::unknown:
       r.check("evidence type", "SEV-SNP or TDX", doc->attestation_type_text(), false);

@@ -881,4 +881,50 @@ Result<Collateral, Error> parse_collateral(const CollateralDocuments& documents)
   return out;
 }
 
+namespace {
+
+std::vector<std::byte> bytes_of(std::string_view text) {
+  const auto b = std::as_bytes(std::span(text));
+  return {b.begin(), b.end()};
+}
+
+std::string text_of(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace
+
+std::vector<EvidenceFile> collateral_files(const CollateralDocuments& documents) {
+  std::vector<EvidenceFile> files{{"tcb_info.json", bytes_of(documents.tcb_info)},
+                                  {"qe_identity.json", bytes_of(documents.qe_identity)}};
+  if (!documents.tcb_signing_chain_pem.empty()) {
+    files.push_back({"tcb_signing.pem", bytes_of(documents.tcb_signing_chain_pem)});
+  }
+  if (documents.pck_crl) files.push_back({"pck_crl.der", *documents.pck_crl});
+  if (documents.root_crl) files.push_back({"root_crl.der", *documents.root_crl});
+  return files;
+}
+
+Result<CollateralDocuments, Error> collateral_from_files(std::span<const EvidenceFile> files) {
+  const auto find = [&](std::string_view name) -> const EvidenceFile* {
+    for (const auto& f : files) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  };
+  CollateralDocuments out;
+  for (const auto* required : {"tcb_info.json", "qe_identity.json"}) {
+    if (!find(required)) {
+      return Error(errc::malformed_evidence, std::string("TDX collateral: ") + required +
+                                                 " is missing");
+    }
+  }
+  out.tcb_info = text_of(find("tcb_info.json")->bytes);
+  out.qe_identity = text_of(find("qe_identity.json")->bytes);
+  if (const auto* f = find("tcb_signing.pem")) out.tcb_signing_chain_pem = text_of(f->bytes);
+  if (const auto* f = find("pck_crl.der")) out.pck_crl = f->bytes;
+  if (const auto* f = find("root_crl.der")) out.root_crl = f->bytes;
+  return out;
+}
+
 }  // namespace cipherline::attest::tdx

@@ -36,6 +36,12 @@
 // a manifest entry with the coordinator role.
 //
 // mesh_ca_pem and root_ca_pem are filled only when the report passed.
+// `collateral` lists, pass or fail, every certificate, CRL and Intel
+// document the checks used, as bytes (for a capture an auditor re-checks):
+// SEV-SNP "vcek.der", "ask.der", "ark.der" (the evidence's, or the trusted
+// chain's when it carries none), "amd_crl.der" when present; TDX
+// "pck_chain.der" (each certificate's DER, leaf first, concatenated) and the
+// documents of `tdx_collateral` as tdx::collateral_files names them.
 //
 // Reference values come from the expected manifest, which the document's
 // manifest must equal byte for byte. Development chains (the software TEE)
@@ -54,6 +60,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cipherline/attest/evidence_file.hpp"
 #include "cipherline/attest/snp/verify.hpp"
 #include "cipherline/attest/tdx/collateral.hpp"
 #include "cipherline/attest/tdx/verify.hpp"
@@ -87,6 +94,7 @@ struct CoordinatorTrust {
 
 struct CoordinatorVerification {
   VerificationReport report{"Contrast Coordinator"};
+  std::vector<EvidenceFile> collateral;
   // What the client may use: empty unless the report passed.
   std::string mesh_ca_pem;
   std::string root_ca_pem;

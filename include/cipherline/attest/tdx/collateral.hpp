@@ -44,6 +44,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cipherline/attest/evidence_file.hpp"
 #include "cipherline/attest/tdx/quote.hpp"
 #include "cipherline/attest/tdx/verify.hpp"
 #include "cipherline/attest/verification_report.hpp"
@@ -182,6 +183,15 @@ struct CollateralDocuments {
   std::optional<std::vector<std::byte>> pck_crl;
   std::optional<std::vector<std::byte>> root_crl;
 };
+// As files (a collateral directory, a capture): "tcb_info.json",
+// "qe_identity.json", "tcb_signing.pem", "pck_crl.der", "root_crl.der";
+// collateral_files omits the documents that are absent (the last three may
+// be), collateral_from_files rebuilds the documents from such files and
+// fails naming the first required one that is missing.
+inline constexpr const char* kCollateralFileNames[] = {
+    "tcb_info.json", "qe_identity.json", "tcb_signing.pem", "pck_crl.der", "root_crl.der"};
+std::vector<EvidenceFile> collateral_files(const CollateralDocuments& documents);
+Result<CollateralDocuments, Error> collateral_from_files(std::span<const EvidenceFile> files);
 // parse_collateral parses the documents; errors are parse_tcb_info's,
 // parse_qe_identity's, or "TCB signing chain: …".
 Result<Collateral, Error> parse_collateral(const CollateralDocuments& documents);
