@@ -219,7 +219,6 @@ int backend(std::span<const std::string_view> args) {
       .toggle("plaintext-routes", "also serve /plain/v1/... without encryption (benchmarks only)")
       .toggle("full-reports", "print every check of every verification, not one line each")
       .option("log-format", "FORMAT", "text or json", "text");
-  add_record_flags(flags, ".");
   if (!flags.parse(args)) return 0;
   if (!flags.is_set("dev")) {
     throw UsageError("only the software TEE is supported: pass --dev");

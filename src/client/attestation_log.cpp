@@ -113,9 +113,8 @@ Result<IndexLine, Error> parse_line(std::string_view text, std::size_t number,
   }
   if (!is_hex_digest(f[2])) return bad("the manifest hash is not 64 hex digits");
   const auto file = f[3];
-  if (file != std::to_string(number) + ".json") {
-    return bad("names the manifest file '" + std::string(file) + "', expected " +
-               std::to_string(number) + ".json");
+  if (!file.ends_with(".json") || !is_number(file.substr(0, file.size() - 5))) {
+    return bad("names the manifest file '" + std::string(file) + "', not <n>.json");
   }
   line.manifest_sha256 = std::string(f[2]);
   line.manifest_file = std::string(file);
@@ -284,6 +283,10 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
       if (line.previous != chain->previous) {
         return broken("does not chain to the line before it (edited, removed or inserted lines)");
       }
+      if (line.type != IndexLine::Type::pruned &&
+          line.manifest_file != std::to_string(line.number) + ".json") {
+        return broken("names the manifest file " + line.manifest_file + " (moved lines)");
+      }
       if (line.type == IndexLine::Type::pruned) {
         const auto it = std::find_if(chain->live.begin(), chain->live.end(),
                                      [&](const auto& l) { return l.first == line.pruned_line; });
@@ -435,6 +438,7 @@ void check_index(const fs::path& dir, const Index& index, attest::VerificationRe
       continue;
     }
     if (line.type == IndexLine::Type::attestation) live[line.number] = line.capture_id;
+    r.check_equal(name + " numbered", std::to_string(line.number) + ".json", line.manifest_file);
     if (pruned.contains(line.number)) continue;
     const auto stored = read_file(dir / "manifests" / line.manifest_file);
     r.check(name + " manifest file", line.manifest_file + " with SHA-256 " + line.manifest_sha256,
