@@ -124,7 +124,7 @@ constexpr std::string_view kBody = R"html(
     <dl class="kv">
       <dt>Evidence type</dt><dd id="evidence-type">—</dd>
       <dt>Measurement</dt><dd id="measurement" class="mono">—</dd>
-      <dt>Manifest SHA-256</dt><dd id="manifest" class="mono">—</dd>
+      <dt>Pinned manifest</dt><dd id="manifest" class="mono">—</dd>
       <dt>Capture</dt><dd id="capture" class="mono">—</dd>
     </dl>
     <h3>TCB</h3>
