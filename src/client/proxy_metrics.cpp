@@ -50,6 +50,7 @@ void ProxyMetrics::failure(std::string_view reason, std::string_view route) {
 }
 
 void ProxyMetrics::stream_read(std::size_t events, microseconds gap) {
+  if (events == 0) return;  // its time counts towards the next read that carries events
   const std::int64_t now = unix_seconds(system_clock::now());
   std::lock_guard lock(series_mutex_);
   Second& s = second_at(now);

@@ -19,9 +19,9 @@
 //   that carried events, the time since the stream's previous such read
 //   (for the first, since the response head arrived), spread over the
 //   events it carried: a second's value is the summed spacing over the
-//   events, the mean time between tokens. Recording
-//   takes one short lock and allocates nothing; stream_read is called once
-//   per read, not per event.
+//   events, the mean time between tokens. Recording takes one short lock
+//   and allocates nothing; stream_read is called once per read, not per
+//   event.
 // - write_counters, write_last_errors and write_series each write one JSON
 //   value (an object, an array, an object); their shapes are in
 //   docs/architecture.md under GET /verification.
@@ -52,7 +52,8 @@ class ProxyMetrics {
   void failure(std::string_view reason, std::string_view route = {});
   void observe(std::string_view step, std::chrono::microseconds duration);
   // stream_read: an upstream read of a stream carried `events` events,
-  // `gap` after the stream's previous read (see the contract).
+  // `gap` after the stream's previous read that carried events (see the
+  // contract); a read without events records nothing.
   void stream_read(std::size_t events, std::chrono::microseconds gap);
 
   std::atomic<std::uint64_t> streams{0}, oae_responses{0}, events{0}, bytes_encrypted{0},
