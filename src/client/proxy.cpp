@@ -3,8 +3,10 @@
 #include <cstdio>
 
 #include "cipherline/client/error.hpp"
+#include "cipherline/client/verification_document.hpp"
 #include "cipherline/protocol/error_body.hpp"
 #include "cipherline/runtime/sleep.hpp"
+#include "dashboard_page.hpp"
 
 namespace cipherline::client {
 
@@ -34,84 +36,6 @@ std::string bearer_of(const http::Request& request) {
 
 }  // namespace
 
-void ProxyMetrics::request(std::string_view route, int status) {
-  std::lock_guard lock(mutex_);
-  ++requests_[{std::string(route), status}];
-}
-
-void ProxyMetrics::failure(std::string_view reason) {
-  std::lock_guard lock(mutex_);
-  ++failures_[std::string(reason)];
-}
-
-void ProxyMetrics::observe(std::string_view step, microseconds duration) {
-  const double seconds = static_cast<double>(duration.count()) / 1e6;
-  std::lock_guard lock(mutex_);
-  auto& h = histograms_[std::string(step)];
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) ++h.counts[i];
-  }
-  ++h.count;
-  h.sum += seconds;
-}
-
-std::string ProxyMetrics::to_prometheus() const {
-  std::string out;
-  const auto line = [&out](const std::string& text) { out += text + "\n"; };
-  const auto escape = [](std::string_view s) {
-    std::string e;
-    for (const char c : s) {
-      if (c == '"' || c == '\\') e += '\\';
-      if (c == '\n') {
-        e += "\\n";
-        continue;
-      }
-      e += c;
-    }
-    return e;
-  };
-  std::lock_guard lock(mutex_);
-  line("# HELP cipherline_proxy_requests_total Requests served, by route and status.");
-  line("# TYPE cipherline_proxy_requests_total counter");
-  for (const auto& [key, n] : requests_) {
-    line("cipherline_proxy_requests_total{route=\"" + escape(key.first) + "\",status=\"" +
-         std::to_string(key.second) + "\"} " + std::to_string(n));
-  }
-  const std::pair<const char*, const std::atomic<std::uint64_t>*> counters[] = {
-      {"streams", &streams},
-      {"oae_responses", &oae_responses},
-      {"stream_events", &events},
-      {"bytes_encrypted", &bytes_encrypted},
-      {"bytes_decrypted", &bytes_decrypted},
-      {"retries", &retries}};
-  for (const auto& [name, value] : counters) {
-    line(std::string("# TYPE cipherline_proxy_") + name + "_total counter");
-    line(std::string("cipherline_proxy_") + name + "_total " + std::to_string(value->load()));
-  }
-  line("# HELP cipherline_proxy_failures_total Failures, by reason.");
-  line("# TYPE cipherline_proxy_failures_total counter");
-  for (const auto& [reason, n] : failures_) {
-    line("cipherline_proxy_failures_total{reason=\"" + escape(reason) + "\"} " + std::to_string(n));
-  }
-  line("# TYPE cipherline_proxy_verified gauge");
-  line("cipherline_proxy_verified " + std::to_string(verified.load()));
-  for (const auto& [step, h] : histograms_) {
-    const std::string name = "cipherline_proxy_" + step + "_seconds";
-    line("# TYPE " + name + " histogram");
-    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-      char le[32];
-      std::snprintf(le, sizeof le, "%g", kBuckets[i]);
-      line(name + "_bucket{le=\"" + le + "\"} " + std::to_string(h.counts[i]));
-    }
-    line(name + "_bucket{le=\"+Inf\"} " + std::to_string(h.count));
-    char sum[64];
-    std::snprintf(sum, sizeof sum, "%.6f", h.sum);
-    line(name + "_sum " + sum);
-    line(name + "_count " + std::to_string(h.count));
-  }
-  return out;
-}
-
 Proxy::Proxy(ProxyOptions options, ProxyMetrics& metrics)
     : options_([&] {
         options.client.session.observe = [&metrics](std::string_view step, microseconds d) {
@@ -125,7 +49,7 @@ Proxy::Proxy(ProxyOptions options, ProxyMetrics& metrics)
       key_per_request_(options_.client.session.api_key.empty()),
       api_key_known_(!key_per_request_) {}
 
-Task<Result<void, Error>> Proxy::verify_once() {
+Task<Result<void, Error>> Proxy::verify_once(std::string route) {
   auto r = co_await client_.session().force_refresh();
   if (r) {
     if (!verified_) {
@@ -137,7 +61,7 @@ Task<Result<void, Error>> Proxy::verify_once() {
     }
   } else {
     failure_ = r.error().message();
-    metrics_.failure(reason_of(r.error()));
+    metrics_.failure(reason_of(r.error()), route);
     if (options_.log) options_.log("verification failed: " + failure_);
   }
   co_return r;
@@ -146,7 +70,7 @@ Task<Result<void, Error>> Proxy::verify_once() {
 Task<void> Proxy::verify_until_ready() {
   while (!verified_) {
     if (api_key_known_) {
-      auto r = co_await verify_once();
+      auto r = co_await verify_once({});
       if (!r && r.error() == errc::manifest_mismatch) co_return;  // never retried
     }
     if (verified_) break;
@@ -167,7 +91,7 @@ Task<int> Proxy::ensure_verified(const http::Request& request) {
     // swapping the key under it.
     if (!adopting_) client_.session().set_api_key(key);
     adopting_ = true;
-    auto r = co_await verify_once();
+    auto r = co_await verify_once(std::string(request.head.path()));
     adopting_ = false;
     if (r) {
       api_key_known_ = true;
@@ -268,7 +192,35 @@ http::Router Proxy::router() {
                (void)co_await writer.respond(200, {{"Content-Type", "text/plain; version=0.0.4"}},
                                              metrics_.to_prometheus());
              }));
+  router.add("GET", "/verification",
+             local([this](http::Request&, http::ResponseWriter& writer) -> Task<void> {
+               (void)co_await writer.respond(200,
+                                             {{"Content-Type", "application/json"},
+                                              {"Cache-Control", "no-store"},
+                                              {"X-Content-Type-Options", "nosniff"}},
+                                             verification());
+             }));
+  router.add("GET", "/dashboard",
+             local([](http::Request&, http::ResponseWriter& writer) -> Task<void> {
+               (void)co_await writer.respond(
+                   200,
+                   {{"Content-Type", "text/html; charset=utf-8"},
+                    {"Content-Security-Policy", std::string(internal::dashboard_csp())},
+                    {"X-Content-Type-Options", "nosniff"},
+                    {"Referrer-Policy", "no-referrer"},
+                    {"Cache-Control", "no-store"}},
+                   internal::dashboard_page());
+             }));
   return router;
+}
+
+std::string Proxy::verification() {
+  return verification_document({.proxy_verified = verified_,
+                                .failure = failure_,
+                                .session = client_.session(),
+                                .metrics = metrics_,
+                                .rotating = options_.client.keep_fresh},
+                               system_clock::now(), steady_clock::now());
 }
 
 Task<void> Proxy::forward(protocol::Route route, http::Request& request,
@@ -294,7 +246,7 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
   if (response) metrics_.bytes_encrypted += plaintext_bytes;
   if (!response) {
     const bool bad_request = response.error() == errc::invalid_request;
-    metrics_.failure(reason_of(response.error()));
+    metrics_.failure(reason_of(response.error()), request.head.path());
     co_await respond_json_error(writer, bad_request ? 400 : 502,
                                 (bad_request ? "" : "backend: ") + response.error().message());
     log_request(request, bad_request ? 400 : 502, started, 0);
@@ -306,7 +258,7 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     // in its own shape, never with the gateway's bytes or media type, so
     // nothing unauthenticated can pass for an answer.
     auto text = co_await response->read_all();
-    metrics_.failure("gateway error");
+    metrics_.failure("gateway error", request.head.path());
     co_await respond_json_error(
         writer, response->status(),
         "gateway (unauthenticated): " + (text ? text->substr(0, 4096) : text.error().message()));
@@ -318,7 +270,7 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
   if (!response->event_stream()) {
     auto answer = co_await response->read_all();
     if (!answer) {
-      metrics_.failure(reason_of(answer.error()));
+      metrics_.failure(reason_of(answer.error()), request.head.path());
       co_await respond_json_error(writer, 502, "backend: " + answer.error().message());
       log_request(request, 502, started, 0);
       co_return;
@@ -332,12 +284,13 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
   headers.add("Cache-Control", "no-cache");
   if (!co_await writer.start(response->status(), std::move(headers))) co_return;
   std::uint64_t bytes = 0;
+  auto previous = steady_clock::now();  // the last read that carried events
   while (true) {
     auto more = co_await response->read();
     if (!more) {
       // Cut, forged or undecryptable: the caller's stream is cut too, so
       // it can never take what arrived for a complete answer.
-      metrics_.failure(reason_of(more.error()));
+      metrics_.failure(reason_of(more.error()), request.head.path());
       if (options_.log) options_.log("stream broken off: " + more.error().message());
       writer.abort();
       break;
@@ -346,7 +299,12 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
       (void)co_await writer.finish();
       break;
     }
-    metrics_.events += response->events().size();
+    if (const auto n = response->events().size(); n > 0) {
+      const auto now = steady_clock::now();
+      metrics_.events += n;
+      metrics_.stream_read(n, duration_cast<microseconds>(now - previous));
+      previous = now;
+    }
     bytes += response->text().size();
     metrics_.bytes_decrypted += response->text().size();
     if (!co_await writer.write(response->text())) break;
@@ -354,7 +312,7 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     // cut off after it, not finished as if the answer were complete.
     const auto events = response->events();
     if (!events.empty() && events.back().is_error()) {
-      metrics_.failure("stream error");
+      metrics_.failure("stream error", request.head.path());
       writer.abort();
       break;
     }

@@ -131,6 +131,8 @@ TEST(Coordinator, RealReportFailsOnlyTheBindingChecks) {
   EXPECT_EQ(failed, (std::vector<std::string>{"snp[0]: ID key digest", "snp[0]: report data"}))
       << v.report.to_text();
   EXPECT_TRUE(v.report.find_claim("snp[0]: measurement") != nullptr);
+  ASSERT_NE(v.report.find_claim("evidence type"), nullptr);
+  EXPECT_EQ(*v.report.find_claim("evidence type"), "SEV-SNP");
   EXPECT_EQ(v.mesh_ca_pem, "");  // nothing from a failed verification is handed out
 }
 

@@ -175,6 +175,8 @@ TEST(TdxEvidence, CoordinatorChecksTheRealQuoteAgainstIntelsCollateral) {
   EXPECT_TRUE(check_named(v.report, "coordinator policy").passed);
   EXPECT_TRUE(check_named(v.report, "MRCONFIGID[32:48]").passed);
   EXPECT_NE(v.report.find_claim("tdx[0]: MRTD"), nullptr);
+  ASSERT_NE(v.report.find_claim("evidence type"), nullptr);
+  EXPECT_EQ(*v.report.find_claim("evidence type"), "TDX");
   EXPECT_EQ(v.mesh_ca_pem, "");
   EXPECT_EQ(v.root_ca_pem, "");
 

@@ -1,11 +1,16 @@
 // cipherline's proxy in process, in front of the development backend:
 // health, metrics, refusal before verification, API-key adoption (each
 // request still judged by its own key), local callers only (no rebinding
-// page's Host, no web page's Origin), and clear 4xx errors for bad input.
+// page's Host, no web page's Origin), clear 4xx errors for bad input, the
+// verification document and the dashboard page.
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include "../http/server_fixture.hpp"
 #include "cipherline/client/proxy.hpp"
+#include "cipherline/crypto/base64.hpp"
+#include "cipherline/crypto/hex.hpp"
+#include "cipherline/crypto/sha256.hpp"
 #include "cipherline/http/server.hpp"
 #include "cipherline/runtime/sleep.hpp"
 #include "pipeline_fixture.hpp"
@@ -21,6 +26,11 @@ const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new testing
 struct Reply {
   int status = 0;
   std::string body;
+  http::Headers headers{};
+
+  std::string header(std::string_view name) const {
+    return std::string(headers.get(name).value_or(""));
+  }
 };
 
 Task<Reply> call(http::HttpClient& client, SocketAddress proxy, std::string method,
@@ -32,7 +42,7 @@ Task<Reply> call(http::HttpClient& client, SocketAddress proxy, std::string meth
                                     .body = std::move(body)});
   if (!r) co_return Reply{0, r.error().message()};
   auto text = co_await r->body().read_all();
-  co_return Reply{r->status(), text ? *text : text.error().message()};
+  co_return Reply{r->status(), text ? *text : text.error().message(), r->head().headers};
 }
 
 // with_proxy runs a Proxy for `options` on a loopback port while `body` runs.
@@ -51,6 +61,27 @@ Task<void> with_proxy(client::ProxyOptions options, Body body) {
   stop.request_stop();
   co_await scope.join();
   co_await proxy.close();
+}
+
+// The check named `name` in a report's JSON ("checks": [{name, ...}]).
+simdjson::dom::object check_named(simdjson::simdjson_result<simdjson::dom::element> report,
+                                  std::string_view name) {
+  for (const simdjson::dom::object check : report["checks"].get_array().value()) {
+    if (check["name"].get_string().value() == name) return check;
+  }
+  ADD_FAILURE() << "no check " << name;
+  return {};
+}
+
+std::uint64_t sum_of(simdjson::dom::array numbers) {
+  std::uint64_t sum = 0;
+  for (const auto n : numbers) sum += n.get_uint64().value();
+  return sum;
+}
+
+std::string manifest_sha256(backend::DevBackend& b) {
+  const std::string manifest = testing::read_text(b.state_dir() / "manifest.json");
+  return crypto::to_hex(crypto::sha256(std::as_bytes(std::span(manifest))));
 }
 
 TEST(Proxy, ServesVerifiedAndRefusesBadInput) {
@@ -124,26 +155,47 @@ TEST(Proxy, ServesVerifiedAndRefusesBadInput) {
 
 TEST(Proxy, RefusesEverythingBeforeVerificationAndSaysWhy) {
   Loop loop;
-  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
-              auto client = client_options(b);
-              client.session.manifest.back() = std::byte{'\t'};  // not the backend's manifest
-              co_await with_proxy(
-                  {.client = client}, [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
-                    http::HttpClient http({.proxy = http::ProxySettings{}});
-                    for (int i = 0;
-                         i < 200 && proxy.failure().find("mismatch") == std::string::npos; ++i) {
-                      (void)co_await sleep_for(std::chrono::milliseconds(20));
-                    }
-                    auto health = co_await call(http, at, "GET", "/healthz");
-                    EXPECT_EQ(health.status, 503);
-                    auto r = co_await call(http, at, "POST", "/v1/chat/completions",
-                                           R"({"model":"synthetic","messages":[]})");
-                    EXPECT_EQ(r.status, 503);
-                    EXPECT_NE(r.body.find("the backend is not verified: manifest mismatch"),
-                              std::string::npos)
-                        << r.body;
-                  });
-            }));
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        auto client = client_options(b);
+        client.session.manifest.back() = std::byte{'\t'};  // not the backend's manifest
+        co_await with_proxy(
+            {.client = client}, [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+              http::HttpClient http({.proxy = http::ProxySettings{}});
+              for (int i = 0; i < 200 && proxy.failure().find("mismatch") == std::string::npos;
+                   ++i) {
+                (void)co_await sleep_for(std::chrono::milliseconds(20));
+              }
+              auto health = co_await call(http, at, "GET", "/healthz");
+              EXPECT_EQ(health.status, 503);
+              auto r = co_await call(http, at, "POST", "/v1/chat/completions",
+                                     R"({"model":"synthetic","messages":[]})");
+              EXPECT_EQ(r.status, 503);
+              EXPECT_NE(r.body.find("the backend is not verified: manifest mismatch"),
+                        std::string::npos)
+                  << r.body;
+              // The verification document names the failed check, with
+              // the report that failed it.
+              auto v = co_await call(http, at, "GET", "/verification");
+              simdjson::dom::parser parser;
+              const simdjson::dom::element doc = parser.parse(v.body);
+              EXPECT_FALSE(doc["verified"].get_bool().value());
+              EXPECT_TRUE(doc["failure"].get_string().value().starts_with("manifest mismatch"))
+                  << v.body;
+              const auto report = doc["coordinator"]["report"];
+              EXPECT_FALSE(report["passed"].get_bool().value());
+              EXPECT_FALSE(check_named(report, "manifest")["passed"].get_bool().value());
+              EXPECT_TRUE(check_named(report, "nonce")["passed"].get_bool().value());
+              EXPECT_TRUE(doc["secret"].is_null());
+              const auto errors = doc["last_errors"].get_array().value();
+              EXPECT_GE(errors.size(), 1u);
+              if (errors.size() >= 1) {
+                const simdjson::dom::object first = errors.at(0).get_object().value();
+                EXPECT_EQ(first["reason"].get_string().value(), "manifest mismatch");
+                EXPECT_TRUE(first["route"].is_null());  // the background verification
+              }
+            });
+      }));
 }
 
 TEST(Proxy, ServesLocalCallersOnly) {
@@ -166,7 +218,8 @@ TEST(Proxy, ServesLocalCallersOnly) {
           const http::Headers rebound{{"Host", "attacker.example:" + std::to_string(at.port())}};
           for (const auto& [method, path] :
                {std::pair{"POST", "/v1/chat/completions"}, std::pair{"GET", "/v1/models"},
-                std::pair{"GET", "/healthz"}, std::pair{"GET", "/metrics"}}) {
+                std::pair{"GET", "/healthz"}, std::pair{"GET", "/metrics"},
+                std::pair{"GET", "/verification"}, std::pair{"GET", "/dashboard"}}) {
             auto r = co_await call(http, at, method, path,
                                    std::string(method) == "POST" ? chat : "", rebound);
             EXPECT_EQ(r.status, 421) << path << ": " << r.body;
@@ -183,6 +236,17 @@ TEST(Proxy, ServesLocalCallersOnly) {
                     std::string::npos)
               << form.body;
           EXPECT_EQ(form.body.find("local"), std::string::npos);  // nothing was answered
+          // A foreign page may not read the verification or frame the dashboard.
+          for (const std::string path : {"/verification", "/dashboard"}) {
+            auto r =
+                co_await call(http, at, "GET", path, "", {{"Origin", "http://attacker.example"}});
+            EXPECT_EQ(r.status, 403) << path << ": " << r.body;
+            EXPECT_NE(r.body.find(R"(Origin \"http://attacker.example\" is not allowed)"),
+                      std::string::npos)
+                << r.body;
+            EXPECT_EQ(r.body.find("measurement"), std::string::npos) << r.body;
+            EXPECT_EQ(r.body.find("<html"), std::string::npos) << r.body;
+          }
 
           auto metrics = co_await call(http, at, "GET", "/metrics");
           EXPECT_NE(metrics.body.find("cipherline_proxy_requests_total{route=\"/metrics\","
@@ -217,6 +281,195 @@ TEST(Proxy, ServesLocalCallersOnly) {
                                      {{"Origin", "http://attacker.example"}});
           EXPECT_EQ(other.status, 403) << other.body;
         });
+      }));
+}
+
+// GET /verification follows the proxy: nothing before verification, then
+// the session's own evidence and secret, and the counters of /metrics.
+TEST(Proxy, VerificationDocumentFollowsTheSession) {
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        // Without an API key nothing is verified until a request brings one.
+        co_await with_proxy(
+            {.client = client_options(b, "")},
+            [&b](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+              http::HttpClient http({.proxy = http::ProxySettings{}});
+              simdjson::dom::parser parser;
+              auto before = co_await call(http, at, "GET", "/verification");
+              EXPECT_EQ(before.status, 200) << before.body;
+              EXPECT_EQ(before.header("Content-Type"), "application/json");
+              EXPECT_EQ(before.header("X-Content-Type-Options"), "nosniff");
+              {
+                const simdjson::dom::element v = parser.parse(before.body);
+                EXPECT_FALSE(v["verified"].get_bool().value());
+                EXPECT_EQ(v["failure"].get_string().value(), "verification has not run yet");
+                EXPECT_TRUE(v["coordinator"].is_null());
+                EXPECT_TRUE(v["secret"].is_null());
+                EXPECT_TRUE(v["capture_id"].is_null());
+                EXPECT_EQ(v["manifest_history"].get_array().value().size(), 0u);
+                EXPECT_EQ(v["manifest_sha256"].get_string().value(), manifest_sha256(b));
+                EXPECT_EQ(v["endpoint"].get_string().value(),
+                          "https://127.0.0.1:" + std::to_string(b.address().port()));
+                EXPECT_EQ(v["counters"]["verified"].get_int64().value(), 0);
+                EXPECT_EQ(v["series"]["requests_per_second"].get_array().value().size(),
+                          client::ProxyMetrics::kSeriesSeconds);
+                EXPECT_EQ(v["last_errors"].get_array().value().size(), 0u);
+              }
+
+              const http::Headers key{{"Authorization", "Bearer dev"}};
+              auto chat = co_await call(
+                  http, at, "POST", "/v1/chat/completions",
+                  R"({"model":"synthetic","messages":[{"role":"user","content":"verify me"}]})",
+                  key);
+              EXPECT_EQ(chat.status, 200) << chat.body;
+              auto after = co_await call(http, at, "GET", "/verification");
+              const client::Session& session = proxy.client().session();
+              const attest::VerificationReport* report = session.last_report();
+              EXPECT_NE(report, nullptr);
+              if (!report) co_return;
+              {
+                const simdjson::dom::element v = parser.parse(after.body);
+                EXPECT_TRUE(v["verified"].get_bool().value()) << after.body;
+                EXPECT_TRUE(v["failure"].is_null());
+                const auto coordinator = v["coordinator"];
+                EXPECT_EQ(coordinator["evidence_type"].get_string().value(), "SEV-SNP");
+                EXPECT_EQ(coordinator["measurement"].get_string().value(),
+                          *report->find_claim("snp[0]: measurement"));
+                EXPECT_EQ(coordinator["tcb"]["snp[0]: current TCB"].get_string().value(),
+                          *report->find_claim("snp[0]: current TCB"));
+                // The report itself, as JSON (not a string), equal to the session's.
+                EXPECT_TRUE(coordinator["report"]["passed"].get_bool().value());
+                EXPECT_EQ(coordinator["report"]["checks"].get_array().value().size(),
+                          report->checks().size());
+                const auto manifest = check_named(coordinator["report"], "manifest");
+                EXPECT_TRUE(manifest["passed"].get_bool().value());
+                EXPECT_EQ(manifest["actual"].get_string().value(), "SHA-256 " + manifest_sha256(b));
+                const auto secret = v["secret"];
+                EXPECT_EQ(secret["id"].get_string().value(), session.secret_id());
+                EXPECT_EQ(secret["id"].get_string().value().size(), 44u);
+                // Age and time to rotation add up to the usable time less the margin.
+                const auto cycle =
+                    std::chrono::duration_cast<std::chrono::seconds>(
+                        session.options().usable_for - session.options().refresh_margin)
+                        .count();
+                const auto age = secret["age_seconds"].get_int64().value();
+                const auto next = secret["next_rotation_seconds"].get_int64().value();
+                EXPECT_GE(age, 0);
+                EXPECT_GT(next, 0);
+                EXPECT_NEAR(age + next, cycle, 1);
+                EXPECT_EQ(secret["exchanges"].get_uint64().value(), 1u);
+                EXPECT_EQ(v["counters"]["verified"].get_int64().value(), 1);
+                bool counted = false;
+                for (const simdjson::dom::object r :
+                     v["counters"]["requests"].get_array().value()) {
+                  counted |= r["route"].get_string().value() == "/v1/chat/completions" &&
+                             r["status"].get_int64().value() == 200 &&
+                             r["count"].get_uint64().value() == 1;
+                }
+                EXPECT_TRUE(counted) << after.body;
+              }
+
+              // A streamed answer and a gateway error move the counters, the
+              // series and the last errors.
+              auto streamed = co_await call(
+                  http, at, "POST", "/v1/chat/completions",
+                  R"({"model":"synthetic","stream":true,"messages":[{"role":"user","content":"one two three"}]})",
+                  key);
+              EXPECT_EQ(streamed.status, 200) << streamed.body;
+              auto unknown = co_await call(
+                  http, at, "POST", "/v1/chat/completions",
+                  R"({"model":"no-such-model","messages":[{"role":"user","content":"x"}]})", key);
+              EXPECT_EQ(unknown.status, 404) << unknown.body;
+              auto later = co_await call(http, at, "GET", "/verification");
+              auto metrics = co_await call(http, at, "GET", "/metrics");
+              {
+                const simdjson::dom::element v = parser.parse(later.body);
+                const auto counters = v["counters"];
+                EXPECT_EQ(counters["streams"].get_uint64().value(), 1u);
+                const auto events = counters["events"].get_uint64().value();
+                EXPECT_GT(events, 3u);
+                // The same numbers as /metrics.
+                EXPECT_NE(metrics.body.find("cipherline_proxy_stream_events_total " +
+                                            std::to_string(events) + "\n"),
+                          std::string::npos)
+                    << metrics.body;
+                EXPECT_EQ(counters["failures"]["gateway error"].get_uint64().value(), 1u);
+                std::uint64_t requests = 0;
+                for (const simdjson::dom::object r : counters["requests"].get_array().value()) {
+                  requests += r["count"].get_uint64().value();
+                }
+                EXPECT_EQ(requests, 3u);
+                // Every request of this test falls in the last ten minutes.
+                const auto series = v["series"];
+                EXPECT_EQ(sum_of(series["requests_per_second"].get_array().value()), requests);
+                std::size_t timed = 0;
+                for (const auto ms : series["token_interval_ms"].get_array().value()) {
+                  if (ms.is_null()) continue;
+                  ++timed;
+                  EXPECT_GE(ms.get_double().value(), 0.0);
+                }
+                EXPECT_GE(timed, 1u);
+                const auto errors = v["last_errors"].get_array().value();
+                EXPECT_EQ(errors.size(), 1u);
+                const simdjson::dom::object error = errors.at(0).get_object().value();
+                EXPECT_EQ(error["reason"].get_string().value(), "gateway error");
+                EXPECT_EQ(error["route"].get_string().value(), "/v1/chat/completions");
+                EXPECT_TRUE(error["time"].get_string().value().ends_with("Z"));
+                // Labels only: nothing of the request's content.
+                EXPECT_EQ(later.body.find("no-such-model"), std::string::npos);
+                EXPECT_EQ(later.body.find("one two three"), std::string::npos);
+              }
+            });
+      }));
+}
+
+// GET /dashboard: one page, every byte from the proxy, a strict CSP that
+// admits exactly its own inline script and style.
+TEST(Proxy, DashboardIsSelfContained) {
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        co_await with_proxy(
+            {.client = client_options(b)}, [](client::Proxy&, SocketAddress at) -> Task<void> {
+              http::HttpClient http({.proxy = http::ProxySettings{}});
+              auto page = co_await call(http, at, "GET", "/dashboard");
+              EXPECT_EQ(page.status, 200);
+              EXPECT_EQ(page.header("Content-Type"), "text/html; charset=utf-8");
+              EXPECT_EQ(page.header("X-Content-Type-Options"), "nosniff");
+              const std::string csp = page.header("Content-Security-Policy");
+              EXPECT_TRUE(csp.starts_with("default-src 'none'; ")) << csp;
+              EXPECT_NE(csp.find("connect-src 'self'"), std::string::npos) << csp;
+              EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+              EXPECT_EQ(csp.find("unsafe"), std::string::npos) << csp;
+              EXPECT_EQ(csp.find("http"), std::string::npos) << csp;
+              // The inline script and style, each admitted by its hash.
+              const auto hash_of = [&](std::string_view open, std::string_view close) {
+                const auto start = page.body.find(open);
+                const auto end = page.body.find(close);
+                EXPECT_NE(start, std::string::npos) << open;
+                EXPECT_EQ(page.body.find(open, start + 1), std::string::npos) << "one " << open;
+                if (start == std::string::npos || end == std::string::npos) return std::string();
+                const std::string_view inner = std::string_view(page.body).substr(
+                    start + open.size(), end - start - open.size());
+                return crypto::to_base64(crypto::sha256(std::as_bytes(std::span(inner))));
+              };
+              EXPECT_NE(csp.find("script-src 'sha256-" + hash_of("<script>", "</script>") + "'"),
+                        std::string::npos)
+                  << csp;
+              EXPECT_NE(csp.find("style-src 'sha256-" + hash_of("<style>", "</style>") + "'"),
+                        std::string::npos)
+                  << csp;
+              // Nothing from elsewhere: no URL with a scheme or a host, no
+              // src or href at all, no CSS import or url().
+              for (const std::string_view outside :
+                   {"http://", "https://", "src=", "href=", "@import", "url(", "innerHTML",
+                    "outerHTML", "insertAdjacentHTML", "document.write"}) {
+                EXPECT_EQ(page.body.find(outside), std::string::npos) << outside;
+              }
+              // It reads the verification document, from its own origin.
+              EXPECT_NE(page.body.find("fetch('/verification'"), std::string::npos);
+            });
       }));
 }
 

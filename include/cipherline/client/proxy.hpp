@@ -12,7 +12,14 @@
 // - Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings,
 //   /v1/messages (streaming or not, as the request asks), GET /v1/models,
 //   GET /healthz (200 "ok" once the backend verified, else 503 with the
-//   reason), GET /metrics (Prometheus text).
+//   reason), GET /metrics (Prometheus text), GET /verification (JSON: the
+//   verified state, the Coordinator's evidence and report, the manifest,
+//   the secret, the counters of /metrics, the last errors and per-second
+//   series; see verification_document.hpp) and GET /dashboard (a
+//   self-contained HTML page showing /verification, served with a strict
+//   Content-Security-Policy and nosniff). A proxy with several loops
+//   answers /verification from the loop that serves the connection (each
+//   loop attests on its own); the counters are shared.
 // - Every route serves local callers only (`callers`, see LocalCallers): a
 //   request whose Host is not one of the proxy's names (DNS rebinding) gets
 //   421, one whose Origin is not allowed (a web page's request) 403, each
@@ -33,45 +40,15 @@
 // - Loop thread only; one Proxy per loop; metrics may be shared by loops.
 #pragma once
 
-#include <array>
-#include <atomic>
 #include <functional>
-#include <map>
-#include <mutex>
 #include <string>
 
 #include "cipherline/client/client.hpp"
 #include "cipherline/client/local_callers.hpp"
+#include "cipherline/client/proxy_metrics.hpp"
 #include "cipherline/http/router.hpp"
 
 namespace cipherline::client {
-
-// Counters and latency histograms of all proxy loops (thread-safe).
-class ProxyMetrics {
- public:
-  void request(std::string_view route, int status);
-  void failure(std::string_view reason);
-  void observe(std::string_view step, std::chrono::microseconds duration);
-
-  std::atomic<std::uint64_t> streams{0}, oae_responses{0}, events{0}, bytes_encrypted{0},
-      bytes_decrypted{0}, retries{0};
-  std::atomic<int> verified{0};
-
-  std::string to_prometheus() const;
-
- private:
-  static constexpr std::array<double, 10> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                      0.05,  0.1,    0.25,  0.5,  1.0};
-  struct Histogram {
-    std::array<std::uint64_t, kBuckets.size()> counts{};
-    std::uint64_t count = 0;
-    double sum = 0;
-  };
-  mutable std::mutex mutex_;
-  std::map<std::pair<std::string, int>, std::uint64_t> requests_;
-  std::map<std::string, std::uint64_t> failures_;
-  std::map<std::string, Histogram> histograms_;
-};
 
 struct ProxyOptions {
   ClientOptions client;
@@ -109,7 +86,10 @@ class Proxy {
   // `extra`). If not, it is answered (401 or 503, with the reason) and logged.
   Task<bool> admit(const http::Request& request, http::ResponseWriter& writer,
                    std::chrono::steady_clock::time_point started, http::Headers& extra);
-  Task<Result<void, Error>> verify_once();
+  // verify_once: route is the request that asked for it (none: background).
+  Task<Result<void, Error>> verify_once(std::string route);
+  // verification: the GET /verification document.
+  std::string verification();
   // serve_local: `handler`'s answer for a local caller, else the refusal.
   Task<void> serve_local(const http::Handler& handler, http::Request& request,
                          http::ResponseWriter& writer);

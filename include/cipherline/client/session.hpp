@@ -131,6 +131,16 @@ class Session {
   std::chrono::microseconds last_attest_time() const noexcept { return attest_time_; }
   std::chrono::microseconds last_exchange_time() const noexcept { return exchange_time_; }
   std::uint64_t exchanges() const noexcept { return exchanges_; }
+  // The current secret's ID (public: requests carry it in a header; empty
+  // without a secret), and when it was exchanged and stops being used
+  // (steady clock; meaningful only with a secret).
+  std::string_view secret_id() const noexcept {
+    return secret_ ? std::string_view(secret_->id()) : std::string_view();
+  }
+  std::chrono::steady_clock::time_point secret_exchanged_at() const noexcept {
+    return expires_ - options_.usable_for;
+  }
+  std::chrono::steady_clock::time_point secret_expires_at() const noexcept { return expires_; }
 
  private:
   struct PendingExchange;

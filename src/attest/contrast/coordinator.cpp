@@ -258,10 +258,12 @@ CoordinatorVerification verify_coordinator(std::string_view document_json,
   switch (doc->evidence_type()) {
     case EvidenceType::snp:
       r.check("evidence type", "SEV-SNP or TDX", doc->attestation_type_text() + " (SEV-SNP)", true);
+      r.claim("evidence type", "SEV-SNP");
       identity = verify_snp_evidence(*doc, *manifest, report_data, trust, r, out.collateral);
       break;
     case EvidenceType::tdx:
       r.check("evidence type", "SEV-SNP or TDX", doc->attestation_type_text() + " (TDX)", true);
+      r.claim("evidence type", "TDX");
       identity = verify_tdx_evidence(*doc, *manifest, report_data, trust, r, out.collateral);
       break;
     case EvidenceType::unknown:
