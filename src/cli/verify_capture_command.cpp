@@ -84,8 +84,7 @@ Rerun rerun_coordinator(const client::StoredCapture& c, system_clock::time_point
   const auto& response = required(c, "attest_response.json");
   auto document = protocol::parse_attest_response(text_of(response.bytes));
   if (!document) throw malformed(c, "attest_response.json", document.error().message());
-  attest::contrast::CoordinatorTrust trust{.expected_manifest =
-                                               required(c, "manifest.json").bytes,
+  attest::contrast::CoordinatorTrust trust{.expected_manifest = required(c, "manifest.json").bytes,
                                            .now = at};
   trust.development_chain = development;
   trust.tdx_allow_missing_crls = c.policy.tdx_allow_missing_crls;
@@ -96,8 +95,7 @@ Rerun rerun_coordinator(const client::StoredCapture& c, system_clock::time_point
     for (const auto& f : c.files) {
       if (f.name.starts_with("collateral/")) files.push_back({f.name.substr(11), f.bytes});
     }
-    trust.tdx_collateral =
-        parse_or_usage(attest::tdx::collateral_from_files(files));
+    trust.tdx_collateral = parse_or_usage(attest::tdx::collateral_from_files(files));
   }
   auto v = attest::contrast::verify_coordinator(text_of(*document), c.nonce, trust);
   return {std::move(v.report), std::move(v.collateral), std::move(v.mesh_ca_pem)};
@@ -112,13 +110,13 @@ Rerun rerun_snp(const client::StoredCapture& c, system_clock::time_point at) {
   auto report = attest::snp::parse_report(required(c, "report.bin").bytes);
   if (!report) throw malformed(c, "report.bin", report.error().message());
   const auto ark = certificate("collateral/ark.der");
-  SnpInputs inputs{.report = *report,
-                   .vcek = certificate("collateral/vcek.der"),
-                   .chain = {ark_product(ark), certificate("collateral/ask.der"), ark, false},
-                   .at = at,
-                   .policy = {.fail_open = c.policy.amd_crl_fail_open,
-                              .require_crl = c.policy.amd_require_crl},
-                   .report_data = c.report_data};
+  SnpInputs inputs{
+      .report = *report,
+      .vcek = certificate("collateral/vcek.der"),
+      .chain = {ark_product(ark), certificate("collateral/ask.der"), ark, false},
+      .at = at,
+      .policy = {.fail_open = c.policy.amd_crl_fail_open, .require_crl = c.policy.amd_require_crl},
+      .report_data = c.report_data};
   if (const auto* crl = c.file("collateral/amd_crl.der")) inputs.crl = crl->bytes;
   if (const auto* reference = c.file("reference.json")) {
     inputs.reference_json = std::string(text_of(reference->bytes));
@@ -185,7 +183,7 @@ void verify_one(const fs::path& dir, const client::IndexLine& line,
   for (const auto& used : rerun.collateral) {
     const auto* file = c.file("collateral/" + used.name);
     r.check("collateral " + used.name, "as captured",
-            !file                    ? "not in the capture"
+            !file                       ? "not in the capture"
             : file->bytes == used.bytes ? "the same"
                                         : "different",
             file && file->bytes == used.bytes);
@@ -232,7 +230,8 @@ int verify_capture(std::span<const std::string_view> args) {
               "DIR (a workspace or --capture-dir) and verifies the index's hash chain. Exit\n"
               "status 0 all verified, 1 a check failed (each capture and check named), 2\n"
               "unreadable or malformed input.");
-  flags.option("at", "RFC3339", "judge at this time instead (would it pass now, or then?)",
+  flags
+      .option("at", "RFC3339", "judge at this time instead (would it pass now, or then?)",
               "the captured time")
       .option("dev-trust", "DIR",
               "trust the development TEE roots in DIR (" + std::string(kDevSnpChainFile) + ")",
@@ -291,8 +290,8 @@ int verify_capture(std::span<const std::string_view> args) {
     out = index_report.to_text();
     for (const auto& r : reports) out += "\n" + r.to_text();
     out += "\n" + std::to_string(reports.size()) + " captures, " +
-           std::to_string(index->lines.size()) + " index lines: " +
-           (passed ? "all verified" : "FAILED") + "\n";
+           std::to_string(index->lines.size()) +
+           " index lines: " + (passed ? "all verified" : "FAILED") + "\n";
     for (const auto& r : reports) {
       for (const auto& check : r.checks()) {
         if (!check.passed) out += "FAIL " + r.subject() + ": " + check.name + "\n";

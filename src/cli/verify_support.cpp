@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <limits>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "cipherline/attest/contrast/manifest.hpp"
 #include "cipherline/attest/snp/reference_values.hpp"
@@ -108,8 +108,8 @@ attest::VerificationReport check_snp(const SnpInputs& in) {
       in.report, in.vcek, in.chain, in.at, nullptr, {.crl = in.crl, .policy = in.policy});
   std::optional<attest::snp::ReferenceValues> reference;
   if (in.reference_json) {
-    reference = parse_or_usage(attest::contrast::parse_snp_reference_entry(*in.reference_json))
-                    .values;
+    reference =
+        parse_or_usage(attest::contrast::parse_snp_reference_entry(*in.reference_json)).values;
   }
   if (in.report_data) {
     if (!reference) {

@@ -35,9 +35,7 @@ namespace {
 
 constexpr std::string_view kCaptureFile = "capture.json";
 
-Error log_error(std::string message) {
-  return Error(errc::bad_configuration, std::move(message));
-}
+Error log_error(std::string message) { return Error(errc::bad_configuration, std::move(message)); }
 
 std::optional<std::string> read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -120,8 +118,9 @@ Result<IndexLine, Error> parse_line(std::string_view text, std::size_t number,
   line.manifest_file = std::string(file);
   if (f.size() == 4) return line;
   if (f.size() != 6 || !is_hex_digest(f[4]) || (f[5] != "accepted" && f[5] != "rejected")) {
-    return bad("an attestation line is '<time> <prev> <manifest> <n>.json <capture id> "
-               "accepted|rejected'");
+    return bad(
+        "an attestation line is '<time> <prev> <manifest> <n>.json <capture id> "
+        "accepted|rejected'");
   }
   line.type = IndexLine::Type::attestation;
   line.capture_id = std::string(f[4]);
@@ -230,7 +229,7 @@ struct AttestationLog::Chain {
   std::size_t size = 0;
   std::string digest;  // SHA-256 of the first `size` bytes
   std::size_t lines = 0;
-  std::string previous;                                   // hash of the last line
+  std::string previous;                                  // hash of the last line
   std::deque<std::pair<std::size_t, std::string>> live;  // captured lines not pruned
 };
 
@@ -277,8 +276,8 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
     }
     for (const auto& line : tail->lines) {
       const auto broken = [&](const std::string& why) {
-        return log_error("manifest log: " + log.string() + ": line " +
-                         std::to_string(line.number) + " " + why);
+        return log_error("manifest log: " + log.string() + ": line " + std::to_string(line.number) +
+                         " " + why);
       };
       if (line.previous != chain->previous) {
         return broken("does not chain to the line before it (edited, removed or inserted lines)");
@@ -422,14 +421,15 @@ void check_index(const fs::path& dir, const Index& index, attest::VerificationRe
   }
   for (const auto& line : index.lines) {
     const std::string name = "index line " + std::to_string(line.number);
-    r.check(name + " chains", "SHA-256 of line " + std::to_string(line.number - 1) + " " +
-                                  previous.substr(0, 16) + "…",
-            line.previous.substr(0, 16) + "…", line.previous == previous);
+    r.check(
+        name + " chains",
+        "SHA-256 of line " + std::to_string(line.number - 1) + " " + previous.substr(0, 16) + "…",
+        line.previous.substr(0, 16) + "…", line.previous == previous);
     previous = sha256_hex(line.text);
     if (line.type == IndexLine::Type::pruned) {
       const auto it = live.find(line.pruned_line);
-      const bool names_capture = it != live.end() && it->second == line.capture_id &&
-                                 line.pruned_line < line.number;
+      const bool names_capture =
+          it != live.end() && it->second == line.capture_id && line.pruned_line < line.number;
       r.check(name + " prunes", "an earlier live capture",
               "line " + std::to_string(line.pruned_line) + " capture " +
                   line.capture_id.substr(0, 16) + "…",
@@ -490,10 +490,13 @@ Result<StoredCapture, Error> read_capture(const fs::path& dir, const std::string
     return {};
   };
   std::string format, kind, nonce_hex, report_data_hex;
-  for (auto [key, into] : {std::pair{"format", &format}, {"kind", &kind},
+  for (auto [key, into] : {std::pair{"format", &format},
+                           {"kind", &kind},
                            {"cipherline_version", &out.version},
-                           {"captured_at", &out.captured_at}, {"endpoint", &out.endpoint},
-                           {"nonce", &nonce_hex}, {"report_data", &report_data_hex},
+                           {"captured_at", &out.captured_at},
+                           {"endpoint", &out.endpoint},
+                           {"nonce", &nonce_hex},
+                           {"report_data", &report_data_hex},
                            {"verdict", &out.verdict}}) {
     if (auto ok = text(doc, key, *into); !ok) return ok.error();
   }
@@ -568,8 +571,8 @@ Result<StoredCapture, Error> read_capture(const fs::path& dir, const std::string
     const auto relative = fs::relative(entry.path(), root).generic_string();
     if (!listed.contains(relative)) extra += (extra.empty() ? "" : ", ") + relative;
   }
-  r.check("no unlisted files", "only the files capture.json lists",
-          extra.empty() ? "none" : extra, extra.empty());
+  r.check("no unlisted files", "only the files capture.json lists", extra.empty() ? "none" : extra,
+          extra.empty());
   return out;
 }
 

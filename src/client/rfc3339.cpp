@@ -33,6 +33,8 @@ std::optional<system_clock::time_point> parse_rfc3339(std::string_view s) {
   const int century = two_digits(s, 0), year_in = two_digits(s, 2);
   const int month_value = two_digits(s, 5), day_value = two_digits(s, 8);
   if (century < 0 || year_in < 0 || month_value < 0 || day_value < 0) return std::nullopt;
+  // Within what the clock can hold (nanoseconds since 1970: ±292 years).
+  if (century < 19 || century > 21) return std::nullopt;
   const year_month_day date{year{century * 100 + year_in},
                             month{static_cast<unsigned>(month_value)},
                             day{static_cast<unsigned>(day_value)}};

@@ -7,6 +7,7 @@
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/random.hpp"
+#include "cipherline/crypto/sha256.hpp"
 #include "cipherline/crypto/xwing.hpp"
 #include "cipherline/http/error.hpp"
 #include "cipherline/protocol/attest_call.hpp"
@@ -257,8 +258,7 @@ Task<Result<Session::SecretPtr, Error>> Session::attest_and_exchange() {
   // document is verified off the loop: it carries only a fresh public key,
   // and its answer is accepted only after the attestation passed, against
   // the mesh CA that attestation vouched for.
-  auto [verified, pending] =
-      co_await when_all(verify_attestation(**fetched), request_exchange());
+  auto [verified, pending] = co_await when_all(verify_attestation(**fetched), request_exchange());
   if (!verified) {
     forget_attestation();
     // Stopped because the exchange failed first: that failure is the reason.
@@ -288,15 +288,20 @@ Task<Result<Session::SecretPtr, Error>> Session::attest_and_exchange() {
     }
     return std::move(*ca);
   }();
-  Result<SecretPtr, Error> secret = !mesh_ca  ? Result<SecretPtr, Error>(mesh_ca.error())
-                                   : !pending ? Result<SecretPtr, Error>(pending.error())
-                                              : complete_exchange(**pending, *mesh_ca);
-  const std::string refused =
-      !mesh_ca ? "not used: the attestation was rejected"
-               : (!secret ? secret.error().message() : std::string());
+  Result<SecretPtr, Error> secret = !mesh_ca   ? Result<SecretPtr, Error>(mesh_ca.error())
+                                    : !pending ? Result<SecretPtr, Error>(pending.error())
+                                               : complete_exchange(**pending, *mesh_ca);
+  const std::string refused = !mesh_ca ? "not used: the attestation was rejected"
+                                       : (!secret ? secret.error().message() : std::string());
   // Recorded first: a session whose attestation could not be recorded
   // keeps no mesh CA, so the next refresh attests (and records) again.
   auto recorded = record(**fetched, verification, pending ? pending->get() : nullptr, refused);
+  const auto* failure = verification.report.first_failure();
+  history_.push_back({(*fetched)->judged_at,
+                      crypto::to_hex(crypto::sha256(std::span<const std::byte>(options_.manifest))),
+                      failure == nullptr, recorded ? last_capture_id_ : std::string(),
+                      failure ? failure->name : std::string()});
+  if (history_.size() > 50) history_.pop_front();
   if (!mesh_ca || !recorded) {
     // Whatever the earlier attestation vouched for is not used again: not
     // its mesh CA for the next exchange, nor its secret for new requests.

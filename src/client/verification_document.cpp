@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cipherline/client/rfc3339.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/json/writer.hpp"
@@ -79,9 +80,21 @@ std::string verification_document(const VerificationSources& sources, system_clo
   w.key("manifest_sha256")
       .string(
           crypto::to_hex(crypto::sha256(std::span<const std::byte>(session.options().manifest))));
-  // Filled from the attestation capture log once it exists.
-  w.key("manifest_history").begin_array().end_array();
-  w.key("capture_id").null();
+  w.key("manifest_history").begin_array();
+  for (const AttestationEntry& e : session.history()) {
+    w.begin_object()
+        .key("time")
+        .string(format_rfc3339(e.at))
+        .key("manifest_sha256")
+        .string(e.manifest_sha256)
+        .key("verdict")
+        .string(e.accepted ? "accepted" : "rejected: " + e.failure)
+        .key("capture_id");
+    string_or_null(w, e.capture_id.empty() ? nullptr : &e.capture_id);
+    w.end_object();
+  }
+  w.end_array().key("capture_id");
+  string_or_null(w, session.last_capture_id().empty() ? nullptr : &session.last_capture_id());
 
   w.key("secret");
   if (const auto id = session.secret_id(); !id.empty()) {

@@ -128,7 +128,7 @@ check tdx-reference 1 "FAIL MRTD" -- \
 printf '{"MrTd":"00","Rtmrs":[]}' >"$tmp/bad-tdx-reference.json"
 check tdx-bad-reference 2 "tdx.MrTd: 2 hex digits, expected 96" -- \
   "$bin" verify tdx --quote "$tdx/trustee_v4_quote.dat" --reference "$tmp/bad-tdx-reference.json"
-check tdx-missing-collateral 2 "qe_identity.json: No such file or directory" -- \
+check tdx-missing-collateral 2 "qe_identity.json is missing" -- \
   sh -c "rm \"$tmp/collateral/qe_identity.json\"; \"$bin\" verify tdx --quote \"$tdx/trustee_v4_quote.dat\" --collateral \"$tmp/collateral\""
 check tdx-not-a-quote 2 "TDX quote" -- "$bin" verify tdx --quote "$report"
 
@@ -166,7 +166,7 @@ check coordinator-short-nonce 2 "--nonce must be 32 bytes" -- \
   "$bin" verify coordinator --doc "$tmp/doc.json" --nonce 0011 --manifest "$tmp/manifest.json"
 check coordinator-no-trust-dir 2 "sev-snp-dev-cert-chain.pem: No such file or directory" -- \
   "$bin" verify coordinator --doc "$tmp/doc.json" --nonce "$nonce" --manifest "$tmp/manifest.json" --dev-trust "$tmp"
-check coordinator-no-tdx-collateral 2 "tcb_info.json: No such file or directory" -- \
+check coordinator-no-tdx-collateral 2 "tcb_info.json is missing" -- \
   "$bin" verify coordinator --doc "$tmp/doc.json" --nonce "$nonce" --manifest "$tmp/manifest.json" --tdx-collateral "$tmp"
 
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }

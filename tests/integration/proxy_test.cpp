@@ -66,7 +66,12 @@ Task<void> with_proxy(client::ProxyOptions options, Body body) {
 // The check named `name` in a report's JSON ("checks": [{name, ...}]).
 simdjson::dom::object check_named(simdjson::simdjson_result<simdjson::dom::element> report,
                                   std::string_view name) {
-  for (const simdjson::dom::object check : report["checks"].get_array().value()) {
+  simdjson::dom::array checks;
+  if (report["checks"].get(checks) != simdjson::SUCCESS) {
+    ADD_FAILURE() << "no checks";
+    return {};
+  }
+  for (const simdjson::dom::object check : checks) {
     if (check["name"].get_string().value() == name) return check;
   }
   ADD_FAILURE() << "no check " << name;
@@ -291,9 +296,12 @@ TEST(Proxy, VerificationDocumentFollowsTheSession) {
   sync_wait(
       loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
         // Without an API key nothing is verified until a request brings one.
+        auto options = client_options(b, "");
+        const auto workspace = b.state_dir() / "proxy-workspace";
+        options.session.workspace = workspace;
         co_await with_proxy(
-            {.client = client_options(b, "")},
-            [&b](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+            {.client = options},
+            [&b, &workspace](client::Proxy& proxy, SocketAddress at) -> Task<void> {
               http::HttpClient http({.proxy = http::ProxySettings{}});
               simdjson::dom::parser parser;
               auto before = co_await call(http, at, "GET", "/verification");
@@ -359,6 +367,17 @@ TEST(Proxy, VerificationDocumentFollowsTheSession) {
                 EXPECT_GT(next, 0);
                 EXPECT_NEAR(age + next, cycle, 1);
                 EXPECT_EQ(secret["exchanges"].get_uint64().value(), 1u);
+                // The attestation, in the history and captured under the ID shown.
+                const auto id = std::string(v["capture_id"].get_string().value());
+                EXPECT_EQ(id, session.last_capture_id());
+                EXPECT_TRUE(std::filesystem::exists(workspace / "captures" / id / "capture.json"));
+                const auto history = v["manifest_history"].get_array().value();
+                EXPECT_EQ(history.size(), 1u);
+                for (const auto entry : history) {
+                  EXPECT_EQ(entry["manifest_sha256"].get_string().value(), manifest_sha256(b));
+                  EXPECT_EQ(entry["verdict"].get_string().value(), "accepted");
+                  EXPECT_EQ(entry["capture_id"].get_string().value(), id);
+                }
                 EXPECT_EQ(v["counters"]["verified"].get_int64().value(), 1);
                 bool counted = false;
                 for (const simdjson::dom::object r :

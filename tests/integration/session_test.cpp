@@ -3,7 +3,10 @@
 // it, and the workspace's manifest log, append-only and hash-chained.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "cipherline/client/error.hpp"
+#include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/runtime/sleep.hpp"
@@ -154,7 +157,7 @@ TEST(Session, KeepsAHashChainedManifestLogAndRefusesAnEditedOne) {
 
         // Edit the first line: the next session refuses to extend the log.
         std::string edited = lines[0];
-        edited[0] = edited[0] == '1' ? '2' : '1';
+        edited[3] = edited[3] == '5' ? '6' : '5';  // another year, still a valid time
         {
           std::ofstream out(log, std::ios::trunc);
           out << edited << '\n' << lines[1] << '\n';
@@ -178,4 +181,57 @@ TEST(Session, KeepsAHashChainedManifestLogAndRefusesAnEditedOne) {
 }
 
 }  // namespace
+// Every file under `dir`, concatenated.
+std::string all_files(const std::filesystem::path& dir) {
+  std::string out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out += read_text(e.path());
+  }
+  return out;
+}
+
+TEST(Session, CapturesHoldNoSecretAndAttestEveryRequestMakesAFreshOne) {
+  const auto workspace = std::filesystem::temp_directory_path() /
+                         ("cipherline-captures-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(workspace);
+  Loop loop;
+  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+              auto options = client_options(b);
+              options.session.workspace = workspace;
+              {
+                client::Client client(options);
+                EXPECT_TRUE(co_await client.connect());
+                const auto secret = (co_await client.session().secret()).value();
+                const auto key = secret->key().bytes();
+                const std::string raw(reinterpret_cast<const char*>(key.data()), key.size());
+                const std::string files = all_files(workspace);
+                EXPECT_FALSE(files.empty());
+                EXPECT_EQ(files.find(raw), std::string::npos);
+                EXPECT_EQ(files.find(crypto::to_hex(key)), std::string::npos);
+                EXPECT_EQ(files.find(crypto::to_base64(key)), std::string::npos);
+                // The secret's ID is public, and in the capture's exchange.
+                const auto id = client.session().last_capture_id();
+                EXPECT_NE(
+                    read_text(workspace / "captures" / id / "exchange.json").find(secret->id()),
+                    std::string::npos);
+                co_await client.close();
+              }
+              options.session.attest_every_request = true;
+              client::Client client(options);
+              EXPECT_TRUE(co_await client.connect());
+              std::set<std::string> ids{client.session().last_capture_id()};
+              for (int i = 0; i < 3; ++i) {
+                auto r = co_await client.chat(std::string(kChat));
+                EXPECT_TRUE(r) << (r ? "" : r.error().message());
+                ids.insert(client.session().last_capture_id());
+              }
+              // The connect and each request: an attestation and an exchange of its own.
+              EXPECT_EQ(client.session().exchanges(), 4u);
+              EXPECT_EQ(ids.size(), 4u);
+              EXPECT_EQ(lines_of(read_text(workspace / "manifests" / "log.txt")).size(), 5u);
+              co_await client.close();
+            }));
+  std::filesystem::remove_all(workspace);
+}
+
 }  // namespace cipherline

@@ -95,8 +95,8 @@ struct Capture {
   // body), snp_report "report.bin", tdx_quote "quote.dat"; the expected
   // "manifest.json" (coordinator); inputs such as "reference.json".
   std::vector<attest::EvidenceFile> evidence;
-  std::vector<attest::EvidenceFile> collateral;  // stored under collateral/
-  std::vector<std::byte> manifest;               // the expected manifest
+  std::vector<attest::EvidenceFile> collateral;       // stored under collateral/
+  std::vector<std::byte> manifest;                    // the expected manifest
   std::optional<std::vector<std::byte>> report_data;  // an expected REPORT_DATA, if given
   const attest::VerificationReport* report = nullptr;
   CapturePolicy policy{};

@@ -5,7 +5,7 @@
 // - parse_rfc3339: "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)" ('t' or a
 //   space may stand for 'T', 'z' for 'Z'; the fraction is ignored), or a
 //   bare date meaning midnight UTC; nullopt for anything else, an invalid
-//   date or an out-of-range field included.
+//   date, an out-of-range field or a year outside 1900–2199 included.
 // - Pure functions.
 #pragma once
 

@@ -40,7 +40,8 @@
 //   verified manifest only. A broken chain or a log that cannot be written
 //   stops the session with errc::bad_configuration naming the line or file
 //   (and no mesh CA is kept, so the next refresh tries again).
-//   last_capture_id() names the last capture.
+//   last_capture_id() names the last capture; history() lists this
+//   session's last 50 attestations (time, manifest, verdict, capture).
 // - attest_every_request: secret() attests and exchanges afresh on every
 //   call, returning the secret of that exchange (concurrent calls each make
 //   their own); nothing is rotated in the background.
@@ -51,6 +52,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -72,6 +74,15 @@ struct DevelopmentTrust {
   std::filesystem::path ca_file;
 
   static Result<DevelopmentTrust, Error> load(const std::filesystem::path& dir);
+};
+
+// One attestation this session made, for status pages.
+struct AttestationEntry {
+  std::chrono::system_clock::time_point at;
+  std::string manifest_sha256;  // of the expected manifest
+  bool accepted = false;
+  std::string capture_id;  // "" when not captured
+  std::string failure;     // the first failed check, when rejected
 };
 
 struct SessionOptions {
@@ -128,6 +139,7 @@ class Session {
 
   const attest::VerificationReport* last_report() const noexcept;
   const std::string& last_capture_id() const noexcept { return last_capture_id_; }
+  const std::deque<AttestationEntry>& history() const noexcept { return history_; }
   std::chrono::microseconds last_attest_time() const noexcept { return attest_time_; }
   std::chrono::microseconds last_exchange_time() const noexcept { return exchange_time_; }
   std::uint64_t exchanges() const noexcept { return exchanges_; }
@@ -167,6 +179,7 @@ class Session {
   std::unique_ptr<attest::contrast::CoordinatorVerification> verification_;
   std::unique_ptr<class AttestationLog> log_;  // with a workspace
   std::string last_capture_id_;
+  std::deque<AttestationEntry> history_;
   std::shared_ptr<const protocol::InferenceSecret> secret_;
   std::chrono::steady_clock::time_point expires_{};
   attest::snp::ChainCache chain_cache_;

@@ -21,8 +21,9 @@
 //   with `rotating`, at expiry otherwise; 0 when due).
 // - `counters`, `last_errors` and `series` come from `metrics`, the same
 //   numbers as /metrics.
-// - `manifest_history` is an empty array and `capture_id` null until the
-//   attestation capture log provides them.
+// - `manifest_history`: the session's recent attestations, oldest first
+//   ({time, manifest_sha256, verdict, capture_id}); `capture_id`: the last
+//   capture's ID (null without captures), for `cipherline verify capture`.
 // - Times come in as arguments: a pure function of its inputs, no I/O.
 #pragma once
 

@@ -28,7 +28,8 @@ std::size_t failures(const VerificationReport& r) {
 // else the one with the fewest failures, and merges its checks as "<kind>[i]: …".
 // Returns the entry's index.
 template <class Entries, class Verify>
-std::size_t merge_best(const Entries& entries, const char* kind, Verify verify, VerificationReport& r) {
+std::size_t merge_best(const Entries& entries, const char* kind, Verify verify,
+                       VerificationReport& r) {
   std::optional<VerificationReport> best;
   std::size_t best_index = 0;
   for (std::size_t i = 0; i < entries.size(); ++i) {

@@ -915,8 +915,8 @@ Result<CollateralDocuments, Error> collateral_from_files(std::span<const Evidenc
   CollateralDocuments out;
   for (const auto* required : {"tcb_info.json", "qe_identity.json"}) {
     if (!find(required)) {
-      return Error(errc::malformed_evidence, std::string("TDX collateral: ") + required +
-                                                 " is missing");
+      return Error(errc::malformed_evidence,
+                   std::string("TDX collateral: ") + required + " is missing");
     }
   }
   out.tcb_info = text_of(find("tcb_info.json")->bytes);
