@@ -73,11 +73,12 @@ TEST(ProxyMetrics, SeriesCoverTheLastTenMinutes) {
       series(m, system_clock::now() + seconds(ProxyMetrics::kSeriesSeconds + 1));
   const simdjson::dom::element later = parser.parse(later_text);
   requests = 0;
-  for (const auto r : later["requests_per_second"].get_array().value()) {
+  for (const auto r : simdjson::dom::array(later["requests_per_second"].get_array().value())) {
     requests += r.get_uint64().value();
   }
   EXPECT_EQ(requests, 0u);
-  for (const auto ms : later["token_interval_ms"].get_array().value()) EXPECT_TRUE(ms.is_null());
+  for (const auto ms : simdjson::dom::array(later["token_interval_ms"].get_array().value()))
+    EXPECT_TRUE(ms.is_null());
 }
 
 }  // namespace

@@ -381,7 +381,7 @@ TEST(Proxy, VerificationDocumentFollowsTheSession) {
                 EXPECT_EQ(v["counters"]["verified"].get_int64().value(), 1);
                 bool counted = false;
                 for (const simdjson::dom::object r :
-                     v["counters"]["requests"].get_array().value()) {
+                     simdjson::dom::array(v["counters"]["requests"].get_array().value())) {
                   counted |= r["route"].get_string().value() == "/v1/chat/completions" &&
                              r["status"].get_int64().value() == 200 &&
                              r["count"].get_uint64().value() == 1;
@@ -415,7 +415,8 @@ TEST(Proxy, VerificationDocumentFollowsTheSession) {
                     << metrics.body;
                 EXPECT_EQ(counters["failures"]["gateway error"].get_uint64().value(), 1u);
                 std::uint64_t requests = 0;
-                for (const simdjson::dom::object r : counters["requests"].get_array().value()) {
+                for (const simdjson::dom::object r :
+                     simdjson::dom::array(counters["requests"].get_array().value())) {
                   requests += r["count"].get_uint64().value();
                 }
                 EXPECT_EQ(requests, 3u);
@@ -423,7 +424,8 @@ TEST(Proxy, VerificationDocumentFollowsTheSession) {
                 const auto series = v["series"];
                 EXPECT_EQ(sum_of(series["requests_per_second"].get_array().value()), requests);
                 std::size_t timed = 0;
-                for (const auto ms : series["token_interval_ms"].get_array().value()) {
+                for (const auto ms :
+                     simdjson::dom::array(series["token_interval_ms"].get_array().value())) {
                   if (ms.is_null()) continue;
                   ++timed;
                   EXPECT_GE(ms.get_double().value(), 0.0);
