@@ -44,16 +44,34 @@ const std::string* VerificationReport::find_claim(std::string_view name) const n
   return nullptr;
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+      continue;
+    }
+    constexpr char kHex[] = "0123456789abcdef";
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return out;
+}
+
 std::string VerificationReport::to_text() const {
-  std::string out = subject_ + ": " + (passed() ? "verified" : "NOT verified") + "\n";
+  std::string out = printable(subject_) + ": " + (passed() ? "verified" : "NOT verified") + "\n";
   for (const Check& c : checks_) {
     out += c.passed ? "  PASS " : "  FAIL ";
-    out += c.name + ": ";
-    out += c.passed ? c.actual : "expected " + c.expected + ", got " + c.actual;
+    out += printable(c.name) + ": ";
+    out += printable(c.passed ? c.actual : "expected " + c.expected + ", got " + c.actual);
     out += '\n';
   }
   if (!claims_.empty()) out += "  claims:\n";
-  for (const Claim& c : claims_) out += "    " + c.name + ": " + c.value + "\n";
+  for (const Claim& c : claims_)
+    out += "    " + printable(c.name) + ": " + printable(c.value) + "\n";
   return out;
 }
 

@@ -2,6 +2,7 @@
 // attestation captured in DIR (client/attestation_log.hpp) and the index's
 // hash chain. Exit 0 when all verify, 1 naming each capture and check that
 // failed, 2 for unreadable or malformed input.
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -127,18 +128,62 @@ Rerun rerun_snp(const client::StoredCapture& c, system_clock::time_point at) {
 }
 
 // verify_one: every check of one captured attestation, into `r`.
-void verify_one(const fs::path& dir, const client::IndexLine& line,
-                const std::optional<system_clock::time_point>& at,
-                const std::optional<attest::snp::TrustedChain>& development,
+// What the auditor asked for: the time, the roots, how strict.
+struct Judgement {
+  std::optional<system_clock::time_point> at;
+  std::optional<attest::snp::TrustedChain> development;
+  std::string development_root;  // its ARK's SHA-256 (hex), or ""
+  bool strict = false;
+};
+
+// policy_text: the settings a capture was judged under, for its claims.
+std::string policy_text(const client::CapturePolicy& p) {
+  std::string out = p.development_root.empty()
+                        ? "production roots (AMD, Intel)"
+                        : "development root " + p.development_root.substr(0, 16) + "…";
+  for (const auto& [on, what] :
+       {std::pair{p.amd_require_crl, "AMD CRL required"},
+        {p.amd_crl_fail_open, "AMD CRL fail-open"},
+        {p.tdx_allow_missing_crls, "TDX CRLs may be missing"},
+        {p.tdx_allow_unsigned_collateral, "TDX collateral may be unsigned"},
+        {p.tdx_quote_only, "TDX quote only"}}) {
+    if (on) out += std::string("; ") + what;
+  }
+  return out;
+}
+
+bool relaxed(const client::CapturePolicy& p) {
+  return p.amd_crl_fail_open || p.tdx_allow_missing_crls || p.tdx_allow_unsigned_collateral ||
+         p.tdx_quote_only;
+}
+
+void verify_one(const fs::path& dir, const client::IndexLine& line, const Judgement& judge,
                 VerificationReport& r) {
+  const auto& at = judge.at;
   auto stored = client::read_capture(dir, line.capture_id, r);
   if (!stored) throw UsageError(stored.error().message());
   if (!r.passed()) return;  // the files are not what was captured: nothing to re-run
   const auto& c = *stored;
   r.claim("kind", std::string(client::capture_kind_name(c.kind)));
   r.claim("captured at", c.captured_at);
+  r.claim("verdict", c.verdict);
   r.claim("cipherline version", c.version);
   if (!c.endpoint.empty()) r.claim("endpoint", c.endpoint);
+  r.claim("policy", policy_text(c.policy));
+  if (judge.strict) {
+    r.check("policy strict", "no relaxed setting (--strict)",
+            relaxed(c.policy) ? policy_text(c.policy) : "none", !relaxed(c.policy));
+  }
+  // A capture judged under a development root is re-judged under that
+  // root only, and one judged under the production roots under those only.
+  if (!c.policy.development_root.empty()) {
+    r.check_equal(
+        "development root", c.policy.development_root,
+        judge.development_root.empty() ? "none given (--dev-trust)" : judge.development_root);
+  }
+  const auto development = c.policy.development_root.empty()
+                               ? std::optional<attest::snp::TrustedChain>()
+                               : judge.development;
   // The capture and its index line vouch for each other.
   r.check_equal("index line", std::to_string(line.number), std::to_string(c.line));
   r.check_equal("index previous line", line.previous, c.previous);
@@ -191,7 +236,13 @@ void verify_one(const fs::path& dir, const client::IndexLine& line,
   // The key exchange made with an accepted attestation: signed by a mesh
   // certificate of the attested mesh CA, over the client's public key.
   const auto* exchange = c.file("exchange.json");
-  if (!exchange || c.verdict != "accepted" || !passed) return;
+  if (!exchange) {
+    if (c.kind == client::CaptureKind::coordinator) {
+      r.claim("exchange", "none captured (the exchange request failed)");
+    }
+    return;
+  }
+  if (c.verdict != "accepted" || !passed) return;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string_view pk, enc, sig, cert;
@@ -236,21 +287,64 @@ int verify_capture(std::span<const std::string_view> args) {
       .option("dev-trust", "DIR",
               "trust the development TEE roots in DIR (" + std::string(kDevSnpChainFile) + ")",
               "none")
+      .option("anchor", "LINE:SHA256",
+              "an index head kept from earlier (`index head` of a run): that line must still\n"
+              "hash to it, and the captures up to it be unpruned or pruned by a later line",
+              "none")
+      .toggle("strict",
+              "fail captures judged under relaxed settings (CRL fail-open, TDX CRLs or\n"
+              "collateral signatures not required, quote-only TDX)")
       .toggle("json", "print the reports as JSON");
   // DIR comes first: `verify capture DIR [flags]`.
   const bool has_dir = !args.empty() && !args[0].starts_with("-");
   if (!flags.parse(has_dir ? args.subspan(1) : args)) return 0;
   if (!has_dir) throw UsageError("verify capture expects the capture directory first: DIR");
   const fs::path dir(args[0]);
-  std::optional<system_clock::time_point> at;
-  if (flags.is_set("at")) at = time_flag(flags, "at");
-  std::optional<attest::snp::TrustedChain> development;
-  if (flags.is_set("dev-trust")) development = development_chain(flags, "dev-trust");
+  Judgement judge;
+  if (flags.is_set("at")) judge.at = time_flag(flags, "at");
+  if (flags.is_set("dev-trust")) {
+    judge.development = development_chain(flags, "dev-trust");
+    judge.development_root = crypto::to_hex(judge.development->ark.fingerprint_sha256());
+  }
+  judge.strict = flags.is_set("strict");
+  std::optional<std::pair<std::size_t, std::string>> anchor;
+  if (flags.is_set("anchor")) {
+    const std::string& value = flags.text("anchor");
+    const auto colon = value.find(':');
+    std::size_t line = 0;
+    const auto digits = std::string_view(value).substr(0, std::min(colon, value.size()));
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), line);
+    const std::string digest = colon == std::string::npos ? "" : value.substr(colon + 1);
+    if (ec != std::errc() || end != digits.data() + digits.size() || line == 0 ||
+        digest.size() != 64 || digest.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      throw UsageError("--anchor: '" + value +
+                       "' is not LINE:SHA256 (a line number, ':', 64 lowercase hex digits)");
+    }
+    anchor.emplace(line, digest);
+  }
 
   auto index = client::read_index(dir);
   if (!index) throw UsageError(index.error().message());
   VerificationReport index_report("index " + (dir / "manifests" / "log.txt").string());
   client::check_index(dir, *index, index_report);
+  if (index->lines.empty()) {
+    index_report.check("index has lines", "at least one attestation", "an empty index", false);
+  }
+  if (anchor) {
+    const auto& [line, digest] = *anchor;
+    const bool present = line <= index->lines.size();
+    const std::string actual =
+        present ? sha256_hex(index->lines[line - 1].text)
+                : "the index has " + std::to_string(index->lines.size()) + " lines";
+    index_report.check("anchor line " + std::to_string(line), digest, actual, actual == digest);
+    std::size_t pruned_since = 0;
+    for (const auto& l : index->lines) {
+      if (l.type == client::IndexLine::Type::pruned && l.number > line && l.pruned_line <= line) {
+        ++pruned_since;
+      }
+    }
+    index_report.claim("captures up to the anchor pruned since", std::to_string(pruned_since));
+  }
 
   std::set<std::size_t> pruned;
   for (const auto& line : index->lines) {
@@ -264,7 +358,7 @@ int verify_capture(std::span<const std::string_view> args) {
     if (pruned.contains(line.number)) continue;
     reports.emplace_back("capture " + line.capture_id + " (index line " +
                          std::to_string(line.number) + ")");
-    verify_one(dir, line, at, development, reports.back());
+    verify_one(dir, line, judge, reports.back());
   }
   // Every capture directory is one the index names.
   std::error_code ec;
@@ -276,8 +370,13 @@ int verify_capture(std::span<const std::string_view> args) {
                        indexed.contains(name));
   }
 
-  bool passed = index_report.passed() || index->lines.empty();
-  for (const auto& r : reports) passed = passed && r.passed();
+  bool passed = index_report.passed();
+  std::size_t accepted = 0;
+  for (const auto& r : reports) {
+    passed = passed && r.passed();
+    const auto* verdict = r.find_claim("verdict");
+    if (verdict && *verdict == "accepted") ++accepted;
+  }
   std::string out;
   if (flags.is_set("json")) {
     json::JsonWriter w(out);
@@ -289,16 +388,20 @@ int verify_capture(std::span<const std::string_view> args) {
   } else {
     out = index_report.to_text();
     for (const auto& r : reports) out += "\n" + r.to_text();
-    out += "\n" + std::to_string(reports.size()) + " captures, " +
+    out += "\n" + std::to_string(reports.size()) + " captures (" + std::to_string(accepted) +
+           " accepted, " + std::to_string(reports.size() - accepted) + " rejected), " +
            std::to_string(index->lines.size()) +
            " index lines: " + (passed ? "all verified" : "FAILED") + "\n";
     for (const auto& r : reports) {
       for (const auto& check : r.checks()) {
-        if (!check.passed) out += "FAIL " + r.subject() + ": " + check.name + "\n";
+        if (!check.passed)
+          out += attest::printable("FAIL " + r.subject() + ": " + check.name) + "\n";
       }
     }
     for (const auto& check : index_report.checks()) {
-      if (!check.passed) out += "FAIL " + index_report.subject() + ": " + check.name + "\n";
+      if (!check.passed) {
+        out += attest::printable("FAIL " + index_report.subject() + ": " + check.name) + "\n";
+      }
     }
   }
   std::fwrite(out.data(), 1, out.size(), stdout);

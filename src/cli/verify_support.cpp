@@ -90,6 +90,8 @@ void add_record_flags(Flags& flags, const char* workspace) {
               "the workspace")
       .toggle("no-capture", "keep the manifest log only, no captures")
       .option("capture-keep", "N", "captures kept; older ones are pruned from disk", "1000")
+      .option("capture-keep-bytes", "SIZE",
+              "disk the captures may use (16K, 512M, 1G); rejected ones are pruned first", "1G")
       .toggle("attest-every-request",
               "attest and exchange a fresh key before every request (slower, freshest)");
 }
@@ -100,6 +102,8 @@ void read_record_flags(const Flags& flags, client::SessionOptions& session) {
   if (session.workspace == "none") session.workspace.clear();
   session.capture = !flags.is_set("no-capture");
   session.capture_keep = flags.unsigned_integer("capture-keep", 1, 100'000'000);
+  session.capture_keep_bytes =
+      flags.byte_size("capture-keep-bytes", 1, std::numeric_limits<std::uint64_t>::max());
   session.attest_every_request = flags.is_set("attest-every-request");
 }
 
@@ -126,7 +130,9 @@ attest::VerificationReport check_snp(const SnpInputs& in) {
 
 void record_capture(const Flags& flags, const client::Capture& capture) {
   client::AttestationLog log(flags.text("capture-dir"),
-                             {.capture = true, .keep = std::numeric_limits<std::size_t>::max()});
+                             {.capture = true,
+                              .keep = std::numeric_limits<std::size_t>::max(),
+                              .keep_bytes = std::numeric_limits<std::uint64_t>::max()});
   auto id = log.record(capture);
   if (!id) throw UsageError("--capture-dir: " + id.error().message());
   std::fprintf(stderr, "captured as %s in %s\n", id->c_str(), flags.text("capture-dir").c_str());

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <simdjson.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <set>
@@ -37,18 +37,73 @@ constexpr std::string_view kCaptureFile = "capture.json";
 
 Error log_error(std::string message) { return Error(errc::bad_configuration, std::move(message)); }
 
-std::optional<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  if (in.bad()) return std::nullopt;
-  return text;
+// Files of the log are read and written without following symbolic links,
+// and only regular files are read, up to kMaxFileSize: a workspace or a
+// capture handed over by someone else cannot make the reader hang (a FIFO),
+// exhaust memory (/dev/zero) or read a file elsewhere.
+constexpr std::size_t kMaxFileSize = 64 << 20;
+
+// Why a file could not be read: "missing", "a symbolic link", ….
+struct ReadFailure {
+  std::string why;
+};
+
+Result<std::string, ReadFailure> read_file(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return ReadFailure{errno == ENOENT  ? "missing"
+                       : errno == ELOOP ? "a symbolic link"
+                                        : std::strerror(errno)};
+  }
+  const auto done = [fd](Result<std::string, ReadFailure> r) {
+    ::close(fd);
+    return r;
+  };
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return done(ReadFailure{std::strerror(errno)});
+  if (!S_ISREG(st.st_mode)) return done(ReadFailure{"not a regular file"});
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxFileSize) {
+    return done(ReadFailure{"larger than " + std::to_string(kMaxFileSize >> 20) + " MiB"});
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const auto n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return done(ReadFailure{std::strerror(errno)});
+    if (n == 0) break;  // shrank while read
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
+  return done(std::move(text));
 }
 
-bool write_file(const fs::path& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return static_cast<bool>(out.flush());
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const auto n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// write_file writes and syncs a file (never through a symbolic link);
+// `flags` adds O_EXCL or O_APPEND to O_TRUNC's place.
+bool write_file(const fs::path& path, std::string_view bytes, int flags = O_TRUNC) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, 0600);
+  if (fd < 0) return false;
+  const bool ok = write_all(fd, bytes) && ::fdatasync(fd) == 0;
+  return ::close(fd) == 0 && ok;
+}
+
+// sync_dir makes a directory's entries (a rename, a new file) durable.
+bool sync_dir(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
 }
 
 std::string_view text_of(std::span<const std::byte> bytes) {
@@ -223,14 +278,39 @@ std::string_view capture_kind_name(CaptureKind kind) noexcept {
   return "unknown";
 }
 
+namespace {
+
+// A capture the index names and has not pruned.
+struct LiveCapture {
+  std::size_t line = 0;
+  std::string id;
+  bool accepted = false;
+  std::uint64_t bytes = 0;  // on disk
+};
+
+// disk_use: the bytes of the regular files under `dir` (links not followed).
+std::uint64_t disk_use(const fs::path& dir) {
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
+    std::error_code size_ec;
+    if (entry.is_regular_file(size_ec) && !entry.is_symlink(size_ec)) {
+      total += entry.file_size(size_ec);
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
 // What a record() verified: the log's bytes up to `size` (their SHA-256)
 // and what they say.
 struct AttestationLog::Chain {
   std::size_t size = 0;
   std::string digest;  // SHA-256 of the first `size` bytes
   std::size_t lines = 0;
-  std::string previous;                                  // hash of the last line
-  std::deque<std::pair<std::size_t, std::string>> live;  // captured lines not pruned
+  std::string previous;          // hash of the last line
+  std::deque<LiveCapture> live;  // captured lines not pruned, oldest first
 };
 
 AttestationLog::AttestationLog(fs::path dir, AttestationLogOptions options)
@@ -242,6 +322,12 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
   const auto manifests = dir_ / "manifests";
   const auto captures = dir_ / "captures";
   std::error_code ec;
+  for (const auto& d : {manifests, captures}) {
+    if (fs::is_symlink(d, ec)) {
+      return log_error("manifest log: " + d.string() +
+                       " is a symbolic link; the log is kept in real directories only");
+    }
+  }
   fs::create_directories(manifests, ec);
   if (!ec && options_.capture) fs::create_directories(captures, ec);
   if (ec) return log_error("manifest log: " + dir_.string() + ": " + ec.message());
@@ -254,7 +340,22 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
                      lock.error());
   }
   const auto log = manifests / "log.txt";
-  const std::string existing = read_file(log).value_or("");
+  std::string existing;
+  if (auto text = read_file(log)) {
+    existing = std::move(*text);
+  } else if (text.error().why != "missing") {
+    return log_error("manifest log: " + log.string() + ": " + text.error().why);
+  }
+  // A last line without its newline is an append that a crash cut short:
+  // it never happened.
+  if (!existing.empty() && existing.back() != '\n') {
+    const auto cut = existing.rfind('\n');
+    existing.resize(cut == std::string::npos ? 0 : cut + 1);
+    if (::truncate(log.c_str(), static_cast<off_t>(existing.size())) != 0) {
+      return log_error("manifest log: " + log.string() +
+                       ": removing an unfinished last line: " + std::strerror(errno));
+    }
+  }
 
   // Check the chain before extending it: all of it, or only what was
   // appended since this object last checked it.
@@ -269,7 +370,7 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
   {
     auto tail = parse_index(std::string_view(existing).substr(from), log, chain->lines + 1);
     if (!tail) return Error(tail.error().code(), "manifest log: " + tail.error().message());
-    // Lines pruned later have no manifest file any more.
+    // Lines pruned later may have no manifest file any more.
     std::set<std::size_t> pruned;
     for (const auto& line : tail->lines) {
       if (line.type == IndexLine::Type::pruned) pruned.insert(line.pruned_line);
@@ -288,14 +389,15 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
       }
       if (line.type == IndexLine::Type::pruned) {
         const auto it = std::find_if(chain->live.begin(), chain->live.end(),
-                                     [&](const auto& l) { return l.first == line.pruned_line; });
-        if (it == chain->live.end() || it->second != line.capture_id) {
+                                     [&](const auto& l) { return l.line == line.pruned_line; });
+        if (it == chain->live.end() || it->id != line.capture_id) {
           return broken("prunes a line that is not a live capture");
         }
         chain->live.erase(it);
       } else {
         if (line.type == IndexLine::Type::attestation) {
-          chain->live.emplace_back(line.number, line.capture_id);
+          chain->live.push_back({line.number, line.capture_id, line.verdict == "accepted",
+                                 disk_use(captures / line.capture_id)});
         }
         const auto stored = read_file(manifests / line.manifest_file);
         if (!pruned.contains(line.number) &&
@@ -307,6 +409,18 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
     }
     chain->lines += tail->lines.size();
   }
+  // What a crash left behind: a capture staged or renamed but never
+  // indexed, or pruned but not yet removed.
+  if (fs::is_directory(captures, ec)) {
+    std::set<std::string_view> live;
+    for (const auto& c : chain->live) live.insert(c.id);
+    for (const auto& entry : fs::directory_iterator(captures, ec)) {
+      if (!live.contains(entry.path().filename().string())) {
+        std::error_code remove_ec;
+        fs::remove_all(entry.path(), remove_ec);
+      }
+    }
+  }
 
   const std::size_t number = chain->lines + 1;
   const std::string_view manifest = text_of(capture.manifest);
@@ -314,17 +428,21 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
   std::string line = time + " " + chain->previous + " " + sha256_hex(manifest) + " " +
                      std::to_string(number) + ".json";
   std::string id;
+  std::uint64_t bytes = 0;
   if (options_.capture) {
-    // The capture first, under a temporary name, renamed once complete.
+    // The capture first, under a temporary name, renamed once complete and
+    // durable: an index line never names a capture a crash could lose.
     std::array<std::byte, 8> tag;
     crypto::random_bytes(tag);
     const auto staging = captures / (".staging-" + crypto::to_hex(tag));
-    fs::create_directories(staging / "collateral", ec);
+    fs::create_directory(staging, ec);
+    if (!ec) fs::create_directory(staging / "collateral", ec);
     if (ec) return log_error("capture: " + staging.string() + ": " + ec.message());
     std::map<std::string, std::string> files;  // path in the capture → SHA-256
-    const auto put = [&](const std::string& path, std::string_view bytes) {
-      files[path] = sha256_hex(bytes);
-      return write_file(staging / path, bytes);
+    const auto put = [&](const std::string& path, std::string_view content) {
+      files[path] = sha256_hex(content);
+      bytes += content.size();
+      return write_file(staging / path, content, O_EXCL);
     };
     bool ok = put("manifest.json", manifest);
     for (const auto& f : capture.evidence) ok = ok && put(f.name, text_of(f.bytes));
@@ -364,40 +482,54 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
     for (const auto& [path, digest] : files) w.key(path).string(digest);
     w.end_object().end_object();
     const std::string descriptor = w.take();
-    ok = ok && write_file(staging / kCaptureFile, descriptor);
+    ok = ok && put(std::string(kCaptureFile), descriptor);
+    ok = ok && sync_dir(staging / "collateral") && sync_dir(staging);
     id = sha256_hex(descriptor);
     if (ok) fs::rename(staging, captures / id, ec);
-    if (!ok || ec) {
+    if (!ok || ec || !sync_dir(captures)) {
       fs::remove_all(staging, ec);
-      return log_error("capture: cannot write " + (captures / id).string());
+      return log_error("capture: cannot write " + (captures / id).string() + ": " +
+                       (ec ? ec.message() : std::strerror(errno)));
     }
     line += " " + id + (accepted ? " accepted" : " rejected");
   }
   if (!write_file(manifests / (std::to_string(number) + ".json"), manifest)) {
     return log_error("manifest log: " + (manifests / std::to_string(number)).string() +
-                     ".json: cannot write");
+                     ".json: cannot write: " + std::strerror(errno));
   }
   std::string appended = line + "\n";
   chain->previous = sha256_hex(line);
   chain->lines = number;
-  if (options_.capture) chain->live.emplace_back(number, id);
-  // Bounded disk use: the oldest captures go, each leaving a line.
-  while (chain->live.size() > options_.keep) {
-    const auto [old_line, old_id] = chain->live.front();
-    chain->live.pop_front();
-    fs::remove_all(captures / old_id, ec);
-    fs::remove(manifests / (std::to_string(old_line) + ".json"), ec);
+  if (options_.capture) chain->live.push_back({number, id, accepted, bytes});
+  // Bounded disk use: captures go, each leaving a line, until at most
+  // `keep` and `keep_bytes` remain (the newest always stays). Rejected
+  // attestations go first, oldest first: a backend that fails attestation
+  // over and over cannot push the evidence of accepted ones out.
+  std::uint64_t total = 0;
+  for (const auto& c : chain->live) total += c.bytes;
+  std::vector<LiveCapture> gone;
+  while (chain->live.size() > 1 &&
+         (chain->live.size() > options_.keep || total > options_.keep_bytes)) {
+    auto victim = std::find_if(chain->live.begin(), chain->live.end() - 1,
+                               [](const LiveCapture& c) { return !c.accepted; });
+    if (victim == chain->live.end() - 1) victim = chain->live.begin();
     const std::string prune = format_rfc3339(std::chrono::system_clock::now()) + " " +
-                              chain->previous + " pruned " + std::to_string(old_line) + " " +
-                              old_id;
+                              chain->previous + " pruned " + std::to_string(victim->line) + " " +
+                              victim->id;
     appended += prune + "\n";
     chain->previous = sha256_hex(prune);
     ++chain->lines;
+    total -= victim->bytes;
+    gone.push_back(std::move(*victim));
+    chain->live.erase(victim);
   }
-  {
-    std::ofstream out(log, std::ios::binary | std::ios::app);
-    out << appended;
-    if (!out.flush()) return log_error("manifest log: " + log.string() + ": cannot append");
+  if (!sync_dir(manifests) || !write_file(log, appended, O_APPEND) || !sync_dir(manifests)) {
+    return log_error("manifest log: " + log.string() + ": cannot append: " + std::strerror(errno));
+  }
+  // Removed only once the lines that prune them are durable.
+  for (const auto& c : gone) {
+    fs::remove_all(captures / c.id, ec);
+    fs::remove(manifests / (std::to_string(c.line) + ".json"), ec);
   }
   chain->size = existing.size() + appended.size();
   chain->digest = sha256_hex(existing + appended);
@@ -408,7 +540,7 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
 Result<Index, Error> read_index(const fs::path& dir) {
   const auto log = dir / "manifests" / "log.txt";
   const auto text = read_file(log);
-  if (!text) return log_error(log.string() + ": cannot be read: " + std::strerror(errno));
+  if (!text) return log_error(log.string() + ": cannot be read: " + text.error().why);
   return parse_index(*text, log);
 }
 
@@ -442,10 +574,11 @@ void check_index(const fs::path& dir, const Index& index, attest::VerificationRe
     if (pruned.contains(line.number)) continue;
     const auto stored = read_file(dir / "manifests" / line.manifest_file);
     r.check(name + " manifest file", line.manifest_file + " with SHA-256 " + line.manifest_sha256,
-            !stored ? "missing" : "SHA-256 " + sha256_hex(*stored),
+            !stored ? stored.error().why : "SHA-256 " + sha256_hex(*stored),
             stored && sha256_hex(*stored) == line.manifest_sha256);
   }
-  r.claim("index head", index.head);
+  // As --anchor takes it: the last line's number and SHA-256.
+  r.claim("index head", std::to_string(index.lines.size()) + ":" + index.head);
 }
 
 const attest::EvidenceFile* StoredCapture::file(std::string_view path) const noexcept {
@@ -463,7 +596,7 @@ Result<StoredCapture, Error> read_capture(const fs::path& dir, const std::string
   out.id = id;
   const auto descriptor = read_file(descriptor_path);
   if (!r.check("capture present", "captures/" + id + "/" + std::string(kCaptureFile),
-               descriptor ? "present" : "missing", descriptor.has_value())) {
+               descriptor ? "present" : descriptor.error().why, descriptor.has_value())) {
     return out;
   }
   if (!r.check_equal("capture ID", id, sha256_hex(*descriptor))) return out;
@@ -559,7 +692,7 @@ Result<StoredCapture, Error> read_capture(const fs::path& dir, const std::string
     listed.insert(path);
     const auto bytes = read_file(root / path);
     r.check("file " + path, "SHA-256 " + std::string(digest),
-            bytes ? "SHA-256 " + sha256_hex(*bytes) : "missing",
+            bytes ? "SHA-256 " + sha256_hex(*bytes) : bytes.error().why,
             bytes && sha256_hex(*bytes) == digest);
     out.files.push_back({path, bytes ? bytes_of(*bytes) : std::vector<std::byte>{}});
   }
@@ -567,7 +700,8 @@ Result<StoredCapture, Error> read_capture(const fs::path& dir, const std::string
   std::string extra;
   std::error_code ec;
   for (const auto& entry : fs::recursive_directory_iterator(root, ec)) {
-    if (!entry.is_regular_file()) continue;
+    std::error_code type_ec;
+    if (entry.is_directory(type_ec) && !entry.is_symlink(type_ec)) continue;
     const auto relative = fs::relative(entry.path(), root).generic_string();
     if (!listed.contains(relative)) extra += (extra.empty() ? "" : ", ") + relative;
   }

@@ -209,15 +209,16 @@ void Session::forget_attestation() {
   expires_ = {};
 }
 
-Result<void, Error> Session::record(const FetchedAttestation& fetched,
-                                    const attest::contrast::CoordinatorVerification& verification,
-                                    const PendingExchange* pending,
-                                    const std::string& exchange_error) {
-  if (options_.workspace.empty()) return {};
+Task<Result<void, Error>> Session::record(
+    const FetchedAttestation& fetched,
+    const attest::contrast::CoordinatorVerification& verification, const PendingExchange* pending,
+    const std::string& exchange_error) {
+  if (options_.workspace.empty()) co_return Result<void, Error>{};
   if (!log_) {
-    log_ = std::make_unique<AttestationLog>(
-        options_.workspace,
-        AttestationLogOptions{.capture = options_.capture, .keep = options_.capture_keep});
+    log_ = std::make_shared<AttestationLog>(
+        options_.workspace, AttestationLogOptions{.capture = options_.capture,
+                                                  .keep = options_.capture_keep,
+                                                  .keep_bytes = options_.capture_keep_bytes});
   }
   Capture capture{.kind = CaptureKind::coordinator,
                   .judged_at = fetched.judged_at,
@@ -230,7 +231,7 @@ Result<void, Error> Session::record(const FetchedAttestation& fetched,
                                         fetched.reply.size())}},
                   .collateral = verification.collateral,
                   .manifest = options_.manifest,
-                  .report = &verification.report};
+                  .report = nullptr};
   if (options_.development) {
     capture.policy.development_root =
         crypto::to_hex(options_.development->snp_chain.ark.fingerprint_sha256());
@@ -242,10 +243,17 @@ Result<void, Error> Session::record(const FetchedAttestation& fetched,
     capture.exchange =
         ExchangeTranscript{pending->keys.public_key, pending->response, exchange_error};
   }
-  auto id = log_->record(capture);
-  if (!id) return id.error();
-  last_capture_id_ = std::move(*id);
-  return {};
+  // File I/O and a lock other processes may hold: off the loop. The job
+  // owns its inputs (see offload).
+  auto job = [log = log_, capture = std::move(capture), report = verification.report]() mutable {
+    capture.report = &report;
+    return log->record(capture);
+  };
+  auto id = co_await offload(std::move(job));
+  if (!id) co_return Error(id.error(), "manifest log: recording off the loop");
+  if (!*id) co_return id->error();
+  last_capture_id_ = std::move(**id);
+  co_return Result<void, Error>{};
 }
 
 Task<Result<Session::SecretPtr, Error>> Session::attest_and_exchange() {
@@ -295,7 +303,8 @@ Task<Result<Session::SecretPtr, Error>> Session::attest_and_exchange() {
                                        : (!secret ? secret.error().message() : std::string());
   // Recorded first: a session whose attestation could not be recorded
   // keeps no mesh CA, so the next refresh attests (and records) again.
-  auto recorded = record(**fetched, verification, pending ? pending->get() : nullptr, refused);
+  auto recorded =
+      co_await record(**fetched, verification, pending ? pending->get() : nullptr, refused);
   const auto* failure = verification.report.first_failure();
   history_.push_back({(*fetched)->judged_at,
                       crypto::to_hex(crypto::sha256(std::span<const std::byte>(options_.manifest))),

@@ -75,10 +75,10 @@ for n in 1 2 3; do
 done
 [ "$(wc -l <"$ws/manifests/log.txt")" -eq 3 ] && ok three-lines || fail "three-lines: $(cat "$ws/manifests/log.txt")"
 [ "$(ls "$ws/captures" | wc -l)" -eq 3 ] && ok three-captures || fail "three-captures: $(ls "$ws/captures")"
-check verified 0 "3 captures, 3 index lines: all verified" -- verify "$ws" --dev-trust "$tmp/state"
+check verified 0 "3 captures (3 accepted, 0 rejected), 3 index lines: all verified" -- verify "$ws" --dev-trust "$tmp/state"
 check verified-json 0 '"passed":true' -- verify "$ws" --dev-trust "$tmp/state" --json
 check exchange-checked 0 "PASS exchange: signed by the attested mesh CA" -- verify "$ws" --dev-trust "$tmp/state"
-check no-dev-trust 1 "trusted root" -- verify "$ws"
+check no-dev-trust 1 "FAIL development root: expected" -- verify "$ws"
 check at-far-future 1 "certificate chain" -- verify "$ws" --dev-trust "$tmp/state" --at 2090-01-01T00:00:00Z
 
 # Nothing secret or private in a capture: not the prompt, not a token of
@@ -138,6 +138,33 @@ check added-file 1 "no unlisted files" -- verify "$tmp/t" --dev-trust "$tmp/stat
 copy; printf 'not a line\n' >>"$tmp/t/manifests/log.txt"
 check malformed-index 2 "log.txt: line 4: has 3 fields" -- verify "$tmp/t" --dev-trust "$tmp/state"
 check missing-dir 2 "cannot be read" -- verify "$tmp/nowhere"
+copy; : >"$tmp/t/manifests/log.txt"
+check empty-index 1 "FAIL index $tmp/t/manifests/log.txt: index has lines" -- \
+  verify "$tmp/t" --dev-trust "$tmp/state"
+# A directory name that would drive the terminal is shown, not obeyed.
+copy; mkdir "$tmp/t/captures/$(printf 'evil\033[2J')"
+check control-characters 1 'captures/evil\x1b[2J indexed' -- verify "$tmp/t" --dev-trust "$tmp/state"
+# A link where a file was: named, not followed.
+copy; mv "$tmp/t/captures/$first/report.json" "$tmp/report.json"
+ln -s "$tmp/report.json" "$tmp/t/captures/$first/report.json"
+check linked-file 1 "a symbolic link" -- verify "$tmp/t" --dev-trust "$tmp/state"
+
+# --anchor: an index head kept from an earlier run.
+head2=$(sed -n '2p' "$ws/manifests/log.txt" | tr -d '\n' | sha256sum | cut -d' ' -f1)
+check head-printed 0 "index head: 3:" -- verify "$ws" --dev-trust "$tmp/state"
+check anchor-holds 0 "PASS anchor line 2: $head2" -- verify "$ws" --dev-trust "$tmp/state" --anchor "2:$head2"
+copy; flip "$tmp/t/manifests/log.txt" "$(( $(sed -n '1p' "$ws/manifests/log.txt" | wc -c) + 3 ))"
+check anchor-broken 1 "FAIL anchor line 2" -- verify "$tmp/t" --dev-trust "$tmp/state" --anchor "2:$head2"
+check anchor-beyond 1 "the index has 3 lines" -- verify "$ws" --dev-trust "$tmp/state" --anchor "9:$head2"
+check anchor-malformed 2 "is not LINE:SHA256" -- verify "$ws" --anchor "2:xyz"
+# Someone with write access "prunes" line 1 after the anchor: the chain
+# holds, but the report says what went since the anchor.
+copy; prev=$(sed -n '3p' "$ws/manifests/log.txt" | tr -d '\n' | sha256sum | cut -d' ' -f1)
+echo "2026-12-03T00:00:00Z $prev pruned 1 $first" >>"$tmp/t/manifests/log.txt"
+rm -rf "$tmp/t/captures/$first" "$tmp/t/manifests/1.json"
+check anchor-pruned-since 0 "captures up to the anchor pruned since: 1" -- \
+  verify "$tmp/t" --dev-trust "$tmp/state" --anchor "2:$head2"
+check policy-claimed 0 "policy: development root" -- verify "$ws" --dev-trust "$tmp/state"
 check no-dir 2 "expects the capture directory" -- "$bin" verify capture --json
 
 # A proxy refuses to extend an edited index.
@@ -155,7 +182,7 @@ for i in 1 2; do start_proxy "$tmp/pruned" --capture-keep 2; stop_proxy; done
 [ "$(ls "$tmp/pruned/captures" | wc -l)" -eq 2 ] && ok pruned-to-two || fail "pruned-to-two: $(ls "$tmp/pruned/captures")"
 grep -q " pruned 1 " "$tmp/pruned/manifests/log.txt" && grep -q " pruned 2 " "$tmp/pruned/manifests/log.txt" \
   && ok pruned-lines || fail "pruned-lines: $(cat "$tmp/pruned/manifests/log.txt")"
-check pruned-verifies 0 "2 captures, 6 index lines: all verified" -- verify "$tmp/pruned" --dev-trust "$tmp/state"
+check pruned-verifies 0 "2 captures (2 accepted, 0 rejected), 6 index lines: all verified" -- verify "$tmp/pruned" --dev-trust "$tmp/state"
 cp -r "$tmp/pruned" "$tmp/t2"; sed -i '$d' "$tmp/t2/manifests/log.txt"
 check pruned-line-deleted 1 "(index line 2): capture present" -- verify "$tmp/t2" --dev-trust "$tmp/state"
 
@@ -163,7 +190,7 @@ check pruned-line-deleted 1 "(index line 2): capture present" -- verify "$tmp/t2
 start_proxy "$tmp/nocap" --no-capture; stop_proxy
 [ ! -e "$tmp/nocap/captures" ] && [ "$(cut -d' ' -f4- "$tmp/nocap/manifests/log.txt")" = "1.json" ] \
   && ok no-capture || fail "no-capture: $(ls "$tmp/nocap"; cat "$tmp/nocap/manifests/log.txt")"
-check no-capture-verifies 0 "0 captures, 1 index lines: all verified" -- verify "$tmp/nocap"
+check no-capture-verifies 0 "0 captures (0 accepted, 0 rejected), 1 index lines: all verified" -- verify "$tmp/nocap"
 
 # The real SEV-SNP vectors (go-sev-guest's Milan report) packaged as a
 # capture by `verify snp --capture-dir`, then re-verified.
@@ -172,9 +199,15 @@ check snp-captured 0 "captured as" -- "$bin" verify snp --report "$snp/milan_go_
   --vcek "$snp/milan_go_sev_guest_vcek.der" --at 2026-06-01T00:00:00Z --capture-dir "$tmp/real"
 check snp-captured-again 0 "captured as" -- "$bin" verify snp --report "$snp/milan_gcp_v5_report.bin" \
   --vcek "$snp/milan_gcp_vcek.pem" --at 2026-06-01T00:00:00Z --capture-dir "$tmp/real"
-check real-vectors 0 "2 captures, 2 index lines: all verified" -- verify "$tmp/real"
+check real-vectors 0 "2 captures (2 accepted, 0 rejected), 2 index lines: all verified" -- verify "$tmp/real"
 check real-vectors-chip 0 "PASS report signature" -- verify "$tmp/real"
 check real-vectors-later 1 "certificate chain" -- verify "$tmp/real" --at 2090-01-01T00:00:00Z
+check snp-crl-fail-open 0 "captured as" -- "$bin" verify snp --report "$snp/milan_go_sev_guest_report.bin" \
+  --vcek "$snp/milan_go_sev_guest_vcek.der" --at 2026-06-01T00:00:00Z --crl-fail-open \
+  --capture-dir "$tmp/relaxed"
+check relaxed-verifies 0 "AMD CRL fail-open" -- verify "$tmp/relaxed"
+check relaxed-strict 1 "FAIL policy strict" -- verify "$tmp/relaxed" --strict
+check real-strict 0 "all verified" -- verify "$tmp/real" --strict
 real_id=$(sed -n '1p' "$tmp/real/manifests/log.txt" | cut -d' ' -f5)
 flip "$tmp/real/captures/$real_id/report.bin" 700
 check real-vectors-tampered 1 "file report.bin" -- verify "$tmp/real"

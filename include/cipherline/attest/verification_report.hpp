@@ -19,9 +19,15 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cipherline::attest {
+
+// printable: `text` with control characters (and DEL) shown as \xNN, so
+// text from evidence cannot forge or hide lines on a terminal. to_text
+// applies it to everything it prints.
+std::string printable(std::string_view text);
 
 struct Check {
   std::string name;

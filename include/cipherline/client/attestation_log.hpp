@@ -31,8 +31,18 @@
 //   the bytes before them changed (their SHA-256 is kept).
 // - With `capture`, every attestation gets a capture and a line, accepted
 //   or not; without, only accepted ones get a line (and no capture). When
-//   more than `keep` captures are live, the oldest are removed and a
-//   "pruned" line appended for each, so the chain stays whole.
+//   more than `keep` captures are live, or they use more than `keep_bytes`,
+//   captures are removed and a "pruned" line appended for each, so the
+//   chain stays whole: rejected ones first, then accepted ones, oldest
+//   first; the newest always stays.
+// - Durability: a capture is written and synced under a temporary name and
+//   renamed, the manifest file synced, the index line(s) appended and
+//   synced, and only then are pruned captures removed. What a crash leaves
+//   (a staged or unindexed capture, a pruned one not yet removed, a last
+//   index line without its newline) is removed by the next record().
+// - Files are never read or written through symbolic links; manifests/ and
+//   captures/ must be real directories. Readers take regular files only, at
+//   most 64 MiB each.
 // - A capture holds evidence, collateral, the expected manifest, the report
 //   and the public half of the key exchange. It never holds a prompt, a
 //   token, an API key, a private key or an inference secret: nothing of the
@@ -40,12 +50,13 @@
 // - read_index / read_capture are the reading side, for verifiers: they
 //   parse and report integrity as checks; only unreadable or malformed
 //   files are errors (errc::bad_configuration naming the file and field).
-// - record() does blocking file I/O (a few small files): cheap next to the
-//   attestation it records. Thread-safe.
+// - record() does blocking file I/O and waits for the lock: call it off an
+//   event loop (Session runs it on the thread pool). Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -105,7 +116,8 @@ struct Capture {
 
 struct AttestationLogOptions {
   bool capture = true;
-  std::size_t keep = 1000;  // live captures kept; older ones are pruned
+  std::size_t keep = 1000;                            // live captures kept at most
+  std::uint64_t keep_bytes = std::uint64_t{1} << 30;  // and their disk use at most (1 GiB)
 };
 
 class AttestationLog {

@@ -93,6 +93,7 @@ struct SessionOptions {
   std::filesystem::path workspace{};  // empty: no manifest log, no captures
   bool capture = true;                // record every attestation in the workspace
   std::size_t capture_keep = 1000;    // captures kept; older ones are pruned
+  std::uint64_t capture_keep_bytes = std::uint64_t{1} << 30;  // and their disk use at most
   bool attest_every_request = false;  // a fresh attestation and exchange per secret()
   std::string version = "v1.40.0";    // Privatemode-Version
   std::chrono::seconds refresh_margin{std::chrono::minutes(5)};
@@ -169,15 +170,16 @@ class Session {
   Result<SecretPtr, Error> complete_exchange(const PendingExchange& pending,
                                              const crypto::Certificate& mesh_ca);
   Task<Result<std::string, Error>> post(std::string path, std::string body);
-  Result<void, Error> record(const FetchedAttestation& fetched,
-                             const attest::contrast::CoordinatorVerification& verification,
-                             const PendingExchange* pending, const std::string& exchange_error);
+  Task<Result<void, Error>> record(const FetchedAttestation& fetched,
+                                   const attest::contrast::CoordinatorVerification& verification,
+                                   const PendingExchange* pending,
+                                   const std::string& exchange_error);
 
   SessionOptions options_;
   http::HttpClient& client_;
   std::optional<crypto::Certificate> mesh_ca_;
   std::unique_ptr<attest::contrast::CoordinatorVerification> verification_;
-  std::unique_ptr<class AttestationLog> log_;  // with a workspace
+  std::shared_ptr<class AttestationLog> log_;  // with a workspace
   std::string last_capture_id_;
   std::deque<AttestationEntry> history_;
   std::shared_ptr<const protocol::InferenceSecret> secret_;
