@@ -88,20 +88,25 @@ bool write_all(int fd, std::string_view bytes) {
   return true;
 }
 
-// write_file writes and syncs a file (never through a symbolic link);
-// `flags` adds O_EXCL or O_APPEND to O_TRUNC's place.
-bool write_file(const fs::path& path, std::string_view bytes, int flags = O_TRUNC) {
+enum class Sync { now, later };
+
+// write_file writes a file (never through a symbolic link), synced unless
+// `sync` is later; `flags` adds O_EXCL or O_APPEND to O_TRUNC's place.
+bool write_file(const fs::path& path, std::string_view bytes, int flags = O_TRUNC,
+                Sync sync = Sync::now) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, 0600);
   if (fd < 0) return false;
-  const bool ok = write_all(fd, bytes) && ::fdatasync(fd) == 0;
+  const bool ok = write_all(fd, bytes) && (sync == Sync::later || ::fdatasync(fd) == 0);
   return ::close(fd) == 0 && ok;
 }
 
-// sync_dir makes a directory's entries (a rename, a new file) durable.
-bool sync_dir(const fs::path& dir) {
+// sync_dir makes a directory's entries (a rename, a new file) durable;
+// with `whole_filesystem`, everything written to its file system too (one
+// journal commit for a capture's files instead of one per file).
+bool sync_dir(const fs::path& dir, bool whole_filesystem = false) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return false;
-  const bool ok = ::fsync(fd) == 0;
+  const bool ok = (whole_filesystem ? ::syncfs(fd) : ::fsync(fd)) == 0;
   ::close(fd);
   return ok;
 }
@@ -442,7 +447,7 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
     const auto put = [&](const std::string& path, std::string_view content) {
       files[path] = sha256_hex(content);
       bytes += content.size();
-      return write_file(staging / path, content, O_EXCL);
+      return write_file(staging / path, content, O_EXCL, Sync::later);
     };
     bool ok = put("manifest.json", manifest);
     for (const auto& f : capture.evidence) ok = ok && put(f.name, text_of(f.bytes));
@@ -483,7 +488,7 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
     w.end_object().end_object();
     const std::string descriptor = w.take();
     ok = ok && put(std::string(kCaptureFile), descriptor);
-    ok = ok && sync_dir(staging / "collateral") && sync_dir(staging);
+    ok = ok && sync_dir(staging, /*whole_filesystem=*/true);
     id = sha256_hex(descriptor);
     if (ok) fs::rename(staging, captures / id, ec);
     if (!ok || ec || !sync_dir(captures)) {
@@ -523,7 +528,9 @@ Result<std::string, Error> AttestationLog::record(const Capture& capture) {
     gone.push_back(std::move(*victim));
     chain->live.erase(victim);
   }
-  if (!sync_dir(manifests) || !write_file(log, appended, O_APPEND) || !sync_dir(manifests)) {
+  const bool new_log = existing.empty();
+  if (!sync_dir(manifests) || !write_file(log, appended, O_APPEND) ||
+      (new_log && !sync_dir(manifests))) {
     return log_error("manifest log: " + log.string() + ": cannot append: " + std::strerror(errno));
   }
   // Removed only once the lines that prune them are durable.

@@ -35,8 +35,8 @@
 //   captures are removed and a "pruned" line appended for each, so the
 //   chain stays whole: rejected ones first, then accepted ones, oldest
 //   first; the newest always stays.
-// - Durability: a capture is written and synced under a temporary name and
-//   renamed, the manifest file synced, the index line(s) appended and
+// - Durability: a capture is written under a temporary name, synced (one
+//   syncfs) and renamed, the manifest file synced, the index line(s) appended and
 //   synced, and only then are pruned captures removed. What a crash leaves
 //   (a staged or unindexed capture, a pruned one not yet removed, a last
 //   index line without its newline) is removed by the next record().
