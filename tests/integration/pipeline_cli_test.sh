@@ -181,6 +181,7 @@ expect wire-format-usage-message "--wire-format expects oae or fields, got 'json
 # counted in /metrics) and as v1.40 fields.
 for format in oae fields; do
   start_proxy "$tmp/state/manifest.json" --wire-format "$format"
+  wait_for "backend verified" "$tmp/proxy.log"
   out=$(curl -sN "$proxy/v1/chat/completions" -H 'Content-Type: application/json' \
     -d '{"model":"synthetic","stream":true,"messages":[{"role":"user","content":"sealed either way"}]}')
   expect "stream-$format-tokens" '"content":"either "' "$out"
