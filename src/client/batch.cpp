@@ -185,7 +185,8 @@ struct Assembled {
   std::string id, model, usage;
   std::vector<AssembledChoice> choices;  // by index; gaps are choices never streamed
   std::vector<bool> seen;                // which indexes had a chunk
-  std::string error;  // an error event's "error" object, minified, or what was wrong
+  std::string error;                     // an error event's "error" object, minified
+  std::string invalid;                   // why the stream cannot be assembled
   std::int64_t created = 0;
   bool any = false;
   bool done = false;  // [DONE] arrived
@@ -200,8 +201,8 @@ T* at_index(std::vector<T>& v, simdjson::dom::element item, Assembled& a, std::s
   simdjson::dom::element index;
   if (item["index"].get(index) == simdjson::SUCCESS &&
       (index.get(i) != simdjson::SUCCESS || i >= kMaxStreamIndex)) {
-    a.error = "a streamed " + std::string(what) + " has an index that is not an integer below " +
-              std::to_string(kMaxStreamIndex);
+    a.invalid = "a streamed " + std::string(what) + " has an index that is not an integer below " +
+                std::to_string(kMaxStreamIndex);
     return nullptr;
   }
   if (v.size() <= i) v.resize(i + 1);
@@ -267,7 +268,7 @@ void absorb_chunk(std::string_view payload, protocol::Route route, Assembled& a,
         simdjson::dom::array calls;
         if (delta["tool_calls"].get(calls) == simdjson::SUCCESS) {
           absorb_tool_calls(calls, *c, a);
-          if (!a.error.empty()) return;
+          if (!a.invalid.empty()) return;
         }
       }
       simdjson::dom::array entries;
@@ -574,17 +575,18 @@ Task<Outcome> Runner::execute(const Job& job) {
             absorb_chunk(event.data, job.route, assembled, parser);
           }
         }
-        // Only a stream that ran to [DONE] without an error event is an
-        // answer; anything else is tried again.
-        if (read_status && assembled.error.empty() && assembled.done) {
+        // Only a stream that ran to [DONE] without an error event, and
+        // adds up to an answer, is one; anything else is tried again.
+        if (read_status && assembled.error.empty() && assembled.invalid.empty() && assembled.done) {
           outcome.body = assembled_body(assembled, job.route);
         } else {
           outcome.status = 0;
           outcome.error_code = "stream_failed";
-          outcome.error_message = !read_status ? read_status.error().message()
-                                  : !assembled.error.empty()
-                                      ? "the stream carried an error: " + assembled.error
-                                      : "the stream ended without [DONE]";
+          outcome.error_message =
+              !read_status                 ? read_status.error().message()
+              : !assembled.error.empty()   ? "the stream carried an error: " + assembled.error
+              : !assembled.invalid.empty() ? "the stream is not an answer: " + assembled.invalid
+                                           : "the stream ended without [DONE]";
         }
       } else {
         auto text = co_await response->read_all();
