@@ -125,8 +125,22 @@ struct Request {
   std::optional<element> json_schema;  // json_schema's schema
   bool logprobs = false;
   std::size_t top_logprobs = 0;
-  std::string reasoning_effort;  // set and not "none": the answer reasons first
+  std::string reasoning_effort;    // set and not "none": the answer reasons first
+  bool after_tool_result = false;  // the last message gives a tool's result
 };
+
+// is_tool_result: an OpenAI "tool" message, or an Anthropic message with a
+// tool_result block.
+bool is_tool_result(element message) {
+  std::string_view s;
+  if (message["role"].get(s) == simdjson::SUCCESS && s == "tool") return true;
+  simdjson::dom::array blocks;
+  if (message["content"].get(blocks) != simdjson::SUCCESS) return false;
+  for (element block : blocks) {
+    if (block["type"].get(s) == simdjson::SUCCESS && s == "tool_result") return true;
+  }
+  return false;
+}
 
 using ParseResult = Result<Request, std::string>;
 
@@ -355,17 +369,21 @@ ParseResult read_request(element root, Api api) {
   if (root["messages"].get(messages) != simdjson::SUCCESS || messages.size() == 0) {
     return std::string("\"messages\" must be a non-empty array");
   }
+  // The reply is the last user message with text (an Anthropic user
+  // message of tool_result blocks has none).
   bool found = false;
   for (element m : messages) {
     const std::string text = content_text(m["content"]);
     r.prompt_tokens += count_words(text);
     std::string_view role;
-    if (m["role"].get(role) == simdjson::SUCCESS && role == "user") {
+    if (m["role"].get(role) == simdjson::SUCCESS && role == "user" &&
+        (!found || count_words(text) > 0)) {
       r.reply = text;
       found = true;
     }
   }
   if (!found) return std::string("no message has the role \"user\"");
+  r.after_tool_result = is_tool_result(messages.at(messages.size() - 1).value_unsafe());
   return r;
 }
 
@@ -530,10 +548,13 @@ std::string choice_text(const Request& r, std::size_t k) {
 
 // called_tools: which tools the answer calls. A named tool_choice calls that
 // tool; "auto" calls every tool whose name the reply mentions (none: a text
-// answer); "required" / "any" the same, or the first tool when none is
-// mentioned. Without parallel tool calls, only the first of them.
+// answer), and none once the last message is a tool's result, so that an
+// SDK's tool runner comes to an end; "required" / "any" call the mentioned
+// tools, or the first tool when none is mentioned. Without parallel tool
+// calls, only the first of them.
 std::vector<const Tool*> called_tools(const Request& r) {
   std::vector<const Tool*> out;
+  if (r.tool_mode == ToolMode::automatic && r.after_tool_result) return out;
   for (const auto& t : r.tools) {
     const bool call = r.tool_mode == ToolMode::named  ? t.name == r.named_tool
                       : r.tool_mode == ToolMode::none ? false

@@ -402,6 +402,16 @@ TEST(SyntheticModel, ToolCallsWholeAndStreamed) {
     const Reply serial = co_await chat(R"(,"parallel_tool_calls":false)", "lookup get_weather");
     const Doc se(serial.body);
     EXPECT_EQ(simdjson::dom::array(se["choices"].at(0)["message"]["tool_calls"]).size(), 1u);
+    // Once a tool has answered, "auto" answers with text: a tool runner ends.
+    const Reply after = co_await call(
+        client, a, "POST", "/v1/chat/completions",
+        R"({"model":"synthetic","messages":[{"role":"user","content":"lookup"},)"
+        R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_synthetic_0_0",)"
+        R"("type":"function","function":{"name":"lookup","arguments":"{}"}}]},)"
+        R"({"role":"tool","tool_call_id":"call_synthetic_0_0","content":"found"}])" +
+            kTools + "}");
+    EXPECT_NE(after.body.find(R"("content":"lookup")"), std::string::npos) << after.body;
+    EXPECT_NE(after.body.find(R"("finish_reason":"stop")"), std::string::npos);
     const Reply none = co_await chat(R"(,"tool_choice":"none")", "lookup");
     EXPECT_NE(none.body.find(R"("content":"lookup")"), std::string::npos) << none.body;
 
@@ -613,6 +623,18 @@ TEST(SyntheticModel, AnthropicToolUseWholeAndStreamed) {
     EXPECT_EQ(simdjson::minify(n["content"].at(0)["input"]), R"({"input":"weather in rome"})");
     const Reply text = co_await call(client, a, "POST", "/v1/messages", body(""));
     EXPECT_EQ(str(Doc(text.body)["stop_reason"]), "end_turn") << text.body;
+    // After the tool's result (a user message of tool_result blocks), "auto"
+    // answers the last user message that has text.
+    const Reply after = co_await call(
+        client, a, "POST", "/v1/messages",
+        R"({"model":"synthetic","max_tokens":9,"tools":[{"name":"get_weather"}],"messages":[)"
+        R"({"role":"user","content":"get_weather for rome"},{"role":"assistant","content":[)"
+        R"({"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}]},)"
+        R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1",)"
+        R"("content":"sunny"}]}]})");
+    const Doc ad(after.body);
+    EXPECT_EQ(str(ad["stop_reason"]), "end_turn") << after.body;
+    EXPECT_EQ(str(ad["content"].at(0)["text"]), "get_weather for rome");
 
     const Reply stream = co_await call(client, a, "POST", "/v1/messages",
                                        body(R"(,"stream":true,"tool_choice":{"type":"any"})"));

@@ -7,8 +7,9 @@
 //
 // Contract:
 // - Chat completions, completions and Anthropic messages answer with the
-//   last user message (or the prompt) echoed back, one token per word (a
-//   word with the whitespace after it, so the tokens join to the text).
+//   last user message that has text (or the prompt) echoed back, one token
+//   per word (a word with the whitespace after it, so the tokens join to
+//   the text).
 //   With "stream": true each token is one SSE chunk (OpenAI:
 //   `chat.completion.chunk` / `text_completion`, a last chunk per choice
 //   with its finish_reason, then `data: [DONE]`; Anthropic: message_start,
@@ -28,12 +29,13 @@
 //     of every choice, then step s+1), each chunk carrying one choice and
 //     its index. `stream_options.include_usage` adds a last chunk with empty
 //     choices and the usage of all of them.
-//   - `tools` with `tool_choice`: "required" or {"type":"function",
-//     "function":{"name"}} calls tools; "auto" (the default with tools)
-//     calls every tool whose name occurs in the last user message, and
-//     answers with text when none does; "none" never calls. "required" calls
-//     the named tools, or the first one when none is named;
-//     `parallel_tool_calls: false` keeps the first call only. A call has id
+//   - `tools` with `tool_choice`: {"type":"function","function":{"name"}}
+//     calls that tool; "required" calls every tool whose name occurs in the
+//     reply, or the first tool when none does; "auto" (the default with
+//     tools) calls the tools the reply names and answers with text when it
+//     names none or when the last message is a tool's result (so that an
+//     SDK's tool runner ends); "none" never calls. `parallel_tool_calls:
+//     false` keeps the first call only. A call has id
 //     "call_synthetic_<choice>_<call>", and arguments built from the tool's
 //     JSON schema (below); content is null and finish_reason "tool_calls".
 //     Streamed: per call a delta with index, id, type and name and empty
@@ -52,8 +54,9 @@
 //   their first value, arrays one item, objects every property (without
 //   properties: {"reply"|"input": text}); anyOf/oneOf/allOf take the first
 //   alternative that is not null; "$ref": "#/…" is resolved in the schema.
-// - Anthropic `tools` with `tool_choice` {"type":"any"}, {"type":"tool",
-//   "name"}, "auto" or "none" (the same rules): `tool_use` content blocks
+// - Anthropic `tools` with `tool_choice` {"type": "any" (as "required"),
+//   "tool" with "name", "auto" or "none"} and `disable_parallel_tool_use`
+//   (the same rules): `tool_use` content blocks
 //   (id "toolu_synthetic_0_<call>", name, input), stop_reason "tool_use";
 //   streamed as content_block_start (type tool_use, input {}), one
 //   input_json_delta (partial_json) per piece, content_block_stop.
