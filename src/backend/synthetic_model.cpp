@@ -28,6 +28,7 @@ enum class Api { chat, completion, anthropic };
 // them).
 constexpr std::int64_t kMaxChoices = 128;
 constexpr std::int64_t kMaxTopLogprobs = 20;
+constexpr std::int64_t kMaxLegacyLogprobs = 5;
 constexpr std::int64_t kMaxDimensions = 4096;
 constexpr int kMaxSchemaDepth = 16;
 // JSON content and tool arguments stream in pieces of about this many bytes.
@@ -330,6 +331,11 @@ ParseResult read_request(element root, Api api) {
       return std::string("missing \"prompt\"");
     }
     r.prompt_tokens = count_words(r.reply);
+    // Legacy logprobs: how many alternatives per token (0-5), or none.
+    auto top = bounded_integer(root, "logprobs", 0, kMaxLegacyLogprobs, 0);
+    if (!top) return top.error();
+    r.logprobs = field(root, "logprobs").has_value();
+    r.top_logprobs = *top;
     return r;
   }
 
@@ -640,6 +646,37 @@ void write_logprob(json::JsonWriter& w, std::string_view token, std::size_t posi
   w.end_array().end_object();
 }
 
+// Legacy completions' logprobs for tokens [begin, end) of a choice:
+// {tokens, token_logprobs, top_logprobs (token → logprob), text_offset}.
+void write_legacy_logprobs(json::JsonWriter& w, const std::vector<std::string>& tokens,
+                           std::size_t begin, std::size_t end, std::size_t top) {
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < begin; ++i) offset += tokens[i].size();
+  w.begin_object().key("tokens").begin_array();
+  for (std::size_t i = begin; i < end; ++i) w.string(tokens[i]);
+  w.end_array().key("token_logprobs").begin_array();
+  for (std::size_t i = begin; i < end; ++i) w.number(logprob_of(tokens[i], i));
+  w.end_array().key("top_logprobs").begin_array();
+  for (std::size_t i = begin; i < end; ++i) {
+    const double lp = logprob_of(tokens[i], i);
+    w.begin_object();
+    std::size_t written = 0;
+    for (std::size_t alt = 0; written < top; ++alt) {
+      const std::string_view t = alt == 0 ? std::string_view(tokens[i]) : kAlternatives[alt - 1];
+      if (alt > 0 && t == tokens[i]) continue;
+      w.key(t).number(lp - static_cast<double>(written));
+      ++written;
+    }
+    w.end_object();
+  }
+  w.end_array().key("text_offset").begin_array();
+  for (std::size_t i = begin; i < end; ++i) {
+    w.number(offset);
+    offset += tokens[i].size();
+  }
+  w.end_array().end_object();
+}
+
 // --- OpenAI shapes ----------------------------------------------------------------
 
 void usage(json::JsonWriter& w, Api api, const Request& r, const Answer& a) {
@@ -713,7 +750,9 @@ std::string whole_openai(Api api, const Request& r, const Answer& a, std::int64_
       w.end_object();
     }
     w.key("logprobs");
-    if (r.logprobs) {
+    if (r.logprobs && api == Api::completion) {
+      write_legacy_logprobs(w, c.content, 0, c.content.size(), r.top_logprobs);
+    } else if (r.logprobs) {
       w.begin_object().key("content");
       if (c.calls.empty()) {
         w.begin_array();
@@ -797,7 +836,9 @@ void openai_chunk(std::string& out, Api api, const Request& r, const Choice& c, 
     w.end_object();
   }
   w.key("logprobs");
-  if (r.logprobs && api == Api::chat && s.kind == K::content) {
+  if (r.logprobs && api == Api::completion && s.kind == K::content) {
+    write_legacy_logprobs(w, c.content, s.item, s.item + 1, r.top_logprobs);
+  } else if (r.logprobs && s.kind == K::content) {
     w.begin_object().key("content").begin_array();
     write_logprob(w, c.content[s.item], s.item, r.top_logprobs);
     w.end_array().key("refusal").null().end_object();

@@ -539,6 +539,35 @@ TEST(SyntheticModel, LogprobsPerTokenWholeAndStreamed) {
     const Reply plain = co_await call(client, a, "POST", "/v1/chat/completions", chat_body(""));
     EXPECT_TRUE(Doc(plain.body)["choices"].at(0)["logprobs"].is_null());
 
+    // Legacy completions: tokens, token_logprobs, top_logprobs, text_offset.
+    const Reply legacy =
+        co_await call(client, a, "POST", "/v1/completions",
+                      R"({"model":"synthetic","prompt":"the cat sat","logprobs":2})");
+    const Doc l(legacy.body);
+    const auto lp = l["choices"].at(0)["logprobs"];
+    EXPECT_EQ(simdjson::minify(lp["tokens"]), R"(["the ","cat ","sat"])") << legacy.body;
+    EXPECT_EQ(simdjson::minify(lp["text_offset"]), "[0,4,8]");
+    const simdjson::dom::array token_lps = lp["token_logprobs"];
+    EXPECT_EQ(token_lps.size(), 3u);
+    const simdjson::dom::object top0 = lp["top_logprobs"].at(0);
+    EXPECT_EQ(top0.size(), 2u);
+    EXPECT_EQ(double(top0["the "]), double(token_lps.at(0)));
+    const Reply legacy_stream =
+        co_await call(client, a, "POST", "/v1/completions",
+                      R"({"model":"synthetic","prompt":"the cat sat","logprobs":0,"stream":true})");
+    const Chunks ls(legacy_stream.body);
+    EXPECT_EQ(ls.docs.size(), 4u);  // three tokens, then the finish
+    if (ls.docs.size() == 4) {
+      EXPECT_EQ(simdjson::minify((*ls.docs[1])["choices"].at(0)["logprobs"]["text_offset"]), "[4]");
+      EXPECT_EQ(simdjson::minify((*ls.docs[1])["choices"].at(0)["logprobs"]["top_logprobs"]),
+                "[{}]");
+    }
+    const Reply bad = co_await call(client, a, "POST", "/v1/completions",
+                                    R"({"model":"synthetic","prompt":"x","logprobs":6})");
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_NE(bad.body.find(R"(\"logprobs\" must be an integer from 0 to 5)"), std::string::npos)
+        << bad.body;
+
     const Reply stream = co_await call(client, a, "POST", "/v1/chat/completions",
                                        chat_body(options + R"(,"stream":true)", "the cat sat"));
     const Chunks chunks(stream.body);

@@ -22,8 +22,8 @@
 //   completion_tokens_details.reasoning_tokens). Anthropic usage:
 //   input_tokens (and zero cache counts) in message_start, input and output
 //   tokens in message_delta and in the whole message.
-// - OpenAI options (chat; `n` also for completions), each checked, a bad
-//   value answered 400 naming the field and what it may be:
+// - OpenAI options (chat; `n` and `logprobs` also for completions), each
+//   checked, a bad value answered 400 naming the field and what it may be:
 //   - `n` (1-128): choices 0..n-1; choice 0 echoes the message, choice k
 //     adds the word "[k]". Streamed, the choices' chunks interleave (step s
 //     of every choice, then step s+1), each chunk carrying one choice and
@@ -45,6 +45,9 @@
 //   - `logprobs` (+ `top_logprobs` 0-20): choices[i].logprobs.content has
 //     one {token, logprob, bytes, top_logprobs} per content token, logprobs
 //     deterministic in (-4, 0], the top list starting with the token itself.
+//     Completions' `logprobs` (0-5) gives the legacy shape: {tokens,
+//     token_logprobs, top_logprobs (token → logprob), text_offset}, per
+//     token in the stream's chunks.
 //   - `reasoning_effort` (minimal, low, medium or high; "none" is none):
 //     a reasoning text comes before the content, as `reasoning_content` and
 //     `reasoning` (the same text, as Privatemode duplicates it) in the
