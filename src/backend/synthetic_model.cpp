@@ -33,6 +33,12 @@ constexpr std::int64_t kMaxDimensions = 4096;
 constexpr int kMaxSchemaDepth = 16;
 // JSON content and tool arguments stream in pieces of about this many bytes.
 constexpr std::size_t kPieceBytes = 8;
+// What one answer may build from schemas, in all (a schema may ask for the
+// text many times over, or nest itself); beyond it values are null.
+constexpr std::size_t kMaxBuiltJson = 4 << 20;
+// What n choices may echo, in all.
+constexpr std::size_t kMaxEchoBytes = 64 << 20;
+constexpr std::size_t kMaxTools = 128;
 
 bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
@@ -145,6 +151,14 @@ bool is_tool_result(element message) {
 
 using ParseResult = Result<Request, std::string>;
 
+std::optional<std::string> check_echo_size(const Request& r) {
+  if (r.n > 1 && r.n * (r.reply.size() + 8) > kMaxEchoBytes) {
+    return "\"n\": " + std::to_string(r.n) + " choices of a " + std::to_string(r.reply.size()) +
+           "-byte message exceed " + std::to_string(kMaxEchoBytes >> 20) + " MiB";
+  }
+  return std::nullopt;
+}
+
 Result<std::size_t, std::string> bounded_integer(element root, std::string_view key,
                                                  std::int64_t low, std::int64_t high,
                                                  std::size_t fallback) {
@@ -173,7 +187,9 @@ Result<std::vector<Tool>, std::string> read_tools(element root, Api api) {
   const auto e = field(root, "tools");
   if (!e) return tools;
   simdjson::dom::array list;
-  if (e->get(list) != simdjson::SUCCESS) return std::string("\"tools\" must be an array");
+  if (e->get(list) != simdjson::SUCCESS || list.size() > kMaxTools) {
+    return "\"tools\" must be an array of at most " + std::to_string(kMaxTools) + " tools";
+  }
   std::size_t i = 0;
   for (element t : list) {
     const std::string at = "\"tools[" + std::to_string(i++) + "]";
@@ -331,6 +347,7 @@ ParseResult read_request(element root, Api api) {
       return std::string("missing \"prompt\"");
     }
     r.prompt_tokens = count_words(r.reply);
+    if (auto e = check_echo_size(r)) return *e;
     // Legacy logprobs: how many alternatives per token (0-5), or none.
     auto top = bounded_integer(root, "logprobs", 0, kMaxLegacyLogprobs, 0);
     if (!top) return top.error();
@@ -389,6 +406,7 @@ ParseResult read_request(element root, Api api) {
     }
   }
   if (!found) return std::string("no message has the role \"user\"");
+  if (auto e = check_echo_size(r)) return *e;
   r.after_tool_result = is_tool_result(messages.at(messages.size() - 1).value_unsafe());
   return r;
 }
@@ -401,7 +419,21 @@ struct Filling {
   std::size_t words = 0;
   std::string_view default_key;  // of an object with no properties
   element root;                  // the schema's root, for "$ref": "#/…"
+  std::size_t limit = 0;         // bytes the built JSON may take
 };
+
+// room: whether `more` bytes still fit the filling's limit.
+bool room(const json::JsonWriter& w, const Filling& f, std::size_t more) {
+  return w.out().size() + more <= f.limit;
+}
+
+void write_text(json::JsonWriter& w, const Filling& f) {
+  if (room(w, f, f.text.size() + 2)) {
+    w.string(f.text);
+  } else {
+    w.null();
+  }
+}
 
 void write_for_schema(json::JsonWriter& w, element schema, const Filling& f, int depth);
 
@@ -414,15 +446,18 @@ void write_object(json::JsonWriter& w, std::optional<simdjson::dom::object> sche
   simdjson::dom::object properties;
   bool additional = true;
   if (!schema) {
-    w.key(f.default_key).string(f.text);
+    w.key(f.default_key);
+    write_text(w, f);
   } else if ((*schema)["properties"].get(properties) == simdjson::SUCCESS &&
              properties.size() > 0) {
     for (const auto member : properties) {
+      if (!room(w, f, member.key.size() + 8)) break;
       w.key(member.key);
       write_for_schema(w, member.value, f, depth + 1);
     }
   } else if ((*schema)["additionalProperties"].get(additional) != simdjson::SUCCESS || additional) {
-    w.key(f.default_key).string(f.text);
+    w.key(f.default_key);
+    write_text(w, f);
   }
   w.end_object();
 }
@@ -432,8 +467,12 @@ void write_object(json::JsonWriter& w, std::optional<simdjson::dom::object> sche
 // consts their first value, arrays one item, objects every property.
 void write_for_schema(json::JsonWriter& w, element schema, const Filling& f, int depth) {
   simdjson::dom::object s;
+  if (!room(w, f, 8)) {
+    w.null();
+    return;
+  }
   if (depth > kMaxSchemaDepth || schema.get(s) != simdjson::SUCCESS) {
-    w.string(f.text);
+    write_text(w, f);
     return;
   }
   std::string_view ref;
@@ -442,18 +481,21 @@ void write_for_schema(json::JsonWriter& w, element schema, const Filling& f, int
     if (f.root.at_pointer(ref.substr(1)).get(target) == simdjson::SUCCESS) {
       write_for_schema(w, target, f, depth + 1);
     } else {
-      w.string(f.text);
+      write_text(w, f);
     }
     return;
   }
   element e;
-  if (s["const"].get(e) == simdjson::SUCCESS) {
-    w.raw(simdjson::minify(e));
-    return;
-  }
   simdjson::dom::array list;
-  if (s["enum"].get(list) == simdjson::SUCCESS && list.size() > 0) {
-    w.raw(simdjson::minify(list.at(0).value_unsafe()));
+  if (s["const"].get(e) == simdjson::SUCCESS ||
+      (s["enum"].get(list) == simdjson::SUCCESS && list.size() > 0 &&
+       list.at(0).get(e) == simdjson::SUCCESS)) {
+    const std::string value = simdjson::minify(e);
+    if (room(w, f, value.size())) {
+      w.raw(value);
+    } else {
+      w.null();
+    }
     return;
   }
   for (const char* key : {"anyOf", "oneOf", "allOf"}) {
@@ -493,7 +535,7 @@ void write_for_schema(json::JsonWriter& w, element schema, const Filling& f, int
     if (s["items"].get(items) == simdjson::SUCCESS) {
       write_for_schema(w, items, f, depth + 1);
     } else {
-      w.string(f.text);
+      write_text(w, f);
     }
     w.end_array();
   } else if (type == "integer" || type == "number") {
@@ -503,20 +545,27 @@ void write_for_schema(json::JsonWriter& w, element schema, const Filling& f, int
   } else if (type == "null") {
     w.null();
   } else {
-    w.string(f.text);
+    write_text(w, f);
   }
 }
 
-// json_text: a JSON object made of the filling, to `schema` if there is one.
-std::string json_text(std::optional<element> schema, Filling f) {
+// json_text: a JSON object made of the filling, to `schema` if there is one
+// and it makes an object (else the filling under its default key); what it
+// takes is counted off `budget`.
+std::string json_text(std::optional<element> schema, Filling f, std::size_t& budget) {
   std::string out;
-  json::JsonWriter w(out);
+  f.limit = budget;
   if (schema) {
     f.root = *schema;
+    json::JsonWriter w(out);
     write_for_schema(w, *schema, f, 0);
-  } else {
+  }
+  if (out.empty() || out.front() != '{') {
+    out.clear();
+    json::JsonWriter w(out);
     write_object(w, std::nullopt, f, 0);
   }
+  budget -= std::min(budget, out.size());
   return out;
 }
 
@@ -575,6 +624,7 @@ std::vector<const Tool*> called_tools(const Request& r) {
 Answer plan(const Request& r, Api api) {
   Answer a;
   const auto tools = called_tools(r);
+  std::size_t budget = kMaxBuiltJson;
   for (std::size_t k = 0; k < r.n; ++k) {
     Choice c;
     const std::string text = choice_text(r, k);
@@ -591,12 +641,12 @@ Answer plan(const Request& r, Api api) {
       call.name = tools[j]->name;
       Filling args = filling;
       args.default_key = "input";
-      call.arguments = json_text(tools[j]->schema, args);
+      call.arguments = json_text(tools[j]->schema, args, budget);
       call.pieces = pieces_of(call.arguments);
       c.calls.push_back(std::move(call));
     }
     if (c.calls.empty()) {
-      c.content = r.json ? pieces_of(json_text(r.json_schema, filling)) : tokens_of(text);
+      c.content = r.json ? pieces_of(json_text(r.json_schema, filling, budget)) : tokens_of(text);
     }
     a.completion_tokens += c.tokens();
     a.reasoning_tokens += c.reasoning.size();

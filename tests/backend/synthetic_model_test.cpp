@@ -733,6 +733,42 @@ TEST(SyntheticModel, BadOptionsAreNamed) {
       EXPECT_EQ(r.status, 400) << options;
       EXPECT_NE(r.body.find(message), std::string::npos) << options << " -> " << r.body;
     }
+    // What would make the answer huge is refused or cut short.
+    const Reply many = co_await call(client, a, "POST", "/v1/chat/completions",
+                                     chat_body(R"(,"n":128)", std::string(1 << 20, 'x')));
+    EXPECT_EQ(many.status, 400);
+    EXPECT_NE(many.body.find(R"(\"n\": 128 choices of a 1048576-byte message exceed 64 MiB)"),
+              std::string::npos)
+        << many.body.substr(0, 300);
+    std::string many_tools = R"(,"tools":[)";
+    for (int i = 0; i < 129; ++i) {
+      many_tools += std::string(i ? "," : "") + R"({"type":"function","function":{"name":"f)" +
+                    std::to_string(i) + R"("}})";
+    }
+    const Reply too_many =
+        co_await call(client, a, "POST", "/v1/chat/completions", chat_body(many_tools + "]"));
+    EXPECT_EQ(too_many.status, 400);
+    EXPECT_NE(too_many.body.find(R"(\"tools\" must be an array of at most 128 tools)"),
+              std::string::npos)
+        << too_many.body.substr(0, 300);
+    // A schema that nests itself ten times over at every level: the JSON
+    // built stays bounded (values beyond the bound are null).
+    std::string nested = R"({"type":"object","properties":{)";
+    for (int i = 0; i < 10; ++i)
+      nested += std::string(i ? "," : "") + R"("p)" + std::to_string(i) + R"(":{"$ref":"#"})";
+    nested += "}}";
+    const Reply bounded = co_await call(
+        client, a, "POST", "/v1/chat/completions",
+        chat_body(
+            R"(,"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":)" +
+                nested + "}}",
+            std::string(1000, 'y')));
+    EXPECT_EQ(bounded.status, 200);
+    EXPECT_LT(bounded.body.size(), std::size_t{6} << 20);
+    const Doc bd(bounded.body);
+    const Doc built(str(bd["choices"].at(0)["message"]["content"]));
+    EXPECT_TRUE(built.root.is_object());
+
     // null is "not set", as SDKs send it.
     const Reply nulls = co_await call(
         client, a, "POST", "/v1/chat/completions",

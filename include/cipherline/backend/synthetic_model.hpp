@@ -56,7 +56,11 @@
 //   integers and numbers its word count, booleans true, enum and const
 //   their first value, arrays one item, objects every property (without
 //   properties: {"reply"|"input": text}); anyOf/oneOf/allOf take the first
-//   alternative that is not null; "$ref": "#/…" is resolved in the schema.
+//   alternative that is not null; "$ref": "#/…" is resolved in the schema;
+//   a value that is no object falls back to {"reply"|"input": text}.
+//   Bounds, so that no request makes a huge answer: at most 128 tools; n
+//   choices echo at most 64 MiB in all (else 400 naming `n`); what schemas
+//   build takes at most 4 MiB per answer, values beyond it being null.
 // - Anthropic `tools` with `tool_choice` {"type": "any" (as "required"),
 //   "tool" with "name", "auto" or "none"} and `disable_parallel_tool_use`
 //   (the same rules): `tool_use` content blocks
