@@ -828,15 +828,20 @@ std::string whole_openai(Api api, const Request& r, const Answer& a, std::int64_
 // One streamed step of a choice: a reasoning or content token, the start of
 // a tool call or a piece of its arguments, or the end.
 struct Step {
-  enum class Kind : std::uint8_t { reasoning, content, call_start, call_piece, finish };
+  enum class Kind : std::uint8_t { open, reasoning, content, call_start, call_piece, finish };
   Kind kind;
   std::uint32_t item = 0;  // token or tool call
   std::uint32_t piece = 0;
 };
 
-std::vector<Step> steps_of(const Choice& c) {
+// steps_of: the steps of a choice's stream. With chat logprobs the choice
+// opens with a chunk of its role alone, as OpenAI's streams do: the OpenAI
+// Node SDK's stream helper counts the logprobs of a choice's first chunk
+// twice.
+std::vector<Step> steps_of(const Choice& c, bool open) {
   std::vector<Step> out;
   using K = Step::Kind;
+  if (open) out.push_back({K::open});
   for (std::uint32_t i = 0; i < c.reasoning.size(); ++i) out.push_back({K::reasoning, i});
   for (std::uint32_t i = 0; i < c.content.size(); ++i) out.push_back({K::content, i});
   for (std::uint32_t j = 0; j < c.calls.size(); ++j) {
@@ -864,7 +869,9 @@ void openai_chunk(std::string& out, Api api, const Request& r, const Choice& c, 
   } else {
     w.key("delta").begin_object();
     if (first) w.key("role").string("assistant");
-    if (s.kind == K::reasoning) {
+    if (s.kind == K::open) {
+      w.key("content").string("");
+    } else if (s.kind == K::reasoning) {
       w.key("reasoning_content").string(c.reasoning[s.item]);
       w.key("reasoning").string(c.reasoning[s.item]);
     } else if (s.kind == K::content) {
@@ -888,9 +895,9 @@ void openai_chunk(std::string& out, Api api, const Request& r, const Choice& c, 
   w.key("logprobs");
   if (r.logprobs && api == Api::completion && s.kind == K::content) {
     write_legacy_logprobs(w, c.content, s.item, s.item + 1, r.top_logprobs);
-  } else if (r.logprobs && s.kind == K::content) {
+  } else if (r.logprobs && (s.kind == K::content || s.kind == K::open)) {
     w.begin_object().key("content").begin_array();
-    write_logprob(w, c.content[s.item], s.item, r.top_logprobs);
+    if (s.kind == K::content) write_logprob(w, c.content[s.item], s.item, r.top_logprobs);
     w.end_array().key("refusal").null().end_object();
   } else {
     w.null();
@@ -1177,7 +1184,7 @@ Task<void> generate(const SyntheticModelOptions& options, Api api, http::Request
   std::vector<std::vector<Step>> steps;
   std::size_t longest = 0;
   for (const auto& c : answer.choices) {
-    steps.push_back(steps_of(c));
+    steps.push_back(steps_of(c, r.logprobs && api == Api::chat));
     longest = std::max(longest, steps.back().size());
   }
   bool sent_one = false;

@@ -45,6 +45,8 @@
 //   - `logprobs` (+ `top_logprobs` 0-20): choices[i].logprobs.content has
 //     one {token, logprob, bytes, top_logprobs} per content token, logprobs
 //     deterministic in (-4, 0], the top list starting with the token itself.
+//     Streamed, each choice then opens with a chunk of its role alone
+//     (content "", logprobs.content []), as OpenAI's streams do.
 //     Completions' `logprobs` (0-5) gives the legacy shape: {tokens,
 //     token_logprobs, top_logprobs (token → logprob), text_offset}, per
 //     token in the stream's chunks.
