@@ -163,7 +163,7 @@ std::string streaming_body(const std::string& body) {
 
 // Streamed indexes (of choices, of tool calls) beyond this are not taken
 // for an answer: the assembly would grow with whatever the stream claims.
-constexpr std::uint64_t kMaxStreamIndex = 1024;
+constexpr std::uint64_t kMaxStreamIndex = 256;
 
 // A streamed tool call, by its index: id, type and name from its first
 // delta, the arguments concatenated.
@@ -171,10 +171,17 @@ struct AssembledToolCall {
   std::string id, type, name, arguments;
 };
 
+// The arrays of a legacy completions' logprobs object.
+constexpr const char* kLegacyLogprobs[] = {"tokens", "token_logprobs", "top_logprobs",
+                                           "text_offset"};
+
 // One choice of a streamed answer, by its index.
 struct AssembledChoice {
   std::string text, reasoning_content, reasoning, finish_reason;
   std::string logprobs;  // the logprobs.content entries, comma-separated JSON
+  // Legacy completions' logprobs: the elements of each of kLegacyLogprobs'
+  // arrays, comma-separated JSON.
+  std::string legacy_logprobs[4];
   std::vector<AssembledToolCall> tool_calls;
   bool has_content = false, has_reasoning_content = false, has_reasoning = false;
   bool has_logprobs = false;
@@ -279,9 +286,23 @@ void absorb_chunk(std::string_view payload, protocol::Route route, Assembled& a,
         }
         c->has_logprobs = true;
       }
-    } else if (choice["text"].get(s) == simdjson::SUCCESS) {
-      c->text += s;
-      c->has_content = true;
+    } else {
+      if (choice["text"].get(s) == simdjson::SUCCESS) {
+        c->text += s;
+        c->has_content = true;
+      }
+      simdjson::dom::object logprobs;
+      if (choice["logprobs"].get(logprobs) == simdjson::SUCCESS) {
+        for (std::size_t k = 0; k < std::size(kLegacyLogprobs); ++k) {
+          simdjson::dom::array values;
+          if (logprobs[kLegacyLogprobs[k]].get(values) != simdjson::SUCCESS) continue;
+          for (simdjson::dom::element v : values) {
+            if (!c->legacy_logprobs[k].empty()) c->legacy_logprobs[k] += ',';
+            c->legacy_logprobs[k] += simdjson::minify(v);
+          }
+        }
+        c->has_logprobs = true;
+      }
     }
     if (choice["finish_reason"].get(s) == simdjson::SUCCESS) c->finish_reason = s;
   }
@@ -336,7 +357,16 @@ std::string assembled_body(const Assembled& a, protocol::Route route) {
         json.null();
       }
     } else {
-      json.key("text").string(c.text);
+      json.key("text").string(c.text).key("logprobs");
+      if (c.has_logprobs) {
+        json.begin_object();
+        for (std::size_t k = 0; k < std::size(kLegacyLogprobs); ++k) {
+          json.key(kLegacyLogprobs[k]).raw("[" + c.legacy_logprobs[k] + "]");
+        }
+        json.end_object();
+      } else {
+        json.null();
+      }
     }
     json.key("finish_reason");
     if (c.finish_reason.empty()) {

@@ -237,7 +237,8 @@ TEST(Batch, StreamedChoicesToolCallsLogprobsAndReasoningAssembleAsWhole) {
     line("json", "/v1/chat/completions",
          R"({"model":"synthetic","response_format":{"type":"json_object"},)"
          R"("messages":[{"role":"user","content":"as json"}]})");
-    line("legacy", "/v1/completions", R"({"model":"synthetic","n":2,"prompt":"old style"})");
+    line("legacy", "/v1/completions",
+         R"({"model":"synthetic","n":2,"logprobs":1,"prompt":"old style"})");
   }
   Relay relay;
   const client::BatchOptions whole{
@@ -279,6 +280,7 @@ TEST(Batch, StreamedChoicesToolCallsLogprobsAndReasoningAssembleAsWhole) {
       EXPECT_EQ(minified(x, "finish_reason"), minified(y, "finish_reason"));
       if (id == "legacy") {
         EXPECT_EQ(minified(x, "text"), minified(y, "text"));
+        EXPECT_EQ(minified(x, "logprobs"), minified(y, "logprobs"));
         continue;
       }
       const simdjson::dom::element xm = x["message"];
