@@ -161,14 +161,72 @@ std::string streaming_body(const std::string& body) {
   return out;
 }
 
+// Streamed indexes (of choices, of tool calls) beyond this are not taken
+// for an answer: the assembly would grow with whatever the stream claims.
+constexpr std::uint64_t kMaxStreamIndex = 256;
+
+// A streamed tool call, by its index: id, type and name from its first
+// delta, the arguments concatenated.
+struct AssembledToolCall {
+  std::string id, type, name, arguments;
+};
+
+// The arrays of a legacy completions' logprobs object.
+constexpr const char* kLegacyLogprobs[] = {"tokens", "token_logprobs", "top_logprobs",
+                                           "text_offset"};
+
+// One choice of a streamed answer, by its index.
+struct AssembledChoice {
+  std::string text, reasoning_content, reasoning, finish_reason;
+  std::string logprobs;  // the logprobs.content entries, comma-separated JSON
+  // Legacy completions' logprobs: the elements of each of kLegacyLogprobs'
+  // arrays, comma-separated JSON.
+  std::string legacy_logprobs[4];
+  std::vector<AssembledToolCall> tool_calls;
+  bool has_content = false, has_reasoning_content = false, has_reasoning = false;
+  bool has_logprobs = false;
+};
+
 // The pieces of a streamed answer, put back into the unary shape.
 struct Assembled {
-  std::string id, model, object, finish_reason, usage, text;
-  std::string error;  // an error event's "error" object, minified
+  std::string id, model, usage;
+  std::vector<AssembledChoice> choices;  // by index; gaps are choices never streamed
+  std::vector<bool> seen;                // which indexes had a chunk
+  std::string error;                     // an error event's "error" object, minified
+  std::string invalid;                   // why the stream cannot be assembled
   std::int64_t created = 0;
   bool any = false;
   bool done = false;  // [DONE] arrived
 };
+
+// at_index: the element of `v` a streamed "index" names (absent: 0), grown
+// to it; nullptr, with the error set, for an index that is not a small
+// unsigned integer.
+template <class T>
+T* at_index(std::vector<T>& v, simdjson::dom::element item, Assembled& a, std::string_view what) {
+  std::uint64_t i = 0;
+  simdjson::dom::element index;
+  if (item["index"].get(index) == simdjson::SUCCESS &&
+      (index.get(i) != simdjson::SUCCESS || i >= kMaxStreamIndex)) {
+    a.invalid = "a streamed " + std::string(what) + " has an index that is not an integer below " +
+                std::to_string(kMaxStreamIndex);
+    return nullptr;
+  }
+  if (v.size() <= i) v.resize(i + 1);
+  return &v[i];
+}
+
+void absorb_tool_calls(simdjson::dom::array calls, AssembledChoice& c, Assembled& a) {
+  for (simdjson::dom::element call : calls) {
+    AssembledToolCall* t = at_index(c.tool_calls, call, a, "tool call");
+    if (t == nullptr) return;
+    std::string_view s;
+    if (call["id"].get(s) == simdjson::SUCCESS) t->id = s;
+    if (call["type"].get(s) == simdjson::SUCCESS) t->type = s;
+    if (call["function"]["name"].get(s) == simdjson::SUCCESS) t->name += s;
+    if (call["function"]["arguments"].get(s) == simdjson::SUCCESS) t->arguments += s;
+  }
+}
 
 void absorb_chunk(std::string_view payload, protocol::Route route, Assembled& a,
                   simdjson::dom::parser& parser) {
@@ -192,15 +250,66 @@ void absorb_chunk(std::string_view payload, protocol::Route route, Assembled& a,
     a.usage = simdjson::minify(usage);
   }
   simdjson::dom::array choices;
-  if (chunk["choices"].get(choices) != simdjson::SUCCESS || choices.size() == 0) return;
-  simdjson::dom::element choice = choices.at(0).value_unsafe();
+  if (chunk["choices"].get(choices) != simdjson::SUCCESS) return;
   const bool chat = route == protocol::Route::chat_completions;
-  if ((chat ? choice["delta"]["content"] : choice["text"]).get(s) == simdjson::SUCCESS) {
-    a.text += s;
+  for (simdjson::dom::element choice : choices) {
+    AssembledChoice* c = at_index(a.choices, choice, a, "choice");
+    if (c == nullptr) return;
+    if (a.seen.size() < a.choices.size()) a.seen.resize(a.choices.size());
+    a.seen[static_cast<std::size_t>(c - a.choices.data())] = true;
+    if (chat) {
+      simdjson::dom::element delta;
+      if (choice["delta"].get(delta) == simdjson::SUCCESS) {
+        if (delta["content"].get(s) == simdjson::SUCCESS) {
+          c->text += s;
+          c->has_content = true;
+        }
+        if (delta["reasoning_content"].get(s) == simdjson::SUCCESS) {
+          c->reasoning_content += s;
+          c->has_reasoning_content = true;
+        }
+        if (delta["reasoning"].get(s) == simdjson::SUCCESS) {
+          c->reasoning += s;
+          c->has_reasoning = true;
+        }
+        simdjson::dom::array calls;
+        if (delta["tool_calls"].get(calls) == simdjson::SUCCESS) {
+          absorb_tool_calls(calls, *c, a);
+          if (!a.invalid.empty()) return;
+        }
+      }
+      simdjson::dom::array entries;
+      if (choice["logprobs"]["content"].get(entries) == simdjson::SUCCESS) {
+        for (simdjson::dom::element entry : entries) {
+          if (!c->logprobs.empty()) c->logprobs += ',';
+          c->logprobs += simdjson::minify(entry);
+        }
+        c->has_logprobs = true;
+      }
+    } else {
+      if (choice["text"].get(s) == simdjson::SUCCESS) {
+        c->text += s;
+        c->has_content = true;
+      }
+      simdjson::dom::object logprobs;
+      if (choice["logprobs"].get(logprobs) == simdjson::SUCCESS) {
+        for (std::size_t k = 0; k < std::size(kLegacyLogprobs); ++k) {
+          simdjson::dom::array values;
+          if (logprobs[kLegacyLogprobs[k]].get(values) != simdjson::SUCCESS) continue;
+          for (simdjson::dom::element v : values) {
+            if (!c->legacy_logprobs[k].empty()) c->legacy_logprobs[k] += ',';
+            c->legacy_logprobs[k] += simdjson::minify(v);
+          }
+        }
+        c->has_logprobs = true;
+      }
+    }
+    if (choice["finish_reason"].get(s) == simdjson::SUCCESS) c->finish_reason = s;
   }
-  if (choice["finish_reason"].get(s) == simdjson::SUCCESS) a.finish_reason = s;
 }
 
+// assembled_body: the unary response the stream adds up to, one choice per
+// index that was streamed, in index order.
 std::string assembled_body(const Assembled& a, protocol::Route route) {
   const bool chat = route == protocol::Route::chat_completions;
   std::string out;
@@ -215,28 +324,59 @@ std::string assembled_body(const Assembled& a, protocol::Route route) {
       .key("model")
       .string(a.model)
       .key("choices")
-      .begin_array()
-      .begin_object()
-      .key("index")
-      .number(0);
-  if (chat) {
-    json.key("message")
-        .begin_object()
-        .key("role")
-        .string("assistant")
-        .key("content")
-        .string(a.text)
-        .end_object();
-  } else {
-    json.key("text").string(a.text);
+      .begin_array();
+  const AssembledChoice none;  // a stream without choices still has one
+  for (std::size_t i = 0; i < std::max<std::size_t>(a.choices.size(), 1); ++i) {
+    if (i < a.seen.size() && !a.seen[i]) continue;
+    const AssembledChoice& c = i < a.choices.size() ? a.choices[i] : none;
+    json.begin_object().key("index").number(i);
+    if (chat) {
+      json.key("message").begin_object().key("role").string("assistant").key("content");
+      if (c.has_content || c.tool_calls.empty()) {
+        json.string(c.text);
+      } else {
+        json.null();
+      }
+      if (c.has_reasoning_content) json.key("reasoning_content").string(c.reasoning_content);
+      if (c.has_reasoning) json.key("reasoning").string(c.reasoning);
+      if (!c.tool_calls.empty()) {
+        json.key("tool_calls").begin_array();
+        for (const auto& t : c.tool_calls) {
+          json.begin_object().key("id").string(t.id).key("type").string(t.type.empty() ? "function"
+                                                                                       : t.type);
+          json.key("function").begin_object().key("name").string(t.name);
+          json.key("arguments").string(t.arguments).end_object().end_object();
+        }
+        json.end_array();
+      }
+      json.end_object();
+      json.key("logprobs");
+      if (c.has_logprobs) {
+        json.begin_object().key("content").raw("[" + c.logprobs + "]").end_object();
+      } else {
+        json.null();
+      }
+    } else {
+      json.key("text").string(c.text).key("logprobs");
+      if (c.has_logprobs) {
+        json.begin_object();
+        for (std::size_t k = 0; k < std::size(kLegacyLogprobs); ++k) {
+          json.key(kLegacyLogprobs[k]).raw("[" + c.legacy_logprobs[k] + "]");
+        }
+        json.end_object();
+      } else {
+        json.null();
+      }
+    }
+    json.key("finish_reason");
+    if (c.finish_reason.empty()) {
+      json.null();
+    } else {
+      json.string(c.finish_reason);
+    }
+    json.end_object();
   }
-  json.key("finish_reason");
-  if (a.finish_reason.empty()) {
-    json.null();
-  } else {
-    json.string(a.finish_reason);
-  }
-  json.end_object().end_array();
+  json.end_array();
   if (!a.usage.empty()) json.key("usage").raw(a.usage);
   json.end_object();
   return out;
@@ -465,17 +605,18 @@ Task<Outcome> Runner::execute(const Job& job) {
             absorb_chunk(event.data, job.route, assembled, parser);
           }
         }
-        // Only a stream that ran to [DONE] without an error event is an
-        // answer; anything else is tried again.
-        if (read_status && assembled.error.empty() && assembled.done) {
+        // Only a stream that ran to [DONE] without an error event, and
+        // adds up to an answer, is one; anything else is tried again.
+        if (read_status && assembled.error.empty() && assembled.invalid.empty() && assembled.done) {
           outcome.body = assembled_body(assembled, job.route);
         } else {
           outcome.status = 0;
           outcome.error_code = "stream_failed";
-          outcome.error_message = !read_status ? read_status.error().message()
-                                  : !assembled.error.empty()
-                                      ? "the stream carried an error: " + assembled.error
-                                      : "the stream ended without [DONE]";
+          outcome.error_message =
+              !read_status                 ? read_status.error().message()
+              : !assembled.error.empty()   ? "the stream carried an error: " + assembled.error
+              : !assembled.invalid.empty() ? "the stream is not an answer: " + assembled.invalid
+                                           : "the stream ended without [DONE]";
         }
       } else {
         auto text = co_await response->read_all();

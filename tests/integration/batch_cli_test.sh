@@ -3,7 +3,8 @@
 # interrupted by kill -9 at random moments and resumed until done (every
 # line answered exactly once, every answer checked against its prompt, bad
 # lines reported once); then a batch during which the backend is killed and
-# restarted (it finishes); then bad flags.
+# restarted (it finishes); streamed choices and tool calls assembled as the
+# unary answers; then bad flags.
 set -u
 bin="$1"
 here=$(dirname "$0")
@@ -138,6 +139,42 @@ batch "$tmp/in5.jsonl" "$tmp/out5.jsonl" >/dev/null 2>&1; st=$?
 check=$(python3 "$here/batch_check.py" "$tmp/in5.jsonl" "$tmp/out5.jsonl" "$tmp/out5.jsonl.errors.jsonl")
 cs=$?
 [ $st -eq 0 ] && [ $cs -eq 0 ] && ok "unreachable-resumed: $check" || fail "unreachable-resumed: status $st: $check"
+
+# --stream puts several choices and streamed tool calls back together as the
+# unary answers have them.
+cat >"$tmp/in6.jsonl" <<'EOF'
+{"custom_id":"n2","method":"POST","url":"/v1/chat/completions","body":{"model":"synthetic","n":2,"messages":[{"role":"user","content":"two ways"}]}}
+{"custom_id":"tools","method":"POST","url":"/v1/chat/completions","body":{"model":"synthetic","n":2,"tool_choice":"required","tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],"messages":[{"role":"user","content":"rain in rome"}]}}
+EOF
+batch "$tmp/in6.jsonl" "$tmp/out6.jsonl" >/dev/null 2>&1; st=$?
+batch "$tmp/in6.jsonl" "$tmp/out6s.jsonl" --stream >/dev/null 2>&1; sst=$?
+check=$(python3 - "$tmp/out6.jsonl" "$tmp/out6s.jsonl" <<'PY'
+import json, sys
+def bodies(path):
+    return {l["custom_id"]: l["response"]["body"] for l in map(json.loads, open(path))}
+whole, streamed = bodies(sys.argv[1]), bodies(sys.argv[2])
+problems = []
+for cid in ("n2", "tools"):
+    if whole[cid]["choices"] != streamed[cid]["choices"]:
+        problems.append(f"{cid}: streamed {streamed[cid]['choices']} != whole {whole[cid]['choices']}")
+    if whole[cid]["usage"] != streamed[cid]["usage"]:
+        problems.append(f"{cid}: usage {streamed[cid]['usage']} != {whole[cid]['usage']}")
+texts = [c["message"]["content"] for c in streamed["n2"]["choices"]]
+if texts != ["two ways", "two ways [1]"]:
+    problems.append(f"n2 choices: {texts}")
+for c in streamed["tools"]["choices"]:
+    call = c["message"]["tool_calls"][0]
+    city = json.loads(call["function"]["arguments"])["city"]
+    if c["finish_reason"] != "tool_calls" or call["function"]["name"] != "get_weather" \
+            or not city.startswith("rain in rome"):
+        problems.append(f"tool call: {c}")
+print("; ".join(problems) or "2 choices apart, tool calls with JSON arguments, as unary")
+sys.exit(1 if problems else 0)
+PY
+)
+cs=$?
+[ $st -eq 0 ] && [ $sst -eq 0 ] && [ $cs -eq 0 ] && ok "stream-assembles-choices-and-tool-calls: $check" \
+  || fail "stream-assembles-choices-and-tool-calls: status $st/$sst: $check"
 
 # Bad flags and files.
 out=$(batch "$tmp/none.jsonl" "$tmp/o.jsonl" 2>&1); st=$?

@@ -3,12 +3,16 @@
 // succeeds; a backend that never recovers: each request given up after its
 // retries, with the error in its output line; streams cut short (no
 // [DONE]) retried, never written as answers; an output whose last line a
-// crash tore in half, resumed.
+// crash tore in half, resumed; streamed answers with several choices, tool
+// calls, logprobs and reasoning assembled into what the unary answer says.
 #include "cipherline/client/batch.hpp"
 
 #include <gtest/gtest.h>
 
+#include <simdjson.h>
+
 #include <atomic>
+#include <map>
 
 #include "pipeline_fixture.hpp"
 
@@ -188,6 +192,119 @@ TEST(Batch, ResumesAfterATornLastLine) {
   EXPECT_EQ(out[2].find(torn), std::string::npos);
   EXPECT_NE(out[2].find(R"("custom_id":"r2")"), std::string::npos) << out[2];
   EXPECT_NE(out[2].find(R"("error":null)"), std::string::npos) << out[2];
+}
+
+// The response bodies of an output file, by custom_id.
+std::map<std::string, std::string> bodies_of(const std::filesystem::path& path) {
+  std::map<std::string, std::string> out;
+  for (const auto& line : lines_of(path)) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element e = parser.parse(line);
+    EXPECT_TRUE(e["error"].is_null()) << line;
+    out[std::string(std::string_view(e["custom_id"]))] =
+        simdjson::minify(e["response"]["body"].value());
+  }
+  return out;
+}
+
+std::string minified(simdjson::dom::element e, std::string_view key) {
+  simdjson::dom::element v;
+  return e[key].get(v) == simdjson::SUCCESS ? simdjson::minify(v) : "(absent)";
+}
+
+TEST(Batch, StreamedChoicesToolCallsLogprobsAndReasoningAssembleAsWhole) {
+  Files files;
+  const auto input = files.dir / "features.jsonl";
+  {
+    const std::string tools =
+        R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":)"
+        R"({"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}}}}},)"
+        R"({"type":"function","function":{"name":"lookup"}}])";
+    std::ofstream out(input);
+    const auto line = [&](std::string id, std::string url, std::string body) {
+      out << R"({"custom_id":")" << id << R"(","method":"POST","url":")" << url << R"(","body":)"
+          << body << "}\n";
+    };
+    line(
+        "n2", "/v1/chat/completions",
+        R"({"model":"synthetic","n":2,"messages":[{"role":"user","content":"two choices here"}]})");
+    line("tools", "/v1/chat/completions",
+         R"({"model":"synthetic","n":2,"tool_choice":"required",)" + tools +
+             R"(,"messages":[{"role":"user","content":"lookup and get_weather please"}]})");
+    line("mixed", "/v1/chat/completions",
+         R"({"model":"synthetic","n":3,"logprobs":true,"top_logprobs":2,"reasoning_effort":"low",)"
+         R"("messages":[{"role":"user","content":"think then answer"}]})");
+    line("json", "/v1/chat/completions",
+         R"({"model":"synthetic","response_format":{"type":"json_object"},)"
+         R"("messages":[{"role":"user","content":"as json"}]})");
+    line("legacy", "/v1/completions",
+         R"({"model":"synthetic","n":2,"logprobs":1,"prompt":"old style"})");
+  }
+  Relay relay;
+  const client::BatchOptions whole{
+      .input = input, .output = files.dir / "whole.jsonl", .concurrency = 2};
+  client::BatchOptions streamed = whole;
+  streamed.output = files.dir / "streamed.jsonl";
+  streamed.stream = true;
+  auto a = run_through(relay, whole);
+  ASSERT_TRUE(a) << a.error().message();
+  auto b = run_through(relay, streamed);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_EQ(a->succeeded, 5u);
+  EXPECT_EQ(b->succeeded, 5u);
+  EXPECT_EQ(a->tokens_out, b->tokens_out);
+
+  const auto unary = bodies_of(whole.output);
+  const auto assembled = bodies_of(streamed.output);
+  ASSERT_EQ(unary.size(), 5u);
+  ASSERT_EQ(assembled.size(), 5u);
+  const std::map<std::string, std::size_t> choices = {
+      {"n2", 2}, {"tools", 2}, {"mixed", 3}, {"json", 1}, {"legacy", 2}};
+  for (const auto& [id, count] : choices) {
+    SCOPED_TRACE(id);
+    simdjson::dom::parser pu, ps;
+    const simdjson::dom::element u = pu.parse(unary.at(id));
+    const simdjson::dom::element s = ps.parse(assembled.at(id));
+    EXPECT_EQ(minified(u, "usage"), minified(s, "usage"));
+    const simdjson::dom::array uc = u["choices"];
+    const simdjson::dom::array sc = s["choices"];
+    // The unary body keeps every choice, and so does the assembled one.
+    EXPECT_EQ(uc.size(), count) << unary.at(id);
+    EXPECT_EQ(sc.size(), count) << assembled.at(id);
+    if (uc.size() != count || sc.size() != count) continue;
+    for (std::size_t k = 0; k < count; ++k) {
+      SCOPED_TRACE(k);
+      const simdjson::dom::element x = uc.at(k);
+      const simdjson::dom::element y = sc.at(k);
+      EXPECT_EQ(std::int64_t(y["index"]), std::int64_t(k));
+      EXPECT_EQ(minified(x, "finish_reason"), minified(y, "finish_reason"));
+      if (id == "legacy") {
+        EXPECT_EQ(minified(x, "text"), minified(y, "text"));
+        EXPECT_EQ(minified(x, "logprobs"), minified(y, "logprobs"));
+        continue;
+      }
+      const simdjson::dom::element xm = x["message"];
+      const simdjson::dom::element ym = y["message"];
+      for (const char* key : {"content", "tool_calls", "reasoning_content", "reasoning"}) {
+        EXPECT_EQ(minified(xm, key), minified(ym, key)) << key << "\n" << assembled.at(id);
+      }
+      EXPECT_EQ(minified(x["logprobs"], "content"), minified(y["logprobs"], "content"));
+    }
+  }
+  // What the features produced, checked once more on the assembled side.
+  simdjson::dom::parser p;
+  const simdjson::dom::element tools = p.parse(assembled.at("tools"));
+  const simdjson::dom::array calls = tools["choices"].at(1)["message"]["tool_calls"];
+  EXPECT_EQ(calls.size(), 2u);
+  EXPECT_EQ(std::string_view(calls.at(0)["id"]), "call_synthetic_1_0");
+  simdjson::dom::parser q;
+  const simdjson::dom::element arguments =
+      q.parse(std::string(std::string_view(calls.at(0)["function"]["arguments"])));
+  EXPECT_EQ(std::string_view(arguments["city"]), "lookup and get_weather please [1]");
+  EXPECT_EQ(std::string_view(tools["choices"].at(0)["finish_reason"]), "tool_calls");
+  EXPECT_NE(assembled.at("n2").find(R"("content":"two choices here [1]")"), std::string::npos);
+  EXPECT_NE(assembled.at("mixed").find(R"("reasoning_content":")"), std::string::npos);
+  EXPECT_NE(assembled.at("mixed").find(R"("top_logprobs":[{)"), std::string::npos);
 }
 
 }  // namespace

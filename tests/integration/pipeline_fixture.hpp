@@ -115,7 +115,7 @@ inline std::string content_of_chunks(const std::vector<std::string>& chunks) {
 // A relay between client and gateway, as an attacker on the path (or a
 // misbehaving gateway) could run: `inject` may answer a request itself
 // (status, Retry-After) instead of forwarding it; `tamper` may change the
-// gateway's answers.
+// gateway's answers; `observe_request` sees each request as it goes by.
 // The frames of an OAE body (uint32_be length ‖ sealed message), as the
 // gateway sees them: offsets of each frame's first byte.
 inline std::vector<std::size_t> oae_frames(std::string_view body) {
@@ -146,6 +146,7 @@ struct Relay {
   };
   std::function<std::optional<Injected>(std::string_view path)> inject{};
   std::function<void(std::string_view path, std::string& body)> tamper{};
+  std::function<void(std::string_view path, std::string_view body)> observe_request{};
   // forge_headers rewrites the headers of a relayed answer.
   std::function<void(std::string_view path, http::Headers& headers)> forge_headers{};
 
@@ -158,6 +159,7 @@ struct Relay {
     router.add_prefix(
         "*", "/", [&](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
           auto in = co_await request.body.read_all();
+          if (observe_request && in) observe_request(request.head.path(), *in);
           if (inject) {
             if (auto answer = inject(request.head.path())) {
               http::Headers h{{"Content-Type", "application/json"},

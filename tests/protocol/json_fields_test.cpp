@@ -189,6 +189,71 @@ TEST(JsonFieldValues, PlainFieldsAreUntouched) {
             R"("stream_options":{"include_usage":true},"temperature":"#1","max_tokens":5,"n":1})");
 }
 
+// The keys a walk hands to the transform, in the order it does.
+std::vector<std::string> sealed_keys(std::string_view body, const PlainFields& plain) {
+  Recorder rec;
+  std::string out;
+  seal_json_fields(body, plain, rec.transform(), out).value();
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < rec.seen.size(); ++i) {
+    const std::string marker = "\"#" + std::to_string(i) + "\"";
+    const auto at = out.find(marker);
+    EXPECT_NE(at, std::string::npos);
+    const auto close = out.rfind('"', out.rfind(':', at) - 1);
+    const auto open = out.rfind('"', close - 1);
+    keys.push_back(out.substr(open + 1, close - open - 1));
+  }
+  return keys;
+}
+
+TEST(JsonFieldValues, WhatTheSdksSendAndGetIsSealedButTheRoutingFields) {
+  // A chat request with every SDK feature: only model, n, stream and
+  // stream_options (routing and billing) stay readable.
+  const std::string chat =
+      R"({"model":"m","n":2,"stream":true,"stream_options":{"include_usage":true},)"
+      R"("messages":[{"role":"user","content":"hi"}],)"
+      R"("tools":[{"type":"function","function":{"name":"get_weather"}}],)"
+      R"("tool_choice":"required","parallel_tool_calls":false,)"
+      R"("response_format":{"type":"json_object"},"logprobs":true,"top_logprobs":2,)"
+      R"("reasoning_effort":"low","reasoning":{"effort":"low"},"seed":1,"user":"u"})";
+  EXPECT_THAT(
+      sealed_keys(chat, plain_request_fields(Route::chat_completions)),
+      ElementsAre("logprobs", "messages", "parallel_tool_calls", "reasoning", "reasoning_effort",
+                  "response_format", "seed", "tool_choice", "tools", "top_logprobs", "user"));
+  // Its answer and its chunks: choices (message, tool calls, logprobs,
+  // reasoning) sealed; id and usage readable.
+  const std::string answer =
+      R"({"id":"c","object":"chat.completion","created":1,"model":"m","system_fingerprint":"f",)"
+      R"("choices":[{"index":0,"message":{"role":"assistant","content":null,)"
+      R"("reasoning_content":"r","tool_calls":[]},"logprobs":null,"finish_reason":"tool_calls"}],)"
+      R"("usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})";
+  EXPECT_THAT(sealed_keys(answer, plain_response_fields(Route::chat_completions)),
+              ElementsAre("choices", "created", "model", "object", "system_fingerprint"));
+  // Embeddings: input, dimensions and encoding_format sealed; data too.
+  EXPECT_THAT(sealed_keys(R"({"model":"m","input":"x","dimensions":8,"encoding_format":"base64"})",
+                          plain_request_fields(Route::embeddings)),
+              ElementsAre("dimensions", "encoding_format", "input"));
+  EXPECT_THAT(sealed_keys(R"({"object":"list","data":[],"model":"m","usage":{}})",
+                          plain_response_fields(Route::embeddings)),
+              ElementsAre("data", "model", "object"));
+  // Anthropic: tools, tool_choice and max_tokens sealed; a streamed
+  // tool_use block's index and content_block too, its type readable.
+  EXPECT_THAT(
+      sealed_keys(R"({"model":"m","stream":true,"max_tokens":9,"system":"s","messages":[],)"
+                  R"("tools":[{"name":"t","input_schema":{}}],"tool_choice":{"type":"any"},)"
+                  R"("thinking":{"type":"enabled","budget_tokens":1024}})",
+                  plain_request_fields(Route::messages)),
+      ElementsAre("max_tokens", "messages", "system", "thinking", "tool_choice", "tools"));
+  EXPECT_THAT(sealed_keys(R"({"type":"content_block_start","index":0,)"
+                          R"("content_block":{"type":"tool_use","id":"x","name":"t","input":{}}})",
+                          plain_response_fields(Route::messages)),
+              ElementsAre("content_block", "index"));
+  EXPECT_THAT(sealed_keys(R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},)"
+                          R"("usage":{"output_tokens":3}})",
+                          plain_response_fields(Route::messages)),
+              ElementsAre("delta"));
+}
+
 TEST(JsonFieldValues, EmptyObjectIsCopied) {
   Recorder rec;
   std::string out;

@@ -46,7 +46,16 @@
 //   lines for good).
 // - `rate` > 0 spaces request starts evenly (requests per second).
 // - `stream`: chat and completions are streamed and assembled into the
-//   non-streamed response shape; time to first token is measured.
+//   non-streamed response shape; time to first token is measured. The
+//   assembly keeps choices apart by their index (n > 1: one choice per
+//   index, each with its own content and finish_reason), puts streamed
+//   tool_calls together by their index (id, type and name from the first
+//   delta, the arguments concatenated), and keeps reasoning_content /
+//   reasoning, logprobs (chat: logprobs.content; completions: the legacy
+//   arrays) and the final usage when the stream has them. A stream with an
+//   index of 256 or more is not an answer (the assembly does not grow with
+//   what a stream claims): it is retried as a broken one. Unstreamed
+//   answers are written as they are, every choice with them.
 // - Progress: `progress` is called about every `progress_interval` and once
 //   at the end with the running counts.
 // - Loop thread only; the Client must be connected and outlive the run.
