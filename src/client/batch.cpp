@@ -149,16 +149,29 @@ bool retriable(int status) {
 // A longer Retry-After is taken as this (the batch keeps moving).
 constexpr std::chrono::seconds kMaxRetryAfter{600};
 
-// Adds "stream": true (and usage in the stream) unless the body says.
+// streaming_body: the request as a stream with usage in it.
 std::string streaming_body(const std::string& body) {
-  std::string out = "{\"stream\":true,\"stream_options\":{\"include_usage\":true}";
-  const auto open = body.find('{');
-  const auto rest = std::string_view(body).substr(open + 1);
-  if (rest.find_first_not_of(" \t\r\n") != std::string_view::npos && rest.front() != '}') {
-    out += ',';
+  // The body was checked to be a JSON object when its line was read; the
+  // request's own "stream" and "include_usage" give way, its other stream
+  // options stay.
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  if (parser.parse(body).get(object) != simdjson::SUCCESS) return body;
+  json::JsonWriter w;
+  w.begin_object().key("stream").boolean(true).key("stream_options").begin_object();
+  w.key("include_usage").boolean(true);
+  simdjson::dom::object options;
+  if (object["stream_options"].get(options) == simdjson::SUCCESS) {
+    for (auto [key, value] : options) {
+      if (key != "include_usage") w.key(key).raw(simdjson::minify(value));
+    }
   }
-  out += rest;
-  return out;
+  w.end_object();
+  for (auto [key, value] : object) {
+    if (key != "stream" && key != "stream_options") w.key(key).raw(simdjson::minify(value));
+  }
+  w.end_object();
+  return w.take();
 }
 
 // Streamed indexes (of choices, of tool calls) beyond this are not taken
