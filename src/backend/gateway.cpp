@@ -58,7 +58,8 @@ http::Router Gateway::router() {
              guarded([this](http::Request& r, http::ResponseWriter& w) { return secret_(r, w); }),
              {.max_body = 64 * 1024});
   for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
-                           protocol::Route::embeddings, protocol::Route::messages}) {
+                           protocol::Route::embeddings, protocol::Route::messages,
+                           protocol::Route::audio_transcriptions}) {
     router.add("POST", std::string(protocol::path_of(route)),
                guarded([this](http::Request& r, http::ResponseWriter& w) {
                  return route_inference(r, w);

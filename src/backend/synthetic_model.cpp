@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cipherline/backend/error_response.hpp"
+#include "cipherline/backend/synthetic_audio.hpp"
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/http/sse_writer.hpp"
 #include "cipherline/json/writer.hpp"
@@ -227,6 +228,7 @@ Task<std::optional<element>> read_json(http::Request& request, http::ResponseWri
 }  // namespace
 
 void SyntheticModel::add_routes(http::Router& router) {
+  add_synthetic_audio_routes(router);
   router.add("GET", "/v1/models", [](http::Request&, http::ResponseWriter& w) -> Task<void> {
     std::string out;
     json::JsonWriter(out)

@@ -8,6 +8,7 @@
 #include "cipherline/protocol/error_body.hpp"
 #include "cipherline/protocol/event_fields.hpp"
 #include "cipherline/protocol/field_cipher.hpp"
+#include "cipherline/protocol/form_cipher.hpp"
 #include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/oae_carriage.hpp"
 #include "cipherline/protocol/request_cipher.hpp"
@@ -34,6 +35,17 @@ std::optional<std::string> secret_id_of(const http::Request& request, std::strin
   return id;
 }
 
+// The secret ID a form request names: its header, else its first sealed part.
+std::optional<std::string> secret_id_of(const http::Request& request,
+                                        const protocol::OrderedForm& form,
+                                        const protocol::PlainFields& plain) {
+  if (auto id = request.head.headers.get(protocol::kSecretIdHeader)) return std::string(*id);
+  if (const auto first = form.first_sealed(plain)) {
+    if (auto parsed = protocol::parse_field(*first)) return std::string(parsed->secret_id);
+  }
+  return std::nullopt;
+}
+
 Result<void, Error> check_gpus(const protocol::AcceptedOcsp& accepted,
                                const std::vector<GpuOcspStatus>& statuses) {
   for (const auto& gpu : statuses) {
@@ -55,7 +67,8 @@ Result<void, Error> check_gpus(const protocol::AcceptedOcsp& accepted,
 
 void Worker::add_routes(http::Router& router) {
   for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
-                           protocol::Route::embeddings, protocol::Route::messages}) {
+                           protocol::Route::embeddings, protocol::Route::messages,
+                           protocol::Route::audio_transcriptions}) {
     router.add("POST", std::string(protocol::path_of(route)),
                [this, route](http::Request& request, http::ResponseWriter& writer) {
                  return serve(route, request, writer);
@@ -139,8 +152,29 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   const bool oae =
       headers.get("Content-Type").value_or("").starts_with(protocol::kEncryptedBodyType);
   const auto plain_request = protocol::plain_request_fields(route);
+  // A transcription is a form (spec §5.4): its parts, not JSON fields, are
+  // sealed, and it has no OAE carriage.
+  const bool form = route == protocol::Route::audio_transcriptions;
+  std::optional<protocol::OrderedForm> ordered;
+  if (form) {
+    if (oae) {
+      co_await respond_error(request, writer, 400,
+                             "an encrypted body is not accepted on " +
+                                 std::string(protocol::path_of(route)) +
+                                 ": its form parts are encrypted one by one");
+      co_return;
+    }
+    auto parsed = protocol::OrderedForm::parse(headers.get("Content-Type").value_or(""), *body);
+    if (!parsed) {
+      co_await respond_error(request, writer, 400, "the request: " + parsed.error().message());
+      co_return;
+    }
+    ordered.emplace(std::move(*parsed));
+  }
   std::optional<std::string> id;
-  if (!oae) {
+  if (form) {
+    id = secret_id_of(request, *ordered, plain_request);
+  } else if (!oae) {
     id = secret_id_of(request, *body, plain_request);
   } else if (auto named = headers.get(protocol::kSecretIdHeader)) {
     id = std::string(*named);
@@ -175,7 +209,26 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   plaintext.reserve(body->size());
   std::optional<crypto::OaeResponder> responder;
   std::optional<protocol::ResponseCipher> cipher;
-  if (oae) {
+  std::string model_type(protocol::kJsonType);
+  if (form) {
+    cipher.emplace(*secret);
+    auto type = protocol::open_form(
+        *ordered, plain_request,
+        [&cipher](std::string_view field, std::string& out) { return cipher->open(field, out); },
+        plaintext);
+    if (!type) {
+      co_await respond_error(request, writer, 500,
+                             "forwarding request: mutating request: " + type.error().message());
+      co_return;
+    }
+    model_type = std::move(*type);
+    if (!cipher->has_nonce()) {
+      co_await respond_error(request, writer, 400,
+                             "the request has no encrypted field, so its response cannot be "
+                             "encrypted");
+      co_return;
+    }
+  } else if (oae) {
     auto opened = open_oae_request(headers.get(protocol::kOaeRequestHeader).value_or(""), **secret,
                                    *body, plaintext);
     if (!opened) {
@@ -205,11 +258,11 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
     }
   }
 
-  auto response = co_await client_.request(
-      options_.model, {.method = "POST",
-                       .target = std::string(protocol::path_of(route)),
-                       .headers = {{"Content-Type", std::string(protocol::kJsonType)}},
-                       .body = std::move(plaintext)});
+  auto response = co_await client_.request(options_.model,
+                                           {.method = "POST",
+                                            .target = std::string(protocol::path_of(route)),
+                                            .headers = {{"Content-Type", std::move(model_type)}},
+                                            .body = std::move(plaintext)});
   if (!response) {
     co_await respond_error(request, writer, 502, "model server: " + response.error().message());
     co_return;

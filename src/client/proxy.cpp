@@ -157,7 +157,8 @@ http::Router Proxy::router() {
   };
   http::Router router;
   for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
-                           protocol::Route::embeddings, protocol::Route::messages}) {
+                           protocol::Route::embeddings, protocol::Route::messages,
+                           protocol::Route::audio_transcriptions}) {
     router.add("POST", std::string(protocol::path_of(route)),
                local([this, route](http::Request& r, http::ResponseWriter& w) {
                  return forward(route, r, w);
@@ -237,6 +238,10 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     co_return;
   }
   if (auto accept = request.head.headers.get("Accept")) extra.add("Accept", *accept);
+  // A form's boundary (JSON routes set their own Content-Type).
+  if (route == protocol::Route::audio_transcriptions) {
+    if (auto type = request.head.headers.get("Content-Type")) extra.add("Content-Type", *type);
+  }
   const auto plaintext_bytes = body->size();
   auto response = co_await client_.send(route, std::move(*body), std::move(extra));
   // The client's retries since the last request (its count is per loop,
