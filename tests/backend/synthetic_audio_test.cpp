@@ -99,12 +99,16 @@ TEST(SyntheticAudio, JsonAndVerboseJson) {
     EXPECT_EQ(verbose.status, 200) << verbose.body;
     simdjson::dom::parser parser;
     simdjson::dom::element root;
-    ASSERT_EQ(parser.parse(verbose.body).get(root), simdjson::SUCCESS) << verbose.body;
+    if (parser.parse(verbose.body).get(root) != simdjson::SUCCESS) {
+      ADD_FAILURE() << "not JSON: " << verbose.body;
+      co_return;
+    }
     EXPECT_EQ(std::string_view(root["text"]), kTranscript);
     EXPECT_EQ(std::string_view(root["language"]), "de");
     EXPECT_EQ(double(root["duration"]), 2.0);
     simdjson::dom::array segments = root["segments"];
-    ASSERT_EQ(segments.size(), 1u);
+    EXPECT_EQ(segments.size(), 1u);
+    if (segments.size() != 1) co_return;
     EXPECT_EQ(double(segments.at(0)["end"]), 2.0);
     EXPECT_EQ(std::string_view(segments.at(0)["text"]), kTranscript);
   });
@@ -146,19 +150,26 @@ TEST(SyntheticAudio, StreamsDeltasThenDoneThenDoneMarker) {
     std::string joined;
     std::vector<std::string> data;
     while (auto ev = reader.next().value()) data.emplace_back(ev->data);
-    ASSERT_GE(data.size(), 3u);
+    EXPECT_GE(data.size(), 3u);
+    if (data.size() < 3) co_return;
     EXPECT_EQ(data.back(), "[DONE]");
     simdjson::dom::parser parser;
     for (std::size_t i = 0; i + 2 < data.size(); ++i) {
       simdjson::dom::element e;
-      ASSERT_EQ(parser.parse(data[i]).get(e), simdjson::SUCCESS);
+      if (parser.parse(data[i]).get(e) != simdjson::SUCCESS) {
+        ADD_FAILURE() << "not JSON: " << data[i];
+        co_return;
+      }
       EXPECT_EQ(std::string_view(e["type"]), "transcript.text.delta");
       joined += std::string_view(e["delta"]);
       EXPECT_EQ(uint64_t(e["usage"]["output_tokens"]), i + 1);
     }
     EXPECT_EQ(joined, kTranscript);
     simdjson::dom::element done;
-    ASSERT_EQ(parser.parse(data[data.size() - 2]).get(done), simdjson::SUCCESS);
+    if (parser.parse(data[data.size() - 2]).get(done) != simdjson::SUCCESS) {
+      ADD_FAILURE() << "not JSON: " << data[data.size() - 2];
+      co_return;
+    }
     EXPECT_EQ(std::string_view(done["type"]), "transcript.text.done");
     EXPECT_EQ(std::string_view(done["text"]), kTranscript);
     EXPECT_EQ(uint64_t(done["usage"]["input_tokens"]), 2u);
