@@ -76,6 +76,16 @@ http::Router Gateway::router() {
                  {.max_body = options_.max_body});
     }
   }
+  // Unstructured requests name no model (spec §5.6): any worker serves them.
+  router.add_prefix("POST", "/unstructured/",
+                    guarded([this](http::Request& r, http::ResponseWriter& w) -> Task<void> {
+                      if (workers_.empty()) {
+                        co_await respond_error(r, w, 503, "no worker is registered");
+                        co_return;
+                      }
+                      co_await relay(r, w, workers_.begin()->second);
+                    }),
+                    {.max_body = options_.max_body});
   router.add("GET", "/v1/models",
              guarded([this](http::Request& r, http::ResponseWriter& w) -> Task<void> {
                if (workers_.empty()) {

@@ -8,6 +8,7 @@
 
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/backend/synthetic_audio.hpp"
+#include "cipherline/backend/synthetic_unstructured.hpp"
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/http/sse_writer.hpp"
 #include "cipherline/json/writer.hpp"
@@ -229,6 +230,7 @@ Task<std::optional<element>> read_json(http::Request& request, http::ResponseWri
 
 void SyntheticModel::add_routes(http::Router& router) {
   add_synthetic_audio_routes(router);
+  add_synthetic_unstructured_routes(router);
   router.add("GET", "/v1/models", [](http::Request&, http::ResponseWriter& w) -> Task<void> {
     std::string out;
     json::JsonWriter(out)

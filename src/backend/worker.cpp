@@ -12,6 +12,7 @@
 #include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/oae_carriage.hpp"
 #include "cipherline/protocol/request_cipher.hpp"
+#include "cipherline/protocol/unstructured_cipher.hpp"
 
 namespace cipherline::backend {
 namespace {
@@ -85,6 +86,11 @@ void Worker::add_routes(http::Router& router) {
                  {.max_body = options_.max_body});
     }
   }
+  router.add_prefix("POST", std::string(protocol::kUnstructuredPrefix),
+                    [this](http::Request& request, http::ResponseWriter& writer) {
+                      return serve(protocol::Route::unstructured, request, writer);
+                    },
+                    {.max_body = options_.max_body});
   router.add("GET", "/v1/models", [this](http::Request& request, http::ResponseWriter& writer) {
     return list_models(request, writer);
   });
@@ -155,15 +161,17 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   // A transcription is a form (spec §5.4): its parts, not JSON fields, are
   // sealed, and it has no OAE carriage.
   const bool form = route == protocol::Route::audio_transcriptions;
+  // Unstructured: the whole body is one sealed message (spec §5.6).
+  const bool whole_body = route == protocol::Route::unstructured;
   std::optional<protocol::OrderedForm> ordered;
+  if ((form || whole_body) && oae) {
+    co_await respond_error(request, writer, 400,
+                           "an encrypted body is not accepted on " +
+                               std::string(form ? protocol::path_of(route) : request.head.path()) +
+                               ": it has a format of its own");
+    co_return;
+  }
   if (form) {
-    if (oae) {
-      co_await respond_error(request, writer, 400,
-                             "an encrypted body is not accepted on " +
-                                 std::string(protocol::path_of(route)) +
-                                 ": its form parts are encrypted one by one");
-      co_return;
-    }
     auto parsed = protocol::OrderedForm::parse(headers.get("Content-Type").value_or(""), *body);
     if (!parsed) {
       co_await respond_error(request, writer, 400, "the request: " + parsed.error().message());
@@ -174,6 +182,12 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   std::optional<std::string> id;
   if (form) {
     id = secret_id_of(request, *ordered, plain_request);
+  } else if (whole_body) {
+    if (auto named = headers.get(protocol::kSecretIdHeader)) {
+      id = std::string(*named);
+    } else if (auto parsed = protocol::parse_field(*body)) {
+      id = std::string(parsed->secret_id);
+    }
   } else if (!oae) {
     id = secret_id_of(request, *body, plain_request);
   } else if (auto named = headers.get(protocol::kSecretIdHeader)) {
@@ -193,10 +207,12 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
                            secret.error().message());
     co_return;
   }
-  auto accepted =
-      protocol::check_ocsp_policy(headers.get(protocol::kOcspPolicyHeader),
-                                  headers.get(protocol::kOcspPolicyMacHeader), **secret);
-  if (accepted) {
+  // Unstructured routes involve no GPU, so no OCSP check (spec §5.6).
+  auto accepted = whole_body ? Result<protocol::AcceptedOcsp, Error>(protocol::AcceptedOcsp{})
+                             : protocol::check_ocsp_policy(
+                                   headers.get(protocol::kOcspPolicyHeader),
+                                   headers.get(protocol::kOcspPolicyMacHeader), **secret);
+  if (accepted && !whole_body) {
     if (auto gpus = check_gpus(*accepted, statuses_); !gpus) accepted = gpus.error();
   }
   if (!accepted) {
@@ -210,7 +226,17 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   std::optional<crypto::OaeResponder> responder;
   std::optional<protocol::ResponseCipher> cipher;
   std::string model_type(protocol::kJsonType);
-  if (form) {
+  std::string model_target(protocol::path_of(route));
+  if (whole_body) {
+    cipher.emplace(*secret);
+    if (auto r = cipher->open(*body, plaintext); !r) {
+      co_await respond_error(request, writer, 500,
+                             "forwarding request: mutating request: " + r.error().message());
+      co_return;
+    }
+    model_type = std::string(headers.get("Content-Type").value_or(protocol::kJsonType));
+    model_target = request.head.target;
+  } else if (form) {
     cipher.emplace(*secret);
     auto type = protocol::open_form(
         *ordered, plain_request,
@@ -260,7 +286,7 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
 
   auto response = co_await client_.request(options_.model,
                                            {.method = "POST",
-                                            .target = std::string(protocol::path_of(route)),
+                                            .target = std::move(model_target),
                                             .headers = {{"Content-Type", std::move(model_type)}},
                                             .body = std::move(plaintext)});
   if (!response) {
@@ -318,7 +344,10 @@ Task<void> Worker::reply_fields(protocol::Route route, protocol::ResponseCipher&
     }
     std::string sealed;
     sealed.reserve(answer->size() * 2 + 256);
-    if (auto r = protocol::seal_json_fields(*answer, plain_response, seal, sealed); !r) {
+    auto r = route == protocol::Route::unstructured
+                 ? protocol::seal_json_values(*answer, seal, sealed)
+                 : protocol::seal_json_fields(*answer, plain_response, seal, sealed);
+    if (!r) {
       co_await respond_error(request, writer, 500,
                              "encrypting the response: " + r.error().message());
       co_return;

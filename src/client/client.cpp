@@ -10,6 +10,7 @@
 #include "cipherline/protocol/error_body.hpp"
 #include "cipherline/protocol/form_cipher.hpp"
 #include "cipherline/protocol/shard_key.hpp"
+#include "cipherline/protocol/unstructured_cipher.hpp"
 #include "cipherline/runtime/sleep.hpp"
 
 namespace cipherline::client {
@@ -243,14 +244,41 @@ http::Headers Client::gateway_headers(const http::Headers& extra) const {
 
 Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::string body,
                                                     http::Headers extra) {
+  return send_to(route, std::string(protocol::path_of(route)), std::move(body), std::move(extra));
+}
+
+Task<Result<InferenceResponse, Error>> Client::send_unstructured(std::string target,
+                                                                 std::string body,
+                                                                 http::Headers extra) {
+  if (!target.starts_with(protocol::kUnstructuredPrefix)) {
+    return [](std::string t) -> Task<Result<InferenceResponse, Error>> {
+      co_return invalid("\"" + t + "\" is not under " + std::string(protocol::kUnstructuredPrefix));
+    }(std::move(target));
+  }
+  return send_to(protocol::Route::unstructured, std::move(target), std::move(body),
+                 std::move(extra));
+}
+
+Task<Result<InferenceResponse, Error>> Client::send_to(protocol::Route route, std::string target,
+                                                       std::string body, http::Headers extra) {
   ++counters_.requests;
   http::Headers headers = gateway_headers(extra);
   // A transcription is a form: its Content-Type (with the boundary) comes
   // from the caller, and the sealed form gets a new one.
   const bool form = route == protocol::Route::audio_transcriptions;
+  const bool unstructured = route == protocol::Route::unstructured;
   const std::string form_type(form ? extra.get("Content-Type").value_or("") : "");
   headers.set("Content-Type", protocol::kJsonType);
-  auto prepared = form ? prepare_form(form_type, body, headers) : prepare(route, body, headers);
+  Result<Prepared, Error> prepared = Prepared{};
+  if (form) {
+    prepared = prepare_form(form_type, body, headers);
+  } else if (unstructured) {
+    // The raw body, sealed whole, with the caller's Content-Type.
+    if (auto type = extra.get("Content-Type")) headers.set("Content-Type", *type);
+    prepared->body = std::move(body);
+  } else {
+    prepared = prepare(route, body, headers);
+  }
   if (!prepared) co_return prepared.error();
   const bool oae = route == protocol::Route::chat_completions &&
                    options_.chat_format == protocol::WireFormat::oae;
@@ -270,6 +298,9 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
       requester.emplace(protocol::oae_secret(**secret));
       sealing = protocol::seal_frame(requester->request(), prepared->body, true, sealed);
       h.set(protocol::kOaeRequestHeader, protocol::oae_header_value(requester->request_header()));
+    } else if (unstructured) {
+      cipher = std::make_unique<protocol::RequestCipher>(*secret);
+      sealing = cipher->seal(prepared->body, sealed);
     } else if (form) {
       cipher = std::make_unique<protocol::RequestCipher>(*secret);
       auto ordered = protocol::OrderedForm::parse(prepared->content_type, prepared->body);
@@ -302,11 +333,9 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
     h.set(protocol::kOcspPolicyHeader, policy);
     h.set(protocol::kOcspPolicyMacHeader, protocol::ocsp_policy_mac(**secret, policy));
 
-    auto response = co_await http_->request(options_.session.endpoint,
-                                            {.method = "POST",
-                                             .target = std::string(protocol::path_of(route)),
-                                             .headers = std::move(h),
-                                             .body = std::move(sealed)});
+    auto response = co_await http_->request(
+        options_.session.endpoint,
+        {.method = "POST", .target = target, .headers = std::move(h), .body = std::move(sealed)});
     if (!response) {
       if (attempt == 0 && is_reset(response.error())) {
         ++counters_.retries;

@@ -394,6 +394,7 @@ Result<void, Error> transform_fields(std::string_view json, const PlainFields& p
 }  // namespace
 
 std::optional<Route> route_for_path(std::string_view path) {
+  if (path.starts_with("/unstructured/")) return Route::unstructured;
   for (const Route route : {Route::chat_completions, Route::completions, Route::embeddings,
                             Route::messages, Route::audio_transcriptions}) {
     if (path == path_of(route)) return route;
@@ -413,6 +414,8 @@ std::string_view path_of(Route route) noexcept {
       return "/v1/messages";
     case Route::audio_transcriptions:
       return "/v1/audio/transcriptions";
+    case Route::unstructured:
+      return "/unstructured/general/v0/general";
   }
   return {};
 }
@@ -432,6 +435,8 @@ PlainFields plain_request_fields(Route route) noexcept {
       return PlainFields(kMessagesRequestPlain);
     case Route::audio_transcriptions:
       return PlainFields(kTranscriptionRequestPlain);
+    case Route::unstructured:
+      return {};  // the whole body is one message
   }
   return {};
 }
@@ -446,6 +451,8 @@ PlainFields plain_response_fields(Route route) noexcept {
       return PlainFields(kMessagesResponsePlain);
     case Route::audio_transcriptions:
       return PlainFields(kTranscriptionResponsePlain);
+    case Route::unstructured:
+      return {};  // every top-level value is sealed
   }
   return {};
 }

@@ -18,7 +18,8 @@
 // - Embeddings: one vector of `embedding_size` floats in [-1, 1] per input
 //   string, derived from SHA-256 of the input, so equal inputs give equal
 //   vectors.
-// - Transcriptions: see synthetic_audio.hpp (registered by add_routes).
+// - Transcriptions and documents: see synthetic_audio.hpp and
+//   synthetic_unstructured.hpp (registered by add_routes).
 // - Bad requests get 400 in respond_error's format naming the problem
 //   (invalid JSON, no messages, no user message, unknown model).
 // - Loop thread only.

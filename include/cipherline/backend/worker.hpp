@@ -28,7 +28,10 @@
 //   §5.4, protocol/form_cipher.hpp): their values and files are opened in
 //   the form's order, stream=true forces the usage flags, the opened form
 //   goes to the model under a new boundary; a form that does not parse is
-//   400 naming the part, an OAE body there 400.
+//   400 naming the part, an OAE body there 400. /unstructured/* (spec
+//   §5.6): the body is one sealed message, opened and sent to the model at
+//   the same path with the same Content-Type, without an OCSP check; the
+//   answer's array elements are sealed one by one.
 // - OAE answers: a whole body is one final message; a stream one message
 //   per event, and its end — [DONE], message_stop then the model's end, or
 //   an error event when the model breaks off or ends early — is the final

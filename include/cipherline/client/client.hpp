@@ -25,6 +25,10 @@
 //   given, json or verbose_json (only JSON answers can be encrypted). The
 //   form is rebuilt with its values and files sealed as spec §5.4 says
 //   (protocol/form_cipher.hpp), under a new boundary.
+// - Unstructured (spec §5.6, send_unstructured or Route::unstructured): the
+//   whole body is one sealed message with its Content-Type kept; no model
+//   header (the gateway picks the worker); the answer's top-level values
+//   are each one message (unstructured_cipher.hpp).
 // - Wire formats: chat completions go as OAE (privatemode-oae.md: the whole
 //   body sealed, the response a stream of sealed messages) unless
 //   `chat_format` is fields; the other routes use the v1.40 field format.
@@ -135,6 +139,11 @@ class Client {
   // (with the boundary) in `extra`.
   Task<Result<InferenceResponse, Error>> send(protocol::Route route, std::string body,
                                               http::Headers extra = {});
+  // send_unstructured: POST `target` (a path under /unstructured/, query
+  // allowed) with the raw `body` sealed whole; its Content-Type, if any, in
+  // `extra` (default application/json).
+  Task<Result<InferenceResponse, Error>> send_unstructured(std::string target, std::string body,
+                                                           http::Headers extra = {});
   // list_models: GET /v1/models (not encrypted); `extra` headers as for send.
   Task<Result<std::string, Error>> list_models(http::Headers extra = {});
 
@@ -160,6 +169,8 @@ class Client {
                                   http::Headers& headers) const;
   Result<Prepared, Error> prepare_form(std::string_view content_type, std::string_view body,
                                        http::Headers& headers) const;
+  Task<Result<InferenceResponse, Error>> send_to(protocol::Route route, std::string target,
+                                                 std::string body, http::Headers extra);
 
   ClientOptions options_;
   std::unique_ptr<http::HttpClient> http_;

@@ -55,10 +55,21 @@ namespace cipherline::protocol {
 
 // audio_transcriptions carries a multipart/form-data request (its form
 // values and files are sealed by form_cipher.hpp) and a JSON or SSE answer.
-enum class Route { chat_completions, completions, embeddings, messages, audio_transcriptions };
+// unstructured is the subtree /unstructured/ (spec §5.6; see
+// unstructured_cipher.hpp); its path_of is the SDK's
+// /unstructured/general/v0/general.
+enum class Route {
+  chat_completions,
+  completions,
+  embeddings,
+  messages,
+  audio_transcriptions,
+  unstructured,
+};
 
 // route_for_path maps "/v1/chat/completions" and the other inference paths
-// to their Route (no query string); anything else is nullopt.
+// to their Route (no query string), and every path under /unstructured/ to
+// Route::unstructured; anything else is nullopt.
 std::optional<Route> route_for_path(std::string_view path);
 std::string_view path_of(Route route) noexcept;
 
