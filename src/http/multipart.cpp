@@ -291,10 +291,14 @@ Result<void, Error> parse_multipart(std::string_view body, std::string_view boun
     if (body.substr(pos, 2) == kCrlf) {
       content_start = pos + 2;
     } else {
-      const std::string_view window = body.substr(pos, limits.max_header_size + 4);
+      // The headers and their blank line, within the limit.
+      const std::size_t rest = body.size() - pos;
+      const std::size_t window_size =
+          limits.max_header_size < rest ? limits.max_header_size + 4 : rest;
+      const std::string_view window = body.substr(pos, window_size);
       const std::size_t end = window.find("\r\n\r\n");
-      if (end == std::string_view::npos) {
-        if (window.size() < limits.max_header_size + 4) {
+      if (end == std::string_view::npos || end > limits.max_header_size) {
+        if (rest <= limits.max_header_size) {
           return malformed(part_label(index, {}) + ": the body ends inside its headers");
         }
         return malformed(part_label(index, {}) + ": its headers are larger than " +
