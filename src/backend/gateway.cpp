@@ -4,6 +4,7 @@
 
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/secret_bytes.hpp"
+#include "cipherline/protocol/form_cipher.hpp"
 #include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/json_fields.hpp"
 
@@ -64,7 +65,9 @@ http::Router Gateway::router() {
                guarded([this](http::Request& r, http::ResponseWriter& w) {
                  return route_inference(r, w);
                }),
-               {.max_body = options_.max_body});
+               {.max_body = route == protocol::Route::audio_transcriptions
+                                ? protocol::sealed_form_limit(options_.max_body)
+                                : options_.max_body});
   }
   if (options_.plaintext_routes) {
     for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
@@ -113,7 +116,8 @@ Task<void> Gateway::route_inference(http::Request& request, http::ResponseWriter
 }
 
 Task<void> Gateway::relay(http::Request& request, http::ResponseWriter& writer, Pool& pool) {
-  auto body = co_await request.body.read_all(options_.max_body);
+  // The route's own limit has been applied; a sealed form may be larger.
+  auto body = co_await request.body.read_all(protocol::sealed_form_limit(options_.max_body));
   if (!body) {
     co_await respond_error(request, writer, 400, "reading the request: " + body.error().message());
     co_return;

@@ -74,7 +74,9 @@ void Worker::add_routes(http::Router& router) {
                [this, route](http::Request& request, http::ResponseWriter& writer) {
                  return serve(route, request, writer);
                },
-               {.max_body = options_.max_body});
+               {.max_body = route == protocol::Route::audio_transcriptions
+                                ? protocol::sealed_form_limit(options_.max_body)
+                                : options_.max_body});
   }
   if (options_.plaintext_routes) {
     for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
@@ -149,7 +151,8 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
         "worker " + options_.name + " is not activated: its GPU attestation has not passed");
     co_return;
   }
-  auto body = co_await request.body.read_all(options_.max_body);
+  // The route's own limit has been applied; a sealed form may be larger.
+  auto body = co_await request.body.read_all(protocol::sealed_form_limit(options_.max_body));
   if (!body) {
     co_await respond_error(request, writer, 400, "reading the request: " + body.error().message());
     co_return;

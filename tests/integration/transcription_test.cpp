@@ -236,6 +236,39 @@ TEST(Transcription, BadInputIsRefusedNamingTheProblem) {
       }));
 }
 
+TEST(Transcription, AFileOverHalfTheBackendsBodyLimitStillFitsWhenSealed) {
+  // 9 MiB of audio is 18 MiB sealed, over the gateway's and worker's 16 MiB
+  // default; their transcription routes take what such a form seals to.
+  std::string audio(9 << 20, '\0');
+  for (std::size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<char>(i % 251);
+  const auto digest = crypto::sha256(std::as_bytes(std::span(audio)));
+  std::string hex(16, '\0');
+  crypto::hex_encode(std::span(digest).first(8), hex.data());
+  Form form;
+  http::MultipartWriter w(form.body, http::random_boundary());
+  w.field("model", "synthetic").value();
+  w.file("file", "long.wav", "audio/wav", audio).value();
+  w.finish();
+  form.type = w.content_type();
+  Loop loop;
+  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+              client::Client client(client_options(b));
+              EXPECT_TRUE(co_await client.connect());
+              auto r = co_await transcribe(client, std::move(form));
+              EXPECT_TRUE(r) << (r ? "" : r.error().message());
+              if (r) {
+                EXPECT_EQ(r->status(), 200);
+                auto body = co_await r->read_all();
+                EXPECT_TRUE(body) << (body ? "" : body.error().message());
+                if (body) {
+                  EXPECT_THAT(*body, HasSubstr("synthetic transcript of 9437184 bytes, sha256 " +
+                                               hex + ","));
+                }
+              }
+              co_await client.close();
+            }));
+}
+
 // The proxy (OpenAI-compatible) with a form as curl -F sends it.
 template <class Body>
 Task<void> with_proxy(client::ProxyOptions options, Body body) {

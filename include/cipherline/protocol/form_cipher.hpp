@@ -37,6 +37,7 @@
 //   it and not move. Pure functions; thread-compatible.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -68,6 +69,15 @@ class OrderedForm {
   std::vector<http::FormPart> values_;
   std::vector<http::FormPart> files_;
 };
+
+// sealed_form_limit: a bound on the sealed form of a plaintext form of at
+// most `plain` bytes — its contents become hex (twice the size) plus, per
+// part, the field's framing and the new part headers (well under 1 MiB for
+// the parser's 256 parts). Servers take transcriptions up to this size, so
+// that a form the client's limit admits is not refused after sealing.
+constexpr std::uint64_t sealed_form_limit(std::uint64_t plain) noexcept {
+  return 2 * plain + (std::uint64_t{1} << 20);
+}
 
 // parse_bool: Go's strconv.ParseBool, which Privatemode applies to form
 // flags; nullopt for anything else.
