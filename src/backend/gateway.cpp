@@ -4,6 +4,7 @@
 
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/secret_bytes.hpp"
+#include "cipherline/protocol/form_cipher.hpp"
 #include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/json_fields.hpp"
 
@@ -58,12 +59,15 @@ http::Router Gateway::router() {
              guarded([this](http::Request& r, http::ResponseWriter& w) { return secret_(r, w); }),
              {.max_body = 64 * 1024});
   for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
-                           protocol::Route::embeddings, protocol::Route::messages}) {
+                           protocol::Route::embeddings, protocol::Route::messages,
+                           protocol::Route::audio_transcriptions}) {
     router.add("POST", std::string(protocol::path_of(route)),
                guarded([this](http::Request& r, http::ResponseWriter& w) {
                  return route_inference(r, w);
                }),
-               {.max_body = options_.max_body});
+               {.max_body = route == protocol::Route::audio_transcriptions
+                                ? protocol::sealed_form_limit(options_.max_body)
+                                : options_.max_body});
   }
   if (options_.plaintext_routes) {
     for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
@@ -75,6 +79,16 @@ http::Router Gateway::router() {
                  {.max_body = options_.max_body});
     }
   }
+  // Unstructured requests name no model (spec §5.6): any worker serves them.
+  router.add_prefix("POST", "/unstructured/",
+                    guarded([this](http::Request& r, http::ResponseWriter& w) -> Task<void> {
+                      if (workers_.empty()) {
+                        co_await respond_error(r, w, 503, "no worker is registered");
+                        co_return;
+                      }
+                      co_await relay(r, w, workers_.begin()->second);
+                    }),
+                    {.max_body = options_.max_body});
   router.add("GET", "/v1/models",
              guarded([this](http::Request& r, http::ResponseWriter& w) -> Task<void> {
                if (workers_.empty()) {
@@ -102,7 +116,8 @@ Task<void> Gateway::route_inference(http::Request& request, http::ResponseWriter
 }
 
 Task<void> Gateway::relay(http::Request& request, http::ResponseWriter& writer, Pool& pool) {
-  auto body = co_await request.body.read_all(options_.max_body);
+  // The route's own limit has been applied; a sealed form may be larger.
+  auto body = co_await request.body.read_all(protocol::sealed_form_limit(options_.max_body));
   if (!body) {
     co_await respond_error(request, writer, 400, "reading the request: " + body.error().message());
     co_return;

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "cipherline/backend/error_response.hpp"
+#include "cipherline/backend/synthetic_audio.hpp"
+#include "cipherline/backend/synthetic_unstructured.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/http/sse_writer.hpp"
@@ -1114,6 +1116,8 @@ Task<void> embed(const SyntheticModelOptions& options, http::Request& request,
 }  // namespace
 
 void SyntheticModel::add_routes(http::Router& router) {
+  add_synthetic_audio_routes(router);
+  add_synthetic_unstructured_routes(router);
   router.add("GET", "/v1/models", list_models);
   router.add("POST", "/v1/chat/completions",
              [this](http::Request& request, http::ResponseWriter& writer) {

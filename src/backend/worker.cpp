@@ -8,9 +8,11 @@
 #include "cipherline/protocol/error_body.hpp"
 #include "cipherline/protocol/event_fields.hpp"
 #include "cipherline/protocol/field_cipher.hpp"
+#include "cipherline/protocol/form_cipher.hpp"
 #include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/oae_carriage.hpp"
 #include "cipherline/protocol/request_cipher.hpp"
+#include "cipherline/protocol/unstructured_cipher.hpp"
 
 namespace cipherline::backend {
 namespace {
@@ -34,6 +36,17 @@ std::optional<std::string> secret_id_of(const http::Request& request, std::strin
   return id;
 }
 
+// The secret ID a form request names: its header, else its first sealed part.
+std::optional<std::string> secret_id_of(const http::Request& request,
+                                        const protocol::OrderedForm& form,
+                                        const protocol::PlainFields& plain) {
+  if (auto id = request.head.headers.get(protocol::kSecretIdHeader)) return std::string(*id);
+  if (const auto first = form.first_sealed(plain)) {
+    if (auto parsed = protocol::parse_field(*first)) return std::string(parsed->secret_id);
+  }
+  return std::nullopt;
+}
+
 Result<void, Error> check_gpus(const protocol::AcceptedOcsp& accepted,
                                const std::vector<GpuOcspStatus>& statuses) {
   for (const auto& gpu : statuses) {
@@ -55,12 +68,15 @@ Result<void, Error> check_gpus(const protocol::AcceptedOcsp& accepted,
 
 void Worker::add_routes(http::Router& router) {
   for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
-                           protocol::Route::embeddings, protocol::Route::messages}) {
+                           protocol::Route::embeddings, protocol::Route::messages,
+                           protocol::Route::audio_transcriptions}) {
     router.add("POST", std::string(protocol::path_of(route)),
                [this, route](http::Request& request, http::ResponseWriter& writer) {
                  return serve(route, request, writer);
                },
-               {.max_body = options_.max_body});
+               {.max_body = route == protocol::Route::audio_transcriptions
+                                ? protocol::sealed_form_limit(options_.max_body)
+                                : options_.max_body});
   }
   if (options_.plaintext_routes) {
     for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
@@ -72,6 +88,11 @@ void Worker::add_routes(http::Router& router) {
                  {.max_body = options_.max_body});
     }
   }
+  router.add_prefix("POST", std::string(protocol::kUnstructuredPrefix),
+                    [this](http::Request& request, http::ResponseWriter& writer) {
+                      return serve(protocol::Route::unstructured, request, writer);
+                    },
+                    {.max_body = options_.max_body});
   router.add("GET", "/v1/models", [this](http::Request& request, http::ResponseWriter& writer) {
     return list_models(request, writer);
   });
@@ -130,7 +151,8 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
         "worker " + options_.name + " is not activated: its GPU attestation has not passed");
     co_return;
   }
-  auto body = co_await request.body.read_all(options_.max_body);
+  // The route's own limit has been applied; a sealed form may be larger.
+  auto body = co_await request.body.read_all(protocol::sealed_form_limit(options_.max_body));
   if (!body) {
     co_await respond_error(request, writer, 400, "reading the request: " + body.error().message());
     co_return;
@@ -139,8 +161,37 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   const bool oae =
       headers.get("Content-Type").value_or("").starts_with(protocol::kEncryptedBodyType);
   const auto plain_request = protocol::plain_request_fields(route);
+  // A transcription is a form (spec §5.4): its parts, not JSON fields, are
+  // sealed, and it has no OAE carriage.
+  const bool form = route == protocol::Route::audio_transcriptions;
+  // Unstructured: the whole body is one sealed message (spec §5.6).
+  const bool whole_body = route == protocol::Route::unstructured;
+  std::optional<protocol::OrderedForm> ordered;
+  if ((form || whole_body) && oae) {
+    co_await respond_error(request, writer, 400,
+                           "an encrypted body is not accepted on " +
+                               std::string(form ? protocol::path_of(route) : request.head.path()) +
+                               ": it has a format of its own");
+    co_return;
+  }
+  if (form) {
+    auto parsed = protocol::OrderedForm::parse(headers.get("Content-Type").value_or(""), *body);
+    if (!parsed) {
+      co_await respond_error(request, writer, 400, "the request: " + parsed.error().message());
+      co_return;
+    }
+    ordered.emplace(std::move(*parsed));
+  }
   std::optional<std::string> id;
-  if (!oae) {
+  if (form) {
+    id = secret_id_of(request, *ordered, plain_request);
+  } else if (whole_body) {
+    if (auto named = headers.get(protocol::kSecretIdHeader)) {
+      id = std::string(*named);
+    } else if (auto parsed = protocol::parse_field(*body)) {
+      id = std::string(parsed->secret_id);
+    }
+  } else if (!oae) {
     id = secret_id_of(request, *body, plain_request);
   } else if (auto named = headers.get(protocol::kSecretIdHeader)) {
     id = std::string(*named);
@@ -159,10 +210,12 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
                            secret.error().message());
     co_return;
   }
-  auto accepted =
-      protocol::check_ocsp_policy(headers.get(protocol::kOcspPolicyHeader),
-                                  headers.get(protocol::kOcspPolicyMacHeader), **secret);
-  if (accepted) {
+  // Unstructured routes involve no GPU, so no OCSP check (spec §5.6).
+  auto accepted = whole_body ? Result<protocol::AcceptedOcsp, Error>(protocol::AcceptedOcsp{})
+                             : protocol::check_ocsp_policy(
+                                   headers.get(protocol::kOcspPolicyHeader),
+                                   headers.get(protocol::kOcspPolicyMacHeader), **secret);
+  if (accepted && !whole_body) {
     if (auto gpus = check_gpus(*accepted, statuses_); !gpus) accepted = gpus.error();
   }
   if (!accepted) {
@@ -175,7 +228,36 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   plaintext.reserve(body->size());
   std::optional<crypto::OaeResponder> responder;
   std::optional<protocol::ResponseCipher> cipher;
-  if (oae) {
+  std::string model_type(protocol::kJsonType);
+  std::string model_target(protocol::path_of(route));
+  if (whole_body) {
+    cipher.emplace(*secret);
+    if (auto r = cipher->open(*body, plaintext); !r) {
+      co_await respond_error(request, writer, 500,
+                             "forwarding request: mutating request: " + r.error().message());
+      co_return;
+    }
+    model_type = std::string(headers.get("Content-Type").value_or(protocol::kJsonType));
+    model_target = request.head.target;
+  } else if (form) {
+    cipher.emplace(*secret);
+    auto type = protocol::open_form(
+        *ordered, plain_request,
+        [&cipher](std::string_view field, std::string& out) { return cipher->open(field, out); },
+        plaintext);
+    if (!type) {
+      co_await respond_error(request, writer, 500,
+                             "forwarding request: mutating request: " + type.error().message());
+      co_return;
+    }
+    model_type = std::move(*type);
+    if (!cipher->has_nonce()) {
+      co_await respond_error(request, writer, 400,
+                             "the request has no encrypted field, so its response cannot be "
+                             "encrypted");
+      co_return;
+    }
+  } else if (oae) {
     auto opened = open_oae_request(headers.get(protocol::kOaeRequestHeader).value_or(""), **secret,
                                    *body, plaintext);
     if (!opened) {
@@ -205,11 +287,11 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
     }
   }
 
-  auto response = co_await client_.request(
-      options_.model, {.method = "POST",
-                       .target = std::string(protocol::path_of(route)),
-                       .headers = {{"Content-Type", std::string(protocol::kJsonType)}},
-                       .body = std::move(plaintext)});
+  auto response = co_await client_.request(options_.model,
+                                           {.method = "POST",
+                                            .target = std::move(model_target),
+                                            .headers = {{"Content-Type", std::move(model_type)}},
+                                            .body = std::move(plaintext)});
   if (!response) {
     co_await respond_error(request, writer, 502, "model server: " + response.error().message());
     co_return;
@@ -265,7 +347,10 @@ Task<void> Worker::reply_fields(protocol::Route route, protocol::ResponseCipher&
     }
     std::string sealed;
     sealed.reserve(answer->size() * 2 + 256);
-    if (auto r = protocol::seal_json_fields(*answer, plain_response, seal, sealed); !r) {
+    auto r = route == protocol::Route::unstructured
+                 ? protocol::seal_json_values(*answer, seal, sealed)
+                 : protocol::seal_json_fields(*answer, plain_response, seal, sealed);
+    if (!r) {
       co_await respond_error(request, writer, 500,
                              "encrypting the response: " + r.error().message());
       co_return;

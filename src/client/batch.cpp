@@ -490,7 +490,8 @@ Result<std::optional<Job>, Error> Runner::parse(std::uint64_t line_no, std::stri
   }
   if (line["url"].get(url) != simdjson::SUCCESS) return config_error("missing \"url\"");
   const auto route = protocol::route_for_path(url);
-  if (!route || *route == protocol::Route::messages) {
+  if (!route || (*route != protocol::Route::chat_completions &&
+                 *route != protocol::Route::completions && *route != protocol::Route::embeddings)) {
     return config_error("unsupported url \"" + std::string(url) +
                         "\" (supported: /v1/chat/completions, /v1/completions, /v1/embeddings)");
   }

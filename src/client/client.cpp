@@ -8,7 +8,9 @@
 #include "cipherline/crypto/random.hpp"
 #include "cipherline/http/error.hpp"
 #include "cipherline/protocol/error_body.hpp"
+#include "cipherline/protocol/form_cipher.hpp"
 #include "cipherline/protocol/shard_key.hpp"
+#include "cipherline/protocol/unstructured_cipher.hpp"
 #include "cipherline/runtime/sleep.hpp"
 
 namespace cipherline::client {
@@ -206,6 +208,33 @@ Result<Client::Prepared, Error> Client::prepare(protocol::Route route, std::stri
   return prepared;
 }
 
+Result<Client::Prepared, Error> Client::prepare_form(std::string_view content_type,
+                                                     std::string_view body,
+                                                     http::Headers& headers) const {
+  auto form = protocol::OrderedForm::parse(content_type, body);
+  if (!form) return invalid("the request body: " + form.error().message());
+  const auto model = form->value("model");
+  if (!model) return invalid("missing form field \"model\"");
+  if (model->empty()) return invalid("form field \"model\" is empty");
+  headers.set(protocol::kTargetModelHeader, *model);
+  Prepared prepared;
+  if (const auto stream = form->value("stream")) {
+    const auto flag = protocol::parse_bool(*stream);
+    if (!flag) return invalid("form field \"stream\" must be true or false");
+    prepared.stream = *flag;
+  }
+  // Only JSON answers can be encrypted field by field (spec §5.4: the SDK
+  // allows these two).
+  if (const auto format = form->value("response_format");
+      format && *format != "json" && *format != "verbose_json") {
+    return invalid("form field \"response_format\" is \"" + std::string(*format) +
+                   "\": an encrypted transcription answers JSON only (json or verbose_json)");
+  }
+  prepared.body = body;
+  prepared.content_type = content_type;
+  return prepared;
+}
+
 http::Headers Client::gateway_headers(const http::Headers& extra) const {
   http::Headers headers = session_->base_headers();
   headers.set(protocol::kClientHeader, options_.client_kind);
@@ -215,10 +244,41 @@ http::Headers Client::gateway_headers(const http::Headers& extra) const {
 
 Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::string body,
                                                     http::Headers extra) {
+  return send_to(route, std::string(protocol::path_of(route)), std::move(body), std::move(extra));
+}
+
+Task<Result<InferenceResponse, Error>> Client::send_unstructured(std::string target,
+                                                                 std::string body,
+                                                                 http::Headers extra) {
+  if (!target.starts_with(protocol::kUnstructuredPrefix)) {
+    return [](std::string t) -> Task<Result<InferenceResponse, Error>> {
+      co_return invalid("\"" + t + "\" is not under " + std::string(protocol::kUnstructuredPrefix));
+    }(std::move(target));
+  }
+  return send_to(protocol::Route::unstructured, std::move(target), std::move(body),
+                 std::move(extra));
+}
+
+Task<Result<InferenceResponse, Error>> Client::send_to(protocol::Route route, std::string target,
+                                                       std::string body, http::Headers extra) {
   ++counters_.requests;
   http::Headers headers = gateway_headers(extra);
+  // A transcription is a form: its Content-Type (with the boundary) comes
+  // from the caller, and the sealed form gets a new one.
+  const bool form = route == protocol::Route::audio_transcriptions;
+  const bool unstructured = route == protocol::Route::unstructured;
+  const std::string form_type(form ? extra.get("Content-Type").value_or("") : "");
   headers.set("Content-Type", protocol::kJsonType);
-  auto prepared = prepare(route, body, headers);
+  Result<Prepared, Error> prepared = Prepared{};
+  if (form) {
+    prepared = prepare_form(form_type, body, headers);
+  } else if (unstructured) {
+    // The raw body, sealed whole, with the caller's Content-Type.
+    if (auto type = extra.get("Content-Type")) headers.set("Content-Type", *type);
+    prepared->body = std::move(body);
+  } else {
+    prepared = prepare(route, body, headers);
+  }
   if (!prepared) co_return prepared.error();
   const bool oae = route == protocol::Route::chat_completions &&
                    options_.chat_format == protocol::WireFormat::oae;
@@ -238,6 +298,24 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
       requester.emplace(protocol::oae_secret(**secret));
       sealing = protocol::seal_frame(requester->request(), prepared->body, true, sealed);
       h.set(protocol::kOaeRequestHeader, protocol::oae_header_value(requester->request_header()));
+    } else if (unstructured) {
+      cipher = std::make_unique<protocol::RequestCipher>(*secret);
+      sealing = cipher->seal(prepared->body, sealed);
+    } else if (form) {
+      cipher = std::make_unique<protocol::RequestCipher>(*secret);
+      auto ordered = protocol::OrderedForm::parse(prepared->content_type, prepared->body);
+      auto type = ordered ? protocol::seal_form(
+                                *ordered, plain,
+                                [c = cipher.get()](std::string_view raw, std::string& out) {
+                                  return c->seal(raw, out);
+                                },
+                                sealed)
+                          : Result<std::string, Error>(ordered.error());
+      if (type) {
+        h.set("Content-Type", *type);
+      } else {
+        sealing = type.error();
+      }
     } else {
       cipher = std::make_unique<protocol::RequestCipher>(*secret);
       sealing = protocol::seal_json_fields(
@@ -255,11 +333,9 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
     h.set(protocol::kOcspPolicyHeader, policy);
     h.set(protocol::kOcspPolicyMacHeader, protocol::ocsp_policy_mac(**secret, policy));
 
-    auto response = co_await http_->request(options_.session.endpoint,
-                                            {.method = "POST",
-                                             .target = std::string(protocol::path_of(route)),
-                                             .headers = std::move(h),
-                                             .body = std::move(sealed)});
+    auto response = co_await http_->request(
+        options_.session.endpoint,
+        {.method = "POST", .target = target, .headers = std::move(h), .body = std::move(sealed)});
     if (!response) {
       if (attempt == 0 && is_reset(response.error())) {
         ++counters_.retries;

@@ -157,13 +157,19 @@ http::Router Proxy::router() {
   };
   http::Router router;
   for (const auto route : {protocol::Route::chat_completions, protocol::Route::completions,
-                           protocol::Route::embeddings, protocol::Route::messages}) {
+                           protocol::Route::embeddings, protocol::Route::messages,
+                           protocol::Route::audio_transcriptions}) {
     router.add("POST", std::string(protocol::path_of(route)),
                local([this, route](http::Request& r, http::ResponseWriter& w) {
                  return forward(route, r, w);
                }),
                {.max_body = options_.max_body});
   }
+  router.add_prefix("POST", "/unstructured/",
+                    local([this](http::Request& r, http::ResponseWriter& w) {
+                      return forward(protocol::Route::unstructured, r, w);
+                    }),
+                    {.max_body = options_.max_body});
   router.add("GET", "/v1/models",
              local([this](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
                const auto started = steady_clock::now();
@@ -237,8 +243,16 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     co_return;
   }
   if (auto accept = request.head.headers.get("Accept")) extra.add("Accept", *accept);
+  // A form's boundary, an unstructured body's type (JSON routes set their own).
+  const bool unstructured = route == protocol::Route::unstructured;
+  if (route == protocol::Route::audio_transcriptions || unstructured) {
+    if (auto type = request.head.headers.get("Content-Type")) extra.add("Content-Type", *type);
+  }
   const auto plaintext_bytes = body->size();
-  auto response = co_await client_.send(route, std::move(*body), std::move(extra));
+  auto sending = unstructured ? client_.send_unstructured(request.head.target, std::move(*body),
+                                                          std::move(extra))
+                              : client_.send(route, std::move(*body), std::move(extra));
+  auto response = co_await std::move(sending);
   // The client's retries since the last request (its count is per loop,
   // the metrics are shared by all).
   metrics_.retries += client_.counters().retries - retries_reported_;

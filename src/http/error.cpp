@@ -31,6 +31,8 @@ class HttpCategory final : public std::error_category {
         return "TLS failed";
       case errc::proxy_failed:
         return "HTTP proxy failed";
+      case errc::malformed_multipart:
+        return "malformed multipart/form-data";
     }
     return "unknown http error " + std::to_string(code);
   }

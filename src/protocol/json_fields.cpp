@@ -20,7 +20,10 @@ constexpr std::string_view kOpenAiRequestPlain[] = {
 };
 constexpr std::string_view kEmbeddingsRequestPlain[] = {"model"};
 constexpr std::string_view kMessagesRequestPlain[] = {"model", "stream"};
+constexpr std::string_view kTranscriptionRequestPlain[] = {
+    "model", "stream", "stream_include_usage", "stream_continuous_usage_stats"};
 constexpr std::string_view kOpenAiResponsePlain[] = {"id", "usage"};
+constexpr std::string_view kTranscriptionResponsePlain[] = {"duration", "usage"};
 constexpr std::string_view kMessagesResponsePlain[] = {"id", "type", "usage"};
 
 // Documents up to this size are parsed with a parser kept per thread, so
@@ -391,8 +394,9 @@ Result<void, Error> transform_fields(std::string_view json, const PlainFields& p
 }  // namespace
 
 std::optional<Route> route_for_path(std::string_view path) {
-  for (const Route route :
-       {Route::chat_completions, Route::completions, Route::embeddings, Route::messages}) {
+  if (path.starts_with("/unstructured/")) return Route::unstructured;
+  for (const Route route : {Route::chat_completions, Route::completions, Route::embeddings,
+                            Route::messages, Route::audio_transcriptions}) {
     if (path == path_of(route)) return route;
   }
   return std::nullopt;
@@ -408,6 +412,10 @@ std::string_view path_of(Route route) noexcept {
       return "/v1/embeddings";
     case Route::messages:
       return "/v1/messages";
+    case Route::audio_transcriptions:
+      return "/v1/audio/transcriptions";
+    case Route::unstructured:
+      return "/unstructured/general/v0/general";
   }
   return {};
 }
@@ -425,6 +433,10 @@ PlainFields plain_request_fields(Route route) noexcept {
       return PlainFields(kEmbeddingsRequestPlain);
     case Route::messages:
       return PlainFields(kMessagesRequestPlain);
+    case Route::audio_transcriptions:
+      return PlainFields(kTranscriptionRequestPlain);
+    case Route::unstructured:
+      return {};  // the whole body is one message
   }
   return {};
 }
@@ -437,6 +449,10 @@ PlainFields plain_response_fields(Route route) noexcept {
       return PlainFields(kOpenAiResponsePlain);
     case Route::messages:
       return PlainFields(kMessagesResponsePlain);
+    case Route::audio_transcriptions:
+      return PlainFields(kTranscriptionResponsePlain);
+    case Route::unstructured:
+      return {};  // every top-level value is sealed
   }
   return {};
 }

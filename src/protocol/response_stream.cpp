@@ -4,6 +4,7 @@
 
 #include "cipherline/crypto/error.hpp"
 #include "cipherline/protocol/event_fields.hpp"
+#include "cipherline/protocol/unstructured_cipher.hpp"
 
 namespace cipherline::protocol {
 
@@ -216,7 +217,9 @@ Result<void, Error> ResponseStream::finish() {
     return {};
   }
   const std::uint32_t before = cipher_->opened();
-  auto r = open_json_fields(raw_, plain_, open_, output_);
+  // Unstructured answers are arrays of sealed elements (spec §5.6).
+  auto r = route_ == Route::unstructured ? open_json_values(raw_, open_, output_)
+                                         : open_json_fields(raw_, plain_, open_, output_);
   if (r && cipher_->opened() == before) {
     r = Error(errc::authentication_failed, "it has no encrypted field");
   }

@@ -54,8 +54,12 @@ TEST(JsonFieldRoutes, PathsMapToRoutes) {
   EXPECT_EQ(route_for_path("/v1/completions"), Route::completions);
   EXPECT_EQ(route_for_path("/v1/embeddings"), Route::embeddings);
   EXPECT_EQ(route_for_path("/v1/messages"), Route::messages);
-  for (Route r :
-       {Route::chat_completions, Route::completions, Route::embeddings, Route::messages}) {
+  EXPECT_EQ(route_for_path("/v1/audio/transcriptions"), Route::audio_transcriptions);
+  // The whole /unstructured/ subtree is one route (spec §5.6).
+  EXPECT_EQ(route_for_path("/unstructured/general/v0/general"), Route::unstructured);
+  EXPECT_EQ(route_for_path("/unstructured/other"), Route::unstructured);
+  for (Route r : {Route::chat_completions, Route::completions, Route::embeddings, Route::messages,
+                  Route::audio_transcriptions, Route::unstructured}) {
     EXPECT_EQ(route_for_path(path_of(r)), r);
   }
 }
@@ -65,7 +69,8 @@ TEST(JsonFieldRoutes, OtherPathsHaveNoRoute) {
   EXPECT_EQ(route_for_path("/v1/chat/completions?x=1"), std::nullopt);
   EXPECT_EQ(route_for_path("/v1/chat/completions/"), std::nullopt);
   EXPECT_EQ(route_for_path("/V1/messages"), std::nullopt);
-  EXPECT_EQ(route_for_path("/unstructured/general/v0/general"), std::nullopt);
+  EXPECT_EQ(route_for_path("/unstructured"), std::nullopt);
+  EXPECT_EQ(route_for_path("/v1/audio/transcriptions/"), std::nullopt);
   EXPECT_EQ(route_for_path(""), std::nullopt);
 }
 
@@ -83,6 +88,13 @@ TEST(JsonFieldRoutes, PlainFieldTablesAreTheProtocols) {
     EXPECT_THAT(names(plain_response_fields(r)), ElementsAre("id", "usage"));
   }
   EXPECT_THAT(names(plain_response_fields(Route::messages)), ElementsAre("id", "type", "usage"));
+  EXPECT_THAT(
+      names(plain_request_fields(Route::audio_transcriptions)),
+      ElementsAre("model", "stream", "stream_include_usage", "stream_continuous_usage_stats"));
+  EXPECT_THAT(names(plain_response_fields(Route::audio_transcriptions)),
+              ElementsAre("duration", "usage"));
+  EXPECT_THAT(names(plain_request_fields(Route::unstructured)), IsEmpty());
+  EXPECT_THAT(names(plain_response_fields(Route::unstructured)), IsEmpty());
 
   const PlainFields messages = plain_request_fields(Route::messages);
   EXPECT_TRUE(messages.contains("stream"));

@@ -18,10 +18,10 @@
 //   handlers given (in one process, the Coordinator's and the secret
 //   service's own).
 // - POST /v1/chat/completions, /v1/completions, /v1/embeddings,
-//   /v1/messages go to a worker for the model named by the
+//   /v1/messages, /v1/audio/transcriptions go to a worker for the model named by the
 //   Privatemode-Target-Model header (400 if it is missing, 404 for a model
 //   no worker serves), round robin among that model's workers; GET
-//   /v1/models to any worker. The request body and the worker's response
+//   /v1/models and POST /unstructured/* (which name no model) to any worker. The request body and the worker's response
 //   are relayed as they are, the response streamed chunk by chunk; of the
 //   headers only Content-Type, Accept and the Privatemode-* ones travel on.
 //   A worker that refuses the connection passes the request to the next;

@@ -75,6 +75,8 @@
 //   depend on `dimensions`. Each value is exactly a float32, so
 //   `encoding_format` "base64" (little-endian float32, standard base64)
 //   decodes to exactly the values "float" (the default) writes.
+// - Transcriptions and documents: see synthetic_audio.hpp and
+//   synthetic_unstructured.hpp (registered by add_routes).
 // - Bad requests get 400 in respond_error's format naming the problem
 //   (invalid JSON, no messages, no user message, unknown model, a bad
 //   option as above).

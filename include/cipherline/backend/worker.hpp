@@ -6,7 +6,8 @@
 //                 secrets, client);
 //   agent.activate(worker, gpu_statuses);     // nothing is served before this
 //   worker.add_routes(router);                // /v1/chat/completions, /v1/completions,
-//                                             // /v1/embeddings, /v1/messages, /v1/models
+//                                             // /v1/embeddings, /v1/messages,
+//                                             // /v1/audio/transcriptions, /v1/models
 //
 // Contract, per request on an inference route:
 // - Not activated (its GPUs not attested): 503 "worker <name> is not
@@ -23,7 +24,14 @@
 //   other request is the v1.40 field format: its non-plain fields are
 //   decrypted in sorted order (spec §4.3); a request with no encrypted
 //   field is refused (400): its response could not be encrypted. The
-//   plaintext goes over HTTP to the model.
+//   plaintext goes over HTTP to the model. Transcriptions are forms (spec
+//   §5.4, protocol/form_cipher.hpp): their values and files are opened in
+//   the form's order, stream=true forces the usage flags, the opened form
+//   goes to the model under a new boundary; a form that does not parse is
+//   400 naming the part, an OAE body there 400. /unstructured/* (spec
+//   §5.6): the body is one sealed message, opened and sent to the model at
+//   the same path with the same Content-Type, without an OCSP check; the
+//   answer's array elements are sealed one by one.
 // - OAE answers: a whole body is one final message; a stream one message
 //   per event, and its end — [DONE], message_stop then the model's end, or
 //   an error event when the model breaks off or ends early — is the final

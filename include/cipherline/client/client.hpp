@@ -18,6 +18,17 @@
 //   Privatemode-Shard-Key header (spec §6.6). Every non-plain field is
 //   encrypted (spec §5) under a fresh request nonce; the headers of spec §6.3
 //   are added (secret ID, target model, OCSP policy and its MAC).
+// - Transcriptions (Route::audio_transcriptions): the body is a
+//   multipart/form-data form whose Content-Type the caller passes in the
+//   extra headers; it needs a "model" value (invalid_request naming the
+//   field otherwise), "stream" must be a boolean, and response_format, if
+//   given, json or verbose_json (only JSON answers can be encrypted). The
+//   form is rebuilt with its values and files sealed as spec §5.4 says
+//   (protocol/form_cipher.hpp), under a new boundary.
+// - Unstructured (spec §5.6, send_unstructured or Route::unstructured): the
+//   whole body is one sealed message with its Content-Type kept; no model
+//   header (the gateway picks the worker); the answer's top-level values
+//   are each one message (unstructured_cipher.hpp).
 // - Wire formats: chat completions go as OAE (privatemode-oae.md: the whole
 //   body sealed, the response a stream of sealed messages) unless
 //   `chat_format` is fields; the other routes use the v1.40 field format.
@@ -123,9 +134,16 @@ class Client {
   void start_rotation();
   Task<void> close();
 
-  // send: one encrypted request on `route` with the plaintext JSON `body`.
+  // send: one encrypted request on `route` with the plaintext JSON `body`;
+  // for audio_transcriptions a multipart/form-data body, its Content-Type
+  // (with the boundary) in `extra`.
   Task<Result<InferenceResponse, Error>> send(protocol::Route route, std::string body,
                                               http::Headers extra = {});
+  // send_unstructured: POST `target` (a path under /unstructured/, query
+  // allowed) with the raw `body` sealed whole; its Content-Type, if any, in
+  // `extra` (default application/json).
+  Task<Result<InferenceResponse, Error>> send_unstructured(std::string target, std::string body,
+                                                           http::Headers extra = {});
   // list_models: GET /v1/models (not encrypted); `extra` headers as for send.
   Task<Result<std::string, Error>> list_models(http::Headers extra = {});
 
@@ -144,10 +162,15 @@ class Client {
   http::Headers gateway_headers(const http::Headers& extra) const;
   struct Prepared {
     std::string body;
-    bool stream = false;  // the request asks for an event stream
+    bool stream = false;       // the request asks for an event stream
+    std::string content_type;  // a form's, with its boundary
   };
   Result<Prepared, Error> prepare(protocol::Route route, std::string_view body,
                                   http::Headers& headers) const;
+  Result<Prepared, Error> prepare_form(std::string_view content_type, std::string_view body,
+                                       http::Headers& headers) const;
+  Task<Result<InferenceResponse, Error>> send_to(protocol::Route route, std::string target,
+                                                 std::string body, http::Headers extra);
 
   ClientOptions options_;
   std::unique_ptr<http::HttpClient> http_;

@@ -10,7 +10,9 @@
 //
 // Contract:
 // - Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings,
-//   /v1/messages (streaming or not, as the request asks), GET /v1/models,
+//   /v1/messages, /v1/audio/transcriptions (a multipart form, its
+//   Content-Type passed on; streaming or not, as the request asks), POST
+//   /unstructured/* (the body sealed whole), GET /v1/models,
 //   GET /healthz (200 "ok" once the backend verified, else 503 with the
 //   reason), GET /metrics (Prometheus text), GET /verification (JSON: the
 //   verified state, the Coordinator's evidence and report, the manifest,

@@ -38,6 +38,9 @@ enum class errc {
   // A proxy setting is invalid, or the proxy refused or broke a tunnel (the
   // detail names the proxy, the target and the proxy's answer).
   proxy_failed,
+  // A multipart/form-data body or Content-Type that does not follow RFC 7578
+  // (the detail names the part and what was wrong).
+  malformed_multipart,
 };
 
 const std::error_category& http_category() noexcept;

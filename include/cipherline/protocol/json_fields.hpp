@@ -37,6 +37,9 @@
 //   model, stream_options, max_tokens, max_completion_tokens, n and stream
 //   in plaintext; embeddings keeps model; Anthropic messages keeps model
 //   and stream. Responses keep id and usage (Anthropic also type).
+//   Transcriptions keep the form values model, stream, stream_include_usage
+//   and stream_continuous_usage_stats, and the response fields duration
+//   and usage.
 // - Pure functions; thread-safe.
 #pragma once
 
@@ -50,10 +53,23 @@
 
 namespace cipherline::protocol {
 
-enum class Route { chat_completions, completions, embeddings, messages };
+// audio_transcriptions carries a multipart/form-data request (its form
+// values and files are sealed by form_cipher.hpp) and a JSON or SSE answer.
+// unstructured is the subtree /unstructured/ (spec §5.6; see
+// unstructured_cipher.hpp); its path_of is the SDK's
+// /unstructured/general/v0/general.
+enum class Route {
+  chat_completions,
+  completions,
+  embeddings,
+  messages,
+  audio_transcriptions,
+  unstructured,
+};
 
-// route_for_path maps "/v1/chat/completions" and the other three inference
-// paths to their Route (no query string); anything else is nullopt.
+// route_for_path maps "/v1/chat/completions" and the other inference paths
+// to their Route (no query string), and every path under /unstructured/ to
+// Route::unstructured; anything else is nullopt.
 std::optional<Route> route_for_path(std::string_view path);
 std::string_view path_of(Route route) noexcept;
 
