@@ -56,16 +56,16 @@ class RequestDump {
                   static_cast<unsigned long long>(sequence.fetch_add(1) % 1000000));
     const std::string base = (dir / stamp).string();
     if (std::FILE* req = open_new(base + "_req.txt")) {
-      std::string head = request.head.method + " " + request.head.target + "
-";
+      std::string head = request.head.method + " " + request.head.target + "\n";
       for (const auto& [name, value] : request.head.headers.fields()) {
         // Never the API key.
-        if (http::header_name_equals(name, "Authorization")) continue;
-        head += name + ": " + value + "
-";
+        if (http::header_name_equals(name, "Authorization") ||
+            http::header_name_equals(name, "X-Api-Key")) {
+          continue;
+        }
+        head += name + ": " + value + "\n";
       }
-      head += "
-";
+      head += "\n";
       std::fwrite(head.data(), 1, head.size(), req);
       std::fwrite(body.data(), 1, body.size(), req);
       std::fclose(req);
@@ -111,11 +111,17 @@ std::string reason_of(const Error& e) {
 }
 
 constexpr std::string_view kNoKey =
-    "no API key: start the proxy with --api-key, or send \"Authorization: Bearer <key>\"";
+    "no API key: start the proxy with --api-key, or send \"Authorization: Bearer <key>\" (or "
+    "\"X-Api-Key: <key>\")";
 
+// The caller's API key: "Authorization: Bearer <key>" (OpenAI's SDKs), else
+// "X-Api-Key: <key>" (Anthropic's).
 std::string bearer_of(const http::Request& request) {
   const auto h = request.head.headers.get("Authorization");
-  if (!h || h->size() <= 7 || !http::header_name_equals(h->substr(0, 7), "Bearer ")) return {};
+  if (!h || h->size() <= 7 || !http::header_name_equals(h->substr(0, 7), "Bearer ")) {
+    const auto key = request.head.headers.get("X-Api-Key");
+    return key ? std::string(*key) : std::string();
+  }
   return std::string(h->substr(7));
 }
 

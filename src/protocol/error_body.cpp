@@ -80,6 +80,9 @@ std::string error_body(ErrorDialect dialect, ErrorType type, std::string_view me
 }
 
 std::optional<ParsedError> parse_error_body(std::string_view body) {
+  // respond_error's event-stream form: "event: error\n\ndata: {…}\n\n".
+  constexpr std::string_view kEvent = "event: error\n\ndata: ";
+  if (body.starts_with(kEvent)) body.remove_prefix(kEvent.size());
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS) return std::nullopt;

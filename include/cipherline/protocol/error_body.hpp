@@ -48,7 +48,7 @@ inline constexpr std::string_view kCodeUnknownSecret = "unknown_secret";
 inline constexpr std::string_view kCodeNotVerified = "backend_not_verified";
 inline constexpr std::string_view kCodeInvalidJson = "invalid_json";
 inline constexpr std::string_view kCodeBodyTooLarge = "body_too_large";
-inline constexpr std::string_view kCodeLocalCallersOnly = "local_callers_only";
+inline constexpr std::string_view kCodeLocalCallersOnly = "caller_refused";
 // The gateway could not hand the request to any worker: it was not forwarded.
 inline constexpr std::string_view kCodeNotForwarded = "not_forwarded";
 // The request may have reached a worker, but its answer was cut off.
@@ -67,7 +67,8 @@ struct ParsedError {
   std::string code;  // empty when null or absent
 };
 // parse_error_body: nullopt unless `body` is a JSON object with an "error"
-// object holding a string "message".
+// object holding a string "message" (or that object as the data of an
+// `event: error` event, as respond_error writes for event-stream callers).
 std::optional<ParsedError> parse_error_body(std::string_view body);
 
 // The words of the worker's 500 for an unknown secret (spec §3.3), which
