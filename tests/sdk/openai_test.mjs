@@ -93,6 +93,33 @@ await check('embeddings.create: base64 (the default) equals float', async () => 
   }
 });
 
+// The SDK tolerates a server that ignores encoding_format (it keeps a float
+// array), so the default alone proves little: asked explicitly, the answer
+// must be base64 of little-endian float32, as OpenAI's API sends it.
+await check('embeddings.create encoding_format base64: the server encodes', async () => {
+  const input = ['embed me'];
+  const encoded = await client.embeddings.create({
+    model: 'synthetic',
+    input,
+    encoding_format: 'base64',
+  });
+  const floats = await client.embeddings.create({
+    model: 'synthetic',
+    input,
+    encoding_format: 'float',
+  });
+  const text = encoded.data[0].embedding;
+  expect(typeof text === 'string', `embedding is ${typeof text}, not a base64 string`);
+  const bytes = Buffer.from(text, 'base64');
+  const decoded = Array.from(
+    new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4),
+  );
+  const b = floats.data[0].embedding;
+  expect(decoded.length === b.length, `lengths ${decoded.length} and ${b.length}`);
+  const worst = Math.max(...decoded.map((x, j) => Math.abs(x - b[j])));
+  expect(worst < 1e-6, `differs by ${worst}`);
+});
+
 await check('wrong API key: AuthenticationError', async () => {
   const wrong = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'not-the-key', maxRetries: 0 });
   const e = await expectThrows(OpenAI.AuthenticationError, () =>

@@ -6,7 +6,7 @@
 # dump at startup, and the dump holds the plaintext. Skipped (77) without
 # node or the installed SDKs.
 set -u
-bin="$1"
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 sdk="$2"
 failures=0
 tmp=$(mktemp -d)
