@@ -251,30 +251,29 @@ void SyntheticModel::add_routes(http::Router& router) {
     (void)co_await w.respond(200, {{"Content-Type", "application/json"}}, out);
   });
   // One model: GET /v1/models/{id}.
-  router.add_prefix("GET", "/v1/models/",
-                    [](http::Request& request, http::ResponseWriter& w) -> Task<void> {
-                      const auto id = request.head.path().substr(std::string_view("/v1/models/").size());
-                      if (id != kName) {
-                        co_await respond_error(request, w, 404,
-                                               "The model \"" + std::string(id) +
-                                                   "\" does not exist",
-                                               protocol::kCodeModelNotFound);
-                        co_return;
-                      }
-                      std::string out;
-                      json::JsonWriter(out)
-                          .begin_object()
-                          .key("id")
-                          .string(kName)
-                          .key("object")
-                          .string("model")
-                          .key("created")
-                          .number(0)
-                          .key("owned_by")
-                          .string("cipherline")
-                          .end_object();
-                      (void)co_await w.respond(200, {{"Content-Type", "application/json"}}, out);
-                    });
+  router.add_prefix(
+      "GET", "/v1/models/", [](http::Request& request, http::ResponseWriter& w) -> Task<void> {
+        const auto id = request.head.path().substr(std::string_view("/v1/models/").size());
+        if (id != kName) {
+          co_await respond_error(request, w, 404,
+                                 "The model \"" + std::string(id) + "\" does not exist",
+                                 protocol::kCodeModelNotFound);
+          co_return;
+        }
+        std::string out;
+        json::JsonWriter(out)
+            .begin_object()
+            .key("id")
+            .string(kName)
+            .key("object")
+            .string("model")
+            .key("created")
+            .number(0)
+            .key("owned_by")
+            .string("cipherline")
+            .end_object();
+        (void)co_await w.respond(200, {{"Content-Type", "application/json"}}, out);
+      });
 
   const auto generate = [this](Api api) {
     return [this, api](http::Request& request, http::ResponseWriter& writer) -> Task<void> {

@@ -7,11 +7,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "api_key_flag.hpp"
 #include "cipherline/client/batch.hpp"
 #include "cipherline/runtime/signal.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
 #include "cipherline/runtime/task_scope.hpp"
-#include "api_key_flag.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
 #include "verify_support.hpp"

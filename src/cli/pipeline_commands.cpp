@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api_key_flag.hpp"
 #include "cipherline/backend/dev_backend.hpp"
 #include "cipherline/backend/etcd_secret_store.hpp"
 #include "cipherline/backend/roles.hpp"
@@ -20,7 +21,6 @@
 #include "cipherline/runtime/signal.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
 #include "cipherline/runtime/task_scope.hpp"
-#include "api_key_flag.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
 #include "verify_support.hpp"

@@ -289,8 +289,7 @@ Task<Result<InferenceResponse, Error>> Client::send(protocol::Route route, std::
           response.error() == std::errc::broken_pipe ||
           response.error() == cipherline::errc::end_of_stream) {
         co_return Error(errc::response_cut_off,
-                        "the response was cut off before it began (" +
-                            response.error().message() +
+                        "the response was cut off before it began (" + response.error().message() +
                             "); the request may have reached a worker, so it was not resent");
       }
       co_return response.error();
@@ -404,8 +403,8 @@ Task<Result<std::string, Error>> Client::model_answer(std::string id, http::Head
   if (!answer) co_return answer.error();
   if (answer->status != 200) {
     const auto parsed = protocol::parse_error_body(answer->body);
-    co_return Error(errc::bad_status, target + ": status " + std::to_string(answer->status) +
-                                          ": " + (parsed ? parsed->message : answer->body));
+    co_return Error(errc::bad_status, target + ": status " + std::to_string(answer->status) + ": " +
+                                          (parsed ? parsed->message : answer->body));
   }
   co_return std::move(answer->body);
 }

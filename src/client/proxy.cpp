@@ -199,7 +199,7 @@ Task<bool> Proxy::admit(const http::Request& request, http::ResponseWriter& writ
   int refused = co_await ensure_verified(request);
   std::string why =
       refused == 401 ? "trying API key: " + failure_ : "the backend is not verified: " + failure_;
-  std::string_view code = refused == 401 ? protocol::kCodeInvalidApiKey
+  std::string_view code = refused == 401       ? protocol::kCodeInvalidApiKey
                           : failure_ == kNoKey ? protocol::kCodeMissingApiKey
                                                : protocol::kCodeNotVerified;
   if (refused == 0 && key_per_request_) {
@@ -261,9 +261,8 @@ http::Router Proxy::router() {
                {.max_body = options_.max_body});
   }
   // The model list and GET /v1/models/{id}, passed through (spec §5.5).
-  const auto models = local([this](http::Request& r, http::ResponseWriter& w) {
-    return forward_models(r, w);
-  });
+  const auto models =
+      local([this](http::Request& r, http::ResponseWriter& w) { return forward_models(r, w); });
   router.add("GET", "/v1/models", models);
   router.add_prefix("GET", "/v1/models/", models);
   router.add("GET", "/healthz",
@@ -375,13 +374,12 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     const std::string message = (bad_request ? "" : "backend: ") + response.error().message();
     metrics_.failure(reason_of(response.error()), request.head.path());
     dump.end(message);
-    co_await respond_json_error(
-        request, writer, bad_request ? 400 : 502, message,
-        bad_request ? protocol::kCodeInvalidJson
-        : cut_off   ? protocol::kCodeResponseCutOff
-                    : protocol::kCodeBadGateway,
-        // Anything but a request refused before it was sent may have run.
-        !bad_request && response.error() != std::errc::connection_refused);
+    co_await respond_json_error(request, writer, bad_request ? 400 : 502, message,
+                                bad_request ? protocol::kCodeInvalidJson
+                                : cut_off   ? protocol::kCodeResponseCutOff
+                                            : protocol::kCodeBadGateway,
+                                // Anything but a request refused before it was sent may have run.
+                                !bad_request && response.error() != std::errc::connection_refused);
     log_request(request, bad_request ? 400 : 502, started, 0);
     co_return;
   }
@@ -394,9 +392,9 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     metrics_.failure("gateway error", request.head.path());
     const auto parsed = text ? protocol::parse_error_body(*text) : std::nullopt;
     const std::string message =
-        "gateway (unauthenticated): " +
-        (parsed ? parsed->message.substr(0, 4096)
-                : text ? text->substr(0, 4096) : text.error().message());
+        "gateway (unauthenticated): " + (parsed ? parsed->message.substr(0, 4096)
+                                         : text ? text->substr(0, 4096)
+                                                : text.error().message());
     const std::string code = parsed ? parsed->code : "";
     dump.status(response->status(), protocol::kJsonType);
     dump.text(text ? *text : text.error().message());

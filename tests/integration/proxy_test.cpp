@@ -9,12 +9,12 @@
 #include <simdjson.h>
 
 #include "../http/server_fixture.hpp"
+#include "cipherline/client/error.hpp"
 #include "cipherline/client/proxy.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/http/server.hpp"
-#include "cipherline/client/error.hpp"
 #include "cipherline/runtime/sleep.hpp"
 #include "pipeline_fixture.hpp"
 
@@ -541,15 +541,17 @@ TEST(Proxy, ModelsByIdAndErrorsInTheSdkShapes) {
   sync_wait(
       loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
         co_await with_proxy(
-            {.client = client_options(b)}, [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+            {.client = client_options(b)},
+            [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
               http::HttpClient http({.proxy = http::ProxySettings{}});
               for (int i = 0; i < 200 && !proxy.verified(); ++i) {
                 (void)co_await sleep_for(std::chrono::milliseconds(20));
               }
               auto one = co_await call(http, at, "GET", "/v1/models/synthetic");
               EXPECT_EQ(one.status, 200) << one.body;
-              EXPECT_EQ(one.body,
-                        R"({"id":"synthetic","object":"model","created":0,"owned_by":"cipherline"})");
+              EXPECT_EQ(
+                  one.body,
+                  R"({"id":"synthetic","object":"model","created":0,"owned_by":"cipherline"})");
               auto none = co_await call(http, at, "GET", "/v1/models/no-such-model");
               EXPECT_EQ(none.status, 404) << none.body;
               EXPECT_EQ(none.body,
@@ -589,8 +591,9 @@ TEST(Proxy, ModelsByIdAndErrorsInTheSdkShapes) {
                   R"({"model":"synthetic","messages":[{"role":"user","content":"x"}]})",
                   {{"Authorization", "Bearer wrong"}});
               EXPECT_EQ(wrong.status, 401);
-              EXPECT_NE(wrong.body.find(R"("type":"authentication_error","code":"invalid_api_key")"),
-                        std::string::npos)
+              EXPECT_NE(
+                  wrong.body.find(R"("type":"authentication_error","code":"invalid_api_key")"),
+                  std::string::npos)
                   << wrong.body;
             });
       }));
@@ -605,8 +608,8 @@ std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir) {
 }
 
 TEST(Proxy, DumpsPlaintextOnlyWhenAsked) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("cipherline-dump-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("cipherline-dump-" + std::to_string(::getpid()));
   const auto off = dir / "off";
   const auto on = dir / "on";
   std::filesystem::create_directories(off);
@@ -805,48 +808,48 @@ TEST(Client, AResponseCutOffIsNotResent) {
 
 TEST(Client, ARefusedConnectIsRetried) {
   Loop loop;
-  sync_wait(
-      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
-        CuttingGateway relay(b);
-        relay.cut = false;
-        auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
-        const auto address = listener.local_address();
-        auto options = client_options(b);
-        options.session.endpoint = {.scheme = "http", .host = "127.0.0.1", .port = address.port()};
-        std::stop_source stop;
-        TaskScope scope;
-        scope.spawn(with_stop_token(relay.serve(listener), stop.get_token()));
-        client::Client client(options);
-        auto connected = co_await client.connect();
-        EXPECT_TRUE(connected) << (connected ? "" : connected.error().message());
-        // Nothing listens: the connect is refused.
-        listener.close();
-        stop.request_stop();
-        co_await scope.join();
-        // Listening again once the client counted its retry (it waits 50 ms).
-        std::stop_source stop2;
-        TaskScope scope2;
-        TcpListener again;
-        const auto listen_again = [](client::Client& c, TcpListener& l, SocketAddress a,
-                                     CuttingGateway& g) -> Task<void> {
-          while (c.counters().retries == 0) {
-            if (!co_await sleep_for(std::chrono::milliseconds(1))) co_return;
-          }
-          l = TcpListener::bind(a);
-          co_await g.serve(l);
-        };
-        scope2.spawn(
-            with_stop_token(listen_again(client, again, address, relay), stop2.get_token()));
-        auto r = co_await client.chat(testing::chat_request("answered after a refusal"));
-        EXPECT_TRUE(r) << (r ? "" : r.error().message());
-        if (r) EXPECT_NE(r->find("answered after a refusal"), std::string::npos);
-        EXPECT_EQ(client.counters().retries, 1u);
-        EXPECT_EQ(relay.inference, 1);
-        co_await client.close();
-        stop2.request_stop();
-        again.close();
-        co_await scope2.join();
-      }));
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              CuttingGateway relay(b);
+              relay.cut = false;
+              auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+              const auto address = listener.local_address();
+              auto options = client_options(b);
+              options.session.endpoint = {
+                  .scheme = "http", .host = "127.0.0.1", .port = address.port()};
+              std::stop_source stop;
+              TaskScope scope;
+              scope.spawn(with_stop_token(relay.serve(listener), stop.get_token()));
+              client::Client client(options);
+              auto connected = co_await client.connect();
+              EXPECT_TRUE(connected) << (connected ? "" : connected.error().message());
+              // Nothing listens: the connect is refused.
+              listener.close();
+              stop.request_stop();
+              co_await scope.join();
+              // Listening again once the client counted its retry (it waits 50 ms).
+              std::stop_source stop2;
+              TaskScope scope2;
+              TcpListener again;
+              const auto listen_again = [](client::Client& c, TcpListener& l, SocketAddress a,
+                                           CuttingGateway& g) -> Task<void> {
+                while (c.counters().retries == 0) {
+                  if (!co_await sleep_for(std::chrono::milliseconds(1))) co_return;
+                }
+                l = TcpListener::bind(a);
+                co_await g.serve(l);
+              };
+              scope2.spawn(
+                  with_stop_token(listen_again(client, again, address, relay), stop2.get_token()));
+              auto r = co_await client.chat(testing::chat_request("answered after a refusal"));
+              EXPECT_TRUE(r) << (r ? "" : r.error().message());
+              if (r) EXPECT_NE(r->find("answered after a refusal"), std::string::npos);
+              EXPECT_EQ(client.counters().retries, 1u);
+              EXPECT_EQ(relay.inference, 1);
+              co_await client.close();
+              stop2.request_stop();
+              again.close();
+              co_await scope2.join();
+            }));
 }
 
 TEST(Client, RetrievesModelsAndNamesWhatIsWrong) {

@@ -23,11 +23,16 @@ TEST(ErrorBody, AnthropicShape) {
 
 TEST(ErrorBody, TypeByStatus) {
   const std::pair<int, ErrorType> cases[] = {
-      {400, ErrorType::invalid_request}, {413, ErrorType::invalid_request},
-      {401, ErrorType::authentication},  {403, ErrorType::permission},
-      {421, ErrorType::permission},      {404, ErrorType::not_found},
-      {429, ErrorType::rate_limit},      {500, ErrorType::server},
-      {502, ErrorType::api},             {503, ErrorType::overloaded},
+      {400, ErrorType::invalid_request},
+      {413, ErrorType::invalid_request},
+      {401, ErrorType::authentication},
+      {403, ErrorType::permission},
+      {421, ErrorType::permission},
+      {404, ErrorType::not_found},
+      {429, ErrorType::rate_limit},
+      {500, ErrorType::server},
+      {502, ErrorType::api},
+      {503, ErrorType::overloaded},
   };
   for (const auto& [status, type] : cases) EXPECT_EQ(error_type_for_status(status), type) << status;
   EXPECT_EQ(type_name(ErrorDialect::openai, ErrorType::server), "server_error");
@@ -58,9 +63,9 @@ TEST(ErrorBody, ParsesEitherShapeBack) {
   auto privatemode = parse_error_body(R"({"error":{"message":"x","type":""}})");
   ASSERT_TRUE(privatemode);
   EXPECT_EQ(privatemode->message, "x");
-  auto event = parse_error_body("event: error\n\ndata: " +
-                                error_body(ErrorDialect::openai, ErrorType::not_found, "e") +
-                                "\n\n");
+  auto event = parse_error_body(
+      "event: error\n\ndata: " + error_body(ErrorDialect::openai, ErrorType::not_found, "e") +
+      "\n\n");
   ASSERT_TRUE(event);
   EXPECT_EQ(event->message, "e");
   EXPECT_FALSE(parse_error_body("not json"));
