@@ -6,7 +6,10 @@
 // official SDKs parse, GET /v1/models/{id}, --dump-requests; the in-process
 // client's retries (only what reached no worker).
 #include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <simdjson.h>
+#include <cstring>
 
 #include "../http/server_fixture.hpp"
 #include "cipherline/client/error.hpp"
@@ -892,6 +895,67 @@ TEST(Client, RetrievesModelsAndNamesWhatIsWrong) {
               if (!r) EXPECT_EQ(r.error(), client::errc::unauthorized) << r.error().message();
               co_await client.close();
             }));
+}
+
+// The embedding of `answer`'s first item: floats, or base64 of little-endian
+// float32 (OpenAI's encoding_format "base64").
+std::vector<double> first_embedding(const std::string& answer) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::vector<double> out;
+  if (parser.parse(answer).get(root) != simdjson::SUCCESS) return out;
+  simdjson::dom::array data;
+  if (root["data"].get(data) != simdjson::SUCCESS || data.size() == 0) return out;
+  const auto embedding = data.at(0)["embedding"];
+  std::string_view text;
+  simdjson::dom::array numbers;
+  if (embedding.get(text) == simdjson::SUCCESS) {
+    auto bytes = crypto::from_base64(text);
+    if (!bytes || bytes->size() % 4 != 0) return out;
+    for (std::size_t i = 0; i < bytes->size(); i += 4) {
+      std::uint32_t bits = 0;
+      for (int b = 3; b >= 0; --b)
+        bits = (bits << 8) | std::to_integer<std::uint32_t>((*bytes)[i + b]);
+      float f;
+      std::memcpy(&f, &bits, sizeof f);
+      out.push_back(f);
+    }
+  } else if (embedding.get(numbers) == simdjson::SUCCESS) {
+    for (const auto n : numbers) out.push_back(n.get_double().value());
+  }
+  return out;
+}
+
+// What the OpenAI SDK asks by default (encoding_format "base64") must be
+// the float answer, encoded. Fails until the synthetic model honours
+// encoding_format.
+TEST(Client, EmbeddingsAsBase64MatchFloats) {
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        client::Client client(client_options(b));
+        EXPECT_TRUE(co_await client.connect());
+        const auto embed = [&](std::string format) -> Task<std::string> {
+          auto r = co_await client.send(
+              protocol::Route::embeddings,
+              R"({"model":"synthetic","input":"embed me","encoding_format":")" + format + R"("})");
+          if (!r) co_return r.error().message();
+          auto body = co_await r->read_all();
+          co_return body ? *body : body.error().message();
+        };
+        const std::string encoded = co_await embed("base64");
+        const std::string floats = co_await embed("float");
+        const auto a = first_embedding(encoded);
+        const auto f = first_embedding(floats);
+        EXPECT_FALSE(f.empty()) << floats;
+        EXPECT_NE(encoded.find(R"("embedding":")"), std::string::npos)
+            << "not base64: " << encoded.substr(0, 200);
+        EXPECT_EQ(a.size(), f.size());
+        for (std::size_t i = 0; i < std::min(a.size(), f.size()); ++i) {
+          EXPECT_NEAR(a[i], f[i], 1e-6) << i;
+        }
+        co_await client.close();
+      }));
 }
 
 }  // namespace
