@@ -18,6 +18,7 @@
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/http/server.hpp"
+#include "cipherline/protocol/error_body.hpp"
 #include "cipherline/runtime/sleep.hpp"
 #include "pipeline_fixture.hpp"
 
@@ -688,6 +689,9 @@ struct CuttingGateway {
   http::HttpClient upstream;
   int inference = 0;
   bool cut = true;
+  // Inference requests answered with the gateway's "not forwarded" 502
+  // before the rest are relayed.
+  int not_forwarded = 0;
 
   static http::Origin origin_of(const backend::DevBackend& b) {
     return {.scheme = "https", .host = "127.0.0.1", .port = b.address().port()};
@@ -728,6 +732,19 @@ struct CuttingGateway {
       ++inference;
       if (cut) {
         stream.close();
+        co_return;
+      }
+      if (not_forwarded > 0) {
+        --not_forwarded;
+        const std::string body = protocol::error_body(
+            protocol::ErrorDialect::openai, protocol::ErrorType::api,
+            "no worker answered; the request was not forwarded: test", protocol::kCodeNotForwarded);
+        const std::string out =
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\n"
+            "Privatemode-Encrypted: false\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+        (void)co_await stream.write(as_bytes(out));
+        (void)co_await stream.shutdown();
         co_return;
       }
     }
@@ -852,6 +869,42 @@ TEST(Client, ARefusedConnectIsRetried) {
               stop2.request_stop();
               again.close();
               co_await scope2.join();
+            }));
+}
+
+TEST(Client, TheGatewaysNotForwardedIsRetriedOnce) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              CuttingGateway relay(b);
+              relay.cut = false;
+              relay.not_forwarded = 1;
+              auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+              auto options = client_options(b);
+              options.session.endpoint = {
+                  .scheme = "http", .host = "127.0.0.1", .port = listener.local_address().port()};
+              std::stop_source stop;
+              TaskScope scope;
+              scope.spawn(with_stop_token(relay.serve(listener), stop.get_token()));
+              client::Client client(options);
+              EXPECT_TRUE(co_await client.connect());
+              auto r = co_await client.chat(testing::chat_request("after a refusal upstream"));
+              EXPECT_TRUE(r) << (r ? "" : r.error().message());
+              EXPECT_EQ(client.counters().retries, 1u);
+              EXPECT_EQ(relay.inference, 2);
+              // Twice: the second refusal is the answer (one retry only).
+              relay.not_forwarded = 2;
+              auto twice = co_await client.send(protocol::Route::chat_completions,
+                                                testing::chat_request("refused twice"));
+              EXPECT_TRUE(twice);
+              if (twice) {
+                EXPECT_EQ(twice->status(), 502);
+                EXPECT_FALSE(twice->encrypted());
+              }
+              EXPECT_EQ(relay.inference, 4);
+              co_await client.close();
+              stop.request_stop();
+              listener.close();
+              co_await scope.join();
             }));
 }
 
