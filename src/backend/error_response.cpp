@@ -6,8 +6,10 @@
 namespace cipherline::backend {
 
 Task<void> respond_error(const http::Request& request, http::ResponseWriter& writer, int status,
-                         std::string_view message) {
-  const std::string json = protocol::error_body(message);
+                         std::string_view message, std::string_view code) {
+  const std::string json =
+      protocol::error_body(protocol::error_dialect_for_path(request.head.path()),
+                           protocol::error_type_for_status(status), message, code);
   const auto accept = request.head.headers.get("Accept");
   const bool sse = accept && accept->find("text/event-stream") != std::string_view::npos;
   http::Headers headers{{"Content-Type", sse ? "text/event-stream" : "application/json"},

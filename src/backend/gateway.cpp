@@ -5,6 +5,7 @@
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/secret_bytes.hpp"
 #include "cipherline/protocol/form_cipher.hpp"
+#include "cipherline/protocol/error_body.hpp"
 #include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/json_fields.hpp"
 
@@ -19,12 +20,14 @@ bool travels(std::string_view name) {
 
 }  // namespace
 
-bool Gateway::authorized(const http::Request& request, std::string& why) const {
+bool Gateway::authorized(const http::Request& request, std::string& why,
+                         std::string_view& code) const {
   const auto header = request.head.headers.get("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (!header || header->size() <= kBearer.size() ||
       !http::header_name_equals(header->substr(0, kBearer.size()), kBearer)) {
     why = "missing API key: send \"Authorization: Bearer <key>\"";
+    code = protocol::kCodeMissingApiKey;
     return false;
   }
   const auto key = std::as_bytes(std::span(header->substr(kBearer.size())));
@@ -33,7 +36,10 @@ bool Gateway::authorized(const http::Request& request, std::string& why) const {
     const auto candidate = std::as_bytes(std::span(k));
     match |= candidate.size() == key.size() && crypto::constant_time_equal(candidate, key);
   }
-  if (!match) why = "invalid API key";
+  if (!match) {
+    why = "invalid API key";
+    code = protocol::kCodeInvalidApiKey;
+  }
   return match;
 }
 
@@ -42,8 +48,9 @@ http::Router Gateway::router() {
   const auto guarded = [this](auto inner) {
     return [this, inner](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
       std::string why;
-      if (!authorized(request, why)) {
-        co_await respond_error(request, writer, 401, why);
+      std::string_view code;
+      if (!authorized(request, why, code)) {
+        co_await respond_error(request, writer, 401, why, code);
         co_return;
       }
       co_await inner(request, writer);
@@ -79,24 +86,18 @@ http::Router Gateway::router() {
                  {.max_body = options_.max_body});
     }
   }
-  // Unstructured requests name no model (spec §5.6): any worker serves them.
-  router.add_prefix("POST", "/unstructured/",
-                    guarded([this](http::Request& r, http::ResponseWriter& w) -> Task<void> {
-                      if (workers_.empty()) {
-                        co_await respond_error(r, w, 503, "no worker is registered");
-                        co_return;
-                      }
-                      co_await relay(r, w, workers_.begin()->second);
-                    }),
-                    {.max_body = options_.max_body});
-  router.add("GET", "/v1/models",
-             guarded([this](http::Request& r, http::ResponseWriter& w) -> Task<void> {
-               if (workers_.empty()) {
-                 co_await respond_error(r, w, 503, "no worker is registered");
-                 co_return;
-               }
-               co_await relay(r, w, workers_.begin()->second);
-             }));
+  // What names no model goes to any worker: the model list, one model
+  // (GET /v1/models/{id}) and unstructured documents (spec §5.6).
+  const auto any_worker = [this](http::Request& r, http::ResponseWriter& w) -> Task<void> {
+    if (workers_.empty()) {
+      co_await respond_error(r, w, 503, "no worker is registered");
+      co_return;
+    }
+    co_await relay(r, w, workers_.begin()->second);
+  };
+  router.add_prefix("POST", "/unstructured/", guarded(any_worker), {.max_body = options_.max_body});
+  router.add("GET", "/v1/models", guarded(any_worker));
+  router.add_prefix("GET", "/v1/models/", guarded(any_worker));
   return router;
 }
 
@@ -108,8 +109,10 @@ Task<void> Gateway::route_inference(http::Request& request, http::ResponseWriter
   }
   const auto pool = workers_.find(*model);
   if (pool == workers_.end() || pool->second.origins.empty()) {
-    co_await respond_error(request, writer, 404,
-                           "model \"" + std::string(*model) + "\" is not served here");
+    // 400, as for any other bad field of the request: the SDKs' BadRequestError.
+    co_await respond_error(request, writer, 400,
+                           "model \"" + std::string(*model) + "\" is not served here",
+                           protocol::kCodeModelNotFound);
     co_return;
   }
   co_await relay(request, writer, pool->second);
@@ -142,9 +145,14 @@ Task<void> Gateway::relay(http::Request& request, http::ResponseWriter& writer, 
         (tried.empty() ? "" : "; ") + worker.to_string() + ": " + (*response).error().message();
   }
   if (!*response) {
-    co_await respond_error(
-        request, writer, 502,
-        "no worker answered: " + (tried.empty() ? (*response).error().message() : tried));
+    // Every worker refused the connection: the request went nowhere, which
+    // the code says, so a client may send it again. Any other failure came
+    // after a worker may have taken the request: not to be resent.
+    const bool refused = (*response).error() == std::errc::connection_refused;
+    co_await respond_error(request, writer, 502,
+                           refused ? "no worker answered; the request was not forwarded: " + tried
+                                   : "worker: " + (*response).error().message(),
+                           refused ? protocol::kCodeNotForwarded : protocol::kCodeBadGateway);
     co_return;
   }
   auto& answered = **response;

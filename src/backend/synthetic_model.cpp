@@ -17,6 +17,7 @@
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/http/sse_writer.hpp"
 #include "cipherline/json/writer.hpp"
+#include "cipherline/protocol/error_body.hpp"
 #include "cipherline/runtime/sleep.hpp"
 
 namespace cipherline::backend {
@@ -1130,6 +1131,31 @@ void SyntheticModel::add_routes(http::Router& router) {
   router.add("POST", "/v1/messages", [this](http::Request& request, http::ResponseWriter& writer) {
     return generate(options_, Api::anthropic, request, writer);
   });
+  // One model: GET /v1/models/{id}.
+  router.add_prefix(
+      "GET", "/v1/models/", [](http::Request& request, http::ResponseWriter& w) -> Task<void> {
+        const auto id = request.head.path().substr(std::string_view("/v1/models/").size());
+        if (id != kName) {
+          co_await respond_error(request, w, 404,
+                                 "The model \"" + std::string(id) + "\" does not exist",
+                                 protocol::kCodeModelNotFound);
+          co_return;
+        }
+        std::string out;
+        json::JsonWriter(out)
+            .begin_object()
+            .key("id")
+            .string(kName)
+            .key("object")
+            .string("model")
+            .key("created")
+            .number(0)
+            .key("owned_by")
+            .string("cipherline")
+            .end_object();
+        (void)co_await w.respond(200, {{"Content-Type", "application/json"}}, out);
+      });
+
   router.add("POST", "/v1/embeddings",
              [this](http::Request& request, http::ResponseWriter& writer) {
                return embed(options_, request, writer);

@@ -96,11 +96,16 @@ void Worker::add_routes(http::Router& router) {
   router.add("GET", "/v1/models", [this](http::Request& request, http::ResponseWriter& writer) {
     return list_models(request, writer);
   });
+  router.add_prefix("GET", "/v1/models/",
+                    [this](http::Request& request, http::ResponseWriter& writer) {
+                      return list_models(request, writer);
+                    });
 }
 
 Task<void> Worker::list_models(http::Request& request, http::ResponseWriter& writer) {
-  auto response =
-      co_await client_.request(options_.model, {.method = "GET", .target = "/v1/models"});
+  // The list, or one model (/v1/models/{id}): the model server's answer.
+  auto response = co_await client_.request(
+      options_.model, {.method = "GET", .target = std::string(request.head.path())});
   auto body = response ? co_await response->body().read_all(1 << 20)
                        : Result<std::string, Error>(response.error());
   if (!body) {
@@ -206,8 +211,9 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   }
   auto secret = co_await secrets_.get(*id);
   if (!secret) {
-    co_await respond_error(request, writer, secret.error() == errc::no_secret ? 500 : 503,
-                           secret.error().message());
+    const bool unknown = secret.error() == errc::no_secret;
+    co_await respond_error(request, writer, unknown ? 500 : 503, secret.error().message(),
+                           unknown ? protocol::kCodeUnknownSecret : std::string_view());
     co_return;
   }
   // Unstructured routes involve no GPU, so no OCSP check (spec §5.6).
@@ -411,7 +417,9 @@ Task<void> Worker::reply_oae(protocol::Route route, crypto::OaeResponder& respon
     auto answer = co_await response.body().read_all(128 * 1024 * 1024);
     const std::string body =
         answer ? std::move(*answer)
-               : protocol::error_body("model server: " + answer.error().message());
+               : protocol::error_body(protocol::error_dialect_for_path(protocol::path_of(route)),
+                                      protocol::ErrorType::api,
+                                      "model server: " + answer.error().message());
     (void)protocol::seal_frame(sealer, body, true, sealed);
     (void)co_await writer.respond(answer ? response.status() : 502, std::move(out_headers), sealed);
     co_return;
@@ -431,7 +439,9 @@ Task<void> Worker::reply_oae(protocol::Route route, crypto::OaeResponder& respon
     http::SseWriter::format_event(event_text, data, type == "message" ? "" : type);
   };
   const auto seal_error = [&](std::string_view why) {
-    frame_event("error", protocol::error_body(why));
+    frame_event("error",
+                protocol::error_body(protocol::error_dialect_for_path(protocol::path_of(route)),
+                                     protocol::ErrorType::api, why));
     (void)protocol::seal_frame(sealer, event_text, true, sealed);
   };
   while (!sealer.closed()) {

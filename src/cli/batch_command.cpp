@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api_key_flag.hpp"
 #include "cipherline/client/batch.hpp"
 #include "cipherline/runtime/signal.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
@@ -91,7 +92,8 @@ int batch(std::span<const std::string_view> args) {
       .toggle("tdx-allow-missing-crl", "accept TDX evidence without Intel's CRLs (fail open)")
       .toggle("require-amd-crl", "refuse SEV-SNP evidence that carries no AMD CRL")
       .toggle("amd-crl-fail-open", "accept SEV-SNP evidence whose AMD CRL does not verify")
-      .option("api-key", "KEY", "API key", "dev");
+      .option("api-key", "KEY|@FILE",
+              "API key, or @FILE holding it; unset: $CIPHERLINE_API_KEY, else dev", "dev");
   add_record_flags(flags, "none");
   if (!flags.parse(args)) return 0;
 
@@ -108,7 +110,7 @@ int batch(std::span<const std::string_view> args) {
     if (!trust) throw UsageError("--dev-trust: " + trust.error().message());
     options.session.development = std::move(*trust);
   }
-  options.session.api_key = flags.text("api-key");
+  options.session.api_key = api_key_flag(flags, "dev");
   options.chat_format = wire_format_flag(flags);
   read_record_flags(flags, options.session);
   read_trust_flags(flags, options.session);

@@ -5,9 +5,11 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "api_key_flag.hpp"
 #include "cipherline/backend/dev_backend.hpp"
 #include "cipherline/backend/etcd_secret_store.hpp"
 #include "cipherline/backend/roles.hpp"
@@ -288,7 +290,10 @@ int proxy(std::span<const std::string_view> args) {
       .option("manifest", "FILE|URL", "the expected manifest (compared byte for byte)")
       .option("dev-trust", "DIR",
               "trust the development TEE roots and CA of a --dev backend's state DIR", "none")
-      .option("api-key", "KEY|@FILE", "API key (default: the first request's bearer token)", "none")
+      .option("api-key", "KEY|@FILE",
+              "API key, or @FILE holding it; unset: $CIPHERLINE_API_KEY, else the first "
+              "request's bearer token",
+              "none")
       .option("port", "PORT", "listen port", "8080")
       .option("listen-address", "IP", "listen address", "127.0.0.1")
       .repeatable("allowed-host", "NAME[:PORT]",
@@ -313,11 +318,28 @@ int proxy(std::span<const std::string_view> args) {
       .option("threads", "N", "event loops (each attests on its own)", "1")
       .toggle("print-verification",
               "print the Coordinator's verification report and the key exchange once verified")
-      .option("log-format", "FORMAT", "text or json", "text");
+      .option("log-format", "FORMAT", "text or json", "text")
+      .option("dump-requests", "DIR",
+              "write every request and answer IN PLAINTEXT to DIR (debugging only)", "none");
   add_record_flags(flags, ".");
   if (!flags.parse(args)) return 0;
 
   client::ProxyOptions options;
+  if (flags.is_set("dump-requests")) {
+    const std::filesystem::path dir = flags.text("dump-requests");
+    std::error_code e;
+    std::filesystem::create_directories(dir, e);
+    if (e || !std::filesystem::is_directory(dir)) {
+      throw UsageError("--dump-requests: cannot create the directory " + dir.string());
+    }
+    options.dump_requests = std::filesystem::absolute(dir);
+    std::fprintf(stderr,
+                 "WARNING: --dump-requests: every prompt and every answer passing through this "
+                 "proxy is written IN PLAINTEXT to %s\n"
+                 "WARNING: anyone who can read that directory reads them; use it for debugging "
+                 "only and delete the files afterwards\n",
+                 options.dump_requests.c_str());
+  }
   auto& session = options.client.session;
   auto endpoint = http::Origin::parse("https://" + flags.text("api-endpoint"));
   if (!endpoint) throw UsageError("--api-endpoint: " + endpoint.error().message());
@@ -333,15 +355,7 @@ int proxy(std::span<const std::string_view> args) {
     if (!trust) throw UsageError("--dev-trust: " + trust.error().message());
     session.development = std::move(*trust);
   }
-  if (flags.is_set("api-key")) {
-    const std::string key = flags.text("api-key");
-    session.api_key = key.starts_with("@") ? read_text("api-key", key.substr(1)) : key;
-    while (!session.api_key.empty() &&
-           std::isspace(static_cast<unsigned char>(session.api_key.back()))) {
-      session.api_key.pop_back();
-    }
-    if (session.api_key.empty()) throw UsageError("--api-key is empty");
-  }
+  session.api_key = api_key_flag(flags, "");
   read_record_flags(flags, session);
   if (flags.is_set("ca-file")) session.ca_file = flags.text("ca-file");
   read_trust_flags(flags, session);

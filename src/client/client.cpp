@@ -43,8 +43,20 @@ std::string random_salt() {
   return crypto::to_base64(salt);
 }
 
-bool is_reset(const Error& e) {
-  return e == std::errc::connection_reset || e == http::errc::incomplete_message;
+// never_connected: the failure came before a connection to the gateway
+// existed, so no byte of the request left this process (the HTTP client
+// resolves and connects before it writes).
+bool never_connected(const Error& e) {
+  return e == std::errc::connection_refused || e == std::errc::network_unreachable ||
+         e == std::errc::host_unreachable;
+}
+
+// not_forwarded: the gateway's plaintext refusal saying no worker got the
+// request (every one refused its connection).
+bool not_forwarded(int status, std::string_view body) {
+  if (status != 502) return false;
+  const auto parsed = protocol::parse_error_body(body);
+  return parsed && parsed->code == protocol::kCodeNotForwarded;
 }
 
 Error invalid(std::string what) { return Error(errc::invalid_request, std::move(what)); }
@@ -85,8 +97,10 @@ Task<Result<bool, Error>> InferenceResponse::read() {
   while (true) {
     auto chunk = co_await s.response->body().next();
     if (!chunk) {
-      co_return fail(
-          Error(chunk.error().code(), "reading the response: " + chunk.error().message()));
+      co_return fail(Error(chunk.error().code(),
+                           "the response was cut off (not resent: the backend had accepted the "
+                           "request): " +
+                               chunk.error().message()));
     }
     if (chunk->empty()) {
       s.done = true;
@@ -337,10 +351,22 @@ Task<Result<InferenceResponse, Error>> Client::send_to(protocol::Route route, st
         options_.session.endpoint,
         {.method = "POST", .target = target, .headers = std::move(h), .body = std::move(sealed)});
     if (!response) {
-      if (attempt == 0 && is_reset(response.error())) {
+      // Resent only when the request provably never left: the connect
+      // failed. Anything later (a reset, the connection closed before an
+      // answer, no answer in time) may come after a worker took the request,
+      // and resending it would run the inference twice.
+      if (attempt == 0 && never_connected(response.error())) {
         ++counters_.retries;
         (void)co_await sleep_for(milliseconds(50));
         continue;
+      }
+      if (response.error() == std::errc::connection_reset ||
+          response.error() == http::errc::incomplete_message ||
+          response.error() == std::errc::broken_pipe ||
+          response.error() == cipherline::errc::end_of_stream) {
+        co_return Error(errc::response_cut_off,
+                        "the response was cut off before it began (" + response.error().message() +
+                            "); the request may have reached a worker, so it was not resent");
       }
       co_return response.error();
     }
@@ -367,6 +393,11 @@ Task<Result<InferenceResponse, Error>> Client::send_to(protocol::Route route, st
       if (attempt == 0 && out.status_ == 500 && protocol::names_unknown_secret(*text)) {
         ++counters_.retries;
         if (auto r = co_await session_->force_refresh(); !r) co_return r.error();
+        continue;
+      }
+      if (attempt == 0 && not_forwarded(out.status_, *text)) {
+        ++counters_.retries;
+        (void)co_await sleep_for(milliseconds(50));
         continue;
       }
       state.prefetched = std::move(*text);
@@ -410,18 +441,48 @@ Task<Result<InferenceResponse, Error>> Client::send_to(protocol::Route route, st
   }
 }
 
-Task<Result<std::string, Error>> Client::list_models(http::Headers extra) {
-  auto response = co_await http_->request(
-      options_.session.endpoint,
-      {.method = "GET", .target = "/v1/models", .headers = gateway_headers(extra)});
-  if (!response) co_return response.error();
-  auto body = co_await response->body().read_all(1 << 20);
-  if (!body) co_return body.error();
-  if (response->status() != 200) {
-    co_return Error(errc::bad_status,
-                    "/v1/models: status " + std::to_string(response->status()) + ": " + *body);
+Task<Result<ModelsAnswer, Error>> Client::models(std::string id, http::Headers extra) {
+  if (id.find_first_of("/?#% ") != std::string::npos) {
+    co_return invalid("model ID \"" + id + "\" has a character a path cannot carry");
   }
-  co_return std::move(*body);
+  const std::string target = id.empty() ? "/v1/models" : "/v1/models/" + id;
+  // A GET changes nothing: resent after a refused connect like any request.
+  for (int attempt = 0;; ++attempt) {
+    auto response = co_await http_->request(
+        options_.session.endpoint,
+        {.method = "GET", .target = target, .headers = gateway_headers(extra)});
+    if (!response) {
+      if (attempt == 0 && never_connected(response.error())) {
+        (void)co_await sleep_for(milliseconds(50));
+        continue;
+      }
+      co_return response.error();
+    }
+    auto body = co_await response->body().read_all(1 << 20);
+    if (!body) co_return body.error();
+    co_return ModelsAnswer{response->status(), std::move(*body)};
+  }
+}
+
+Task<Result<std::string, Error>> Client::list_models(http::Headers extra) {
+  co_return co_await model_answer("", std::move(extra));
+}
+
+Task<Result<std::string, Error>> Client::retrieve_model(std::string id) {
+  if (id.empty()) co_return invalid("retrieve_model needs a model ID");
+  co_return co_await model_answer(std::move(id), {});
+}
+
+Task<Result<std::string, Error>> Client::model_answer(std::string id, http::Headers extra) {
+  const std::string target = id.empty() ? "/v1/models" : "/v1/models/" + id;
+  auto answer = co_await models(std::move(id), std::move(extra));
+  if (!answer) co_return answer.error();
+  if (answer->status != 200) {
+    const auto parsed = protocol::parse_error_body(answer->body);
+    co_return Error(errc::bad_status, target + ": status " + std::to_string(answer->status) + ": " +
+                                          (parsed ? parsed->message : answer->body));
+  }
+  co_return std::move(answer->body);
 }
 
 Task<Result<std::string, Error>> Client::chat(std::string request) {

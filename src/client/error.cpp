@@ -26,6 +26,8 @@ class ClientCategory final : public std::error_category {
         return "bad configuration";
       case errc::unauthenticated_response:
         return "unauthenticated response";
+      case errc::response_cut_off:
+        return "response cut off";
     }
     return "unknown client error " + std::to_string(code);
   }

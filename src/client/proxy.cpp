@@ -1,6 +1,12 @@
 #include "cipherline/client/proxy.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
+#include <ctime>
 
 #include "cipherline/client/error.hpp"
 #include "cipherline/client/verification_document.hpp"
@@ -14,10 +20,89 @@ using namespace std::chrono;
 
 namespace {
 
-Task<void> respond_json_error(http::ResponseWriter& writer, int status, std::string_view message) {
-  (void)co_await writer.respond(status, {{"Content-Type", "application/json"}},
-                                protocol::error_body(message, "cipherline_proxy"));
+// The proxy's own errors, in the shape of the caller's API (OpenAI, or
+// Anthropic on /v1/messages). `may_have_run`: the request may have reached
+// a worker, so the SDKs are told not to resend it (x-should-retry: false,
+// which both official SDKs obey before their own retry rules).
+Task<void> respond_json_error(const http::Request& request, http::ResponseWriter& writer,
+                              int status, std::string_view message, std::string_view code = {},
+                              bool may_have_run = false) {
+  http::Headers headers{{"Content-Type", "application/json"}};
+  if (may_have_run) headers.add("x-should-retry", "false");
+  (void)co_await writer.respond(
+      status, std::move(headers),
+      protocol::error_body(protocol::error_dialect_for_path(request.head.path()),
+                           protocol::error_type_for_status(status), message, code));
 }
+
+// RequestDump: one request's plaintext and its answer as two files in the
+// --dump-requests directory, named <UTC time>_<sequence>_req.txt and
+// _resp.txt so that they sort by time. Files are created 0600, never
+// overwritten. Written on the loop thread: a debugging aid, not a hot path.
+class RequestDump {
+ public:
+  RequestDump(const std::filesystem::path& dir, const http::Request& request,
+              std::string_view body) {
+    if (dir.empty()) return;
+    static std::atomic<std::uint64_t> sequence{0};
+    const auto now = system_clock::now();
+    const auto t = system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char stamp[64];
+    const auto micros = duration_cast<microseconds>(now.time_since_epoch()).count() % 1000000;
+    const auto n = strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+    std::snprintf(stamp + n, sizeof stamp - n, ".%06lldZ_%06llu", static_cast<long long>(micros),
+                  static_cast<unsigned long long>(sequence.fetch_add(1) % 1000000));
+    const std::string base = (dir / stamp).string();
+    if (std::FILE* req = open_new(base + "_req.txt")) {
+      std::string head = request.head.method + " " + request.head.target + "\n";
+      for (const auto& [name, value] : request.head.headers.fields()) {
+        // Never the API key.
+        if (http::header_name_equals(name, "Authorization") ||
+            http::header_name_equals(name, "X-Api-Key")) {
+          continue;
+        }
+        head += name + ": " + value + "\n";
+      }
+      head += "\n";
+      std::fwrite(head.data(), 1, head.size(), req);
+      std::fwrite(body.data(), 1, body.size(), req);
+      std::fclose(req);
+    }
+    response_ = open_new(base + "_resp.txt");
+  }
+  RequestDump(const RequestDump&) = delete;
+  RequestDump& operator=(const RequestDump&) = delete;
+  ~RequestDump() {
+    if (response_) std::fclose(response_);
+  }
+
+  // status: the answer's status line and media type, once, before its text.
+  void status(int status, std::string_view content_type) {
+    if (!response_) return;
+    std::fprintf(response_, "%d\nContent-Type: %.*s\n\n", status,
+                 static_cast<int>(content_type.size()), content_type.data());
+  }
+  // text: the answer's (decrypted) bytes, as sent to the caller.
+  void text(std::string_view bytes) {
+    if (response_) std::fwrite(bytes.data(), 1, bytes.size(), response_);
+  }
+  // end: a note on how the answer ended, when it did not end as it should.
+  void end(std::string_view why) {
+    if (response_) std::fprintf(response_, "\n[%.*s]\n", static_cast<int>(why.size()), why.data());
+  }
+
+ private:
+  static std::FILE* open_new(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return nullptr;
+    std::FILE* f = ::fdopen(fd, "wb");
+    if (!f) ::close(fd);
+    return f;
+  }
+  std::FILE* response_ = nullptr;
+};
 
 // The reason label of a failure: the part before the first ':'.
 std::string reason_of(const Error& e) {
@@ -26,11 +111,17 @@ std::string reason_of(const Error& e) {
 }
 
 constexpr std::string_view kNoKey =
-    "no API key: start the proxy with --api-key, or send \"Authorization: Bearer <key>\"";
+    "no API key: start the proxy with --api-key, or send \"Authorization: Bearer <key>\" (or "
+    "\"X-Api-Key: <key>\")";
 
+// The caller's API key: "Authorization: Bearer <key>" (OpenAI's SDKs), else
+// "X-Api-Key: <key>" (Anthropic's).
 std::string bearer_of(const http::Request& request) {
   const auto h = request.head.headers.get("Authorization");
-  if (!h || h->size() <= 7 || !http::header_name_equals(h->substr(0, 7), "Bearer ")) return {};
+  if (!h || h->size() <= 7 || !http::header_name_equals(h->substr(0, 7), "Bearer ")) {
+    const auto key = request.head.headers.get("X-Api-Key");
+    return key ? std::string(*key) : std::string();
+  }
   return std::string(h->substr(7));
 }
 
@@ -108,16 +199,20 @@ Task<bool> Proxy::admit(const http::Request& request, http::ResponseWriter& writ
   int refused = co_await ensure_verified(request);
   std::string why =
       refused == 401 ? "trying API key: " + failure_ : "the backend is not verified: " + failure_;
+  std::string_view code = refused == 401       ? protocol::kCodeInvalidApiKey
+                          : failure_ == kNoKey ? protocol::kCodeMissingApiKey
+                                               : protocol::kCodeNotVerified;
   if (refused == 0 && key_per_request_) {
     if (const std::string key = bearer_of(request); key.empty()) {
       refused = 401;
       why = kNoKey;
+      code = protocol::kCodeMissingApiKey;
     } else {
       extra.add("Authorization", "Bearer " + key);
     }
   }
   if (refused == 0) co_return true;
-  co_await respond_json_error(writer, refused, why);
+  co_await respond_json_error(request, writer, refused, why, code);
   log_request(request, refused, started, 0);
   co_return false;
 }
@@ -141,7 +236,8 @@ Task<void> Proxy::serve_local(const http::Handler& handler, http::Request& reque
                               http::ResponseWriter& writer) {
   if (auto refusal = options_.callers.check(request.head.headers)) {
     const auto started = steady_clock::now();
-    co_await respond_json_error(writer, refusal->status, refusal->message);
+    co_await respond_json_error(request, writer, refusal->status, refusal->message,
+                                protocol::kCodeLocalCallersOnly);
     log_request(request, refusal->status, started, 0);
     co_return;
   }
@@ -170,20 +266,11 @@ http::Router Proxy::router() {
                       return forward(protocol::Route::unstructured, r, w);
                     }),
                     {.max_body = options_.max_body});
-  router.add("GET", "/v1/models",
-             local([this](http::Request& request, http::ResponseWriter& writer) -> Task<void> {
-               const auto started = steady_clock::now();
-               http::Headers extra;
-               if (!co_await admit(request, writer, started, extra)) co_return;
-               auto models = co_await client_.list_models(std::move(extra));
-               if (!models) {
-                 co_await respond_json_error(writer, 502, "backend: " + models.error().message());
-                 log_request(request, 502, started, 0);
-                 co_return;
-               }
-               (void)co_await writer.respond(200, {{"Content-Type", "application/json"}}, *models);
-               log_request(request, 200, started, models->size());
-             }));
+  // The model list and GET /v1/models/{id}, passed through (spec §5.5).
+  const auto models =
+      local([this](http::Request& r, http::ResponseWriter& w) { return forward_models(r, w); });
+  router.add("GET", "/v1/models", models);
+  router.add_prefix("GET", "/v1/models/", models);
   router.add("GET", "/healthz",
              local([this](http::Request&, http::ResponseWriter& writer) -> Task<void> {
                if (verified_) {
@@ -229,6 +316,41 @@ std::string Proxy::verification() {
                                system_clock::now(), steady_clock::now());
 }
 
+Task<void> Proxy::forward_models(http::Request& request, http::ResponseWriter& writer) {
+  const auto started = steady_clock::now();
+  http::Headers extra;
+  if (!co_await admit(request, writer, started, extra)) co_return;
+  const std::string_view path = request.head.path();
+  const std::string id(path.size() > 11 ? path.substr(11) : std::string_view());  // /v1/models/
+  RequestDump dump(options_.dump_requests, request, {});
+  auto answer = co_await client_.models(id, std::move(extra));
+  if (!answer) {
+    const bool bad = answer.error() == errc::invalid_request;
+    dump.end(answer.error().message());
+    co_await respond_json_error(request, writer, bad ? 400 : 502,
+                                (bad ? "" : "backend: ") + answer.error().message(),
+                                bad ? std::string_view() : protocol::kCodeBadGateway);
+    log_request(request, bad ? 400 : 502, started, 0);
+    co_return;
+  }
+  if (answer->status != 200) {
+    // The backend's error (404 for an unknown ID), in the caller's shape.
+    const auto parsed = protocol::parse_error_body(answer->body);
+    dump.status(answer->status, protocol::kJsonType);
+    dump.text(answer->body);
+    co_await respond_json_error(
+        request, writer, answer->status,
+        parsed ? parsed->message : "backend: status " + std::to_string(answer->status),
+        parsed ? std::string_view(parsed->code) : std::string_view());
+    log_request(request, answer->status, started, 0);
+    co_return;
+  }
+  dump.status(200, protocol::kJsonType);
+  dump.text(answer->body);
+  (void)co_await writer.respond(200, {{"Content-Type", "application/json"}}, answer->body);
+  log_request(request, 200, started, answer->body.size());
+}
+
 Task<void> Proxy::forward(protocol::Route route, http::Request& request,
                           http::ResponseWriter& writer) {
   const auto started = steady_clock::now();
@@ -237,8 +359,9 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
   auto body = co_await request.body.read_all(options_.max_body);
   if (!body) {
     const bool too_large = body.error() == http::errc::body_too_large;
-    co_await respond_json_error(writer, too_large ? 413 : 400,
-                                "reading the request: " + body.error().message());
+    co_await respond_json_error(request, writer, too_large ? 413 : 400,
+                                "reading the request: " + body.error().message(),
+                                too_large ? protocol::kCodeBodyTooLarge : std::string_view());
     log_request(request, too_large ? 413 : 400, started, 0);
     co_return;
   }
@@ -249,6 +372,7 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     if (auto type = request.head.headers.get("Content-Type")) extra.add("Content-Type", *type);
   }
   const auto plaintext_bytes = body->size();
+  RequestDump dump(options_.dump_requests, request, *body);
   auto sending = unstructured ? client_.send_unstructured(request.head.target, std::move(*body),
                                                           std::move(extra))
                               : client_.send(route, std::move(*body), std::move(extra));
@@ -260,9 +384,16 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
   if (response) metrics_.bytes_encrypted += plaintext_bytes;
   if (!response) {
     const bool bad_request = response.error() == errc::invalid_request;
+    const bool cut_off = response.error() == errc::response_cut_off;
+    const std::string message = (bad_request ? "" : "backend: ") + response.error().message();
     metrics_.failure(reason_of(response.error()), request.head.path());
-    co_await respond_json_error(writer, bad_request ? 400 : 502,
-                                (bad_request ? "" : "backend: ") + response.error().message());
+    dump.end(message);
+    co_await respond_json_error(request, writer, bad_request ? 400 : 502, message,
+                                bad_request ? protocol::kCodeInvalidJson
+                                : cut_off   ? protocol::kCodeResponseCutOff
+                                            : protocol::kCodeBadGateway,
+                                // Anything but a request refused before it was sent may have run.
+                                !bad_request && response.error() != std::errc::connection_refused);
     log_request(request, bad_request ? 400 : 502, started, 0);
     co_return;
   }
@@ -273,9 +404,16 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     // nothing unauthenticated can pass for an answer.
     auto text = co_await response->read_all();
     metrics_.failure("gateway error", request.head.path());
-    co_await respond_json_error(
-        writer, response->status(),
-        "gateway (unauthenticated): " + (text ? text->substr(0, 4096) : text.error().message()));
+    const auto parsed = text ? protocol::parse_error_body(*text) : std::nullopt;
+    const std::string message =
+        "gateway (unauthenticated): " + (parsed ? parsed->message.substr(0, 4096)
+                                         : text ? text->substr(0, 4096)
+                                                : text.error().message());
+    const std::string code = parsed ? parsed->code : "";
+    dump.status(response->status(), protocol::kJsonType);
+    dump.text(text ? *text : text.error().message());
+    co_await respond_json_error(request, writer, response->status(), message, code,
+                                response->status() >= 500 && code != protocol::kCodeNotForwarded);
     log_request(request, response->status(), started, 0);
     co_return;
   }
@@ -285,16 +423,21 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
     auto answer = co_await response->read_all();
     if (!answer) {
       metrics_.failure(reason_of(answer.error()), request.head.path());
-      co_await respond_json_error(writer, 502, "backend: " + answer.error().message());
+      dump.end(answer.error().message());
+      co_await respond_json_error(request, writer, 502, "backend: " + answer.error().message(),
+                                  protocol::kCodeResponseCutOff, true);
       log_request(request, 502, started, 0);
       co_return;
     }
+    dump.status(response->status(), response->content_type());
+    dump.text(*answer);
     metrics_.bytes_decrypted += answer->size();
     (void)co_await writer.respond(response->status(), std::move(headers), *answer);
     log_request(request, response->status(), started, answer->size());
     co_return;
   }
   ++metrics_.streams;
+  dump.status(response->status(), response->content_type());
   headers.add("Cache-Control", "no-cache");
   if (!co_await writer.start(response->status(), std::move(headers))) co_return;
   std::uint64_t bytes = 0;
@@ -306,6 +449,7 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
       // it can never take what arrived for a complete answer.
       metrics_.failure(reason_of(more.error()), request.head.path());
       if (options_.log) options_.log("stream broken off: " + more.error().message());
+      dump.end("stream broken off: " + more.error().message());
       writer.abort();
       break;
     }
@@ -319,6 +463,7 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
       metrics_.stream_read(n, duration_cast<microseconds>(now - previous));
       previous = now;
     }
+    dump.text(response->text());
     bytes += response->text().size();
     metrics_.bytes_decrypted += response->text().size();
     if (!co_await writer.write(response->text())) break;

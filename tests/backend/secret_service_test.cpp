@@ -95,7 +95,7 @@ TEST(SecretService, ExchangeOverHttp) {
         EXPECT_EQ(empty.status, 400);
         EXPECT_EQ(
             empty.body,
-            R"({"error":{"message":"secret exchange: the secret request lacks the string field \"PublicKey\"","type":""}})");
+            R"({"error":{"message":"secret exchange: the secret request lacks the string field \"PublicKey\"","type":"invalid_request_error","code":null}})");
 
         const Reply short_key = co_await post(client, a, "POST", R"({"PublicKey":"AAAA"})");
         EXPECT_EQ(short_key.status, 400);

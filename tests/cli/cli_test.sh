@@ -90,4 +90,29 @@ resp_header=$(head -1 "$tmp/oae-resp")
 check oae-round-trip-response 0 '"data: [DONE]\n\n"' -- sh -c "tail -n +2 \"$tmp/oae-resp\" | \"$bin\" crypto oae-open --secret $oae_secret --request-header $req_header --response-header $resp_header"
 check oae-wrong-stream 1 "authentication failed" -- sh -c "tail -n +2 \"$tmp/oae-resp\" | \"$bin\" crypto oae-open --secret $oae_secret --request-header $req_header"
 
+# --api-key KEY|@FILE, with CIPHERLINE_API_KEY as its default: an unreadable
+# or empty key file is a usage error naming the file and where it came from.
+printf '{}' >"$tmp/manifest.json"
+: >"$tmp/empty-key"
+printf 'key-from-file\n' >"$tmp/key"
+for cmd in proxy batch; do
+  if [ "$cmd" = batch ]; then io="--input $tmp/manifest.json --output $tmp/out.jsonl"; else io=""; fi
+  # shellcheck disable=SC2086
+  check "$cmd-api-key-missing-file" 2 "--api-key: cannot read the key file $tmp/nope" -- \
+    "$bin" $cmd $io --api-endpoint 127.0.0.1:1 --manifest "$tmp/manifest.json" --api-key "@$tmp/nope"
+  # shellcheck disable=SC2086
+  check "$cmd-api-key-empty-file" 2 "--api-key: the key file $tmp/empty-key is empty" -- \
+    "$bin" $cmd $io --api-endpoint 127.0.0.1:1 --manifest "$tmp/manifest.json" --api-key "@$tmp/empty-key"
+  # shellcheck disable=SC2086
+  check "$cmd-api-key-env-file" 2 "CIPHERLINE_API_KEY: cannot read the key file $tmp/nope" -- \
+    env CIPHERLINE_API_KEY="@$tmp/nope" "$bin" $cmd $io --api-endpoint 127.0.0.1:1 --manifest "$tmp/manifest.json"
+  # The flag wins over the environment.
+  # shellcheck disable=SC2086
+  check "$cmd-api-key-flag-over-env" 2 "--api-key: the key file $tmp/empty-key is empty" -- \
+    env CIPHERLINE_API_KEY="@$tmp/nope" "$bin" $cmd $io --api-endpoint 127.0.0.1:1 \
+    --manifest "$tmp/manifest.json" --api-key "@$tmp/empty-key"
+  check "$cmd-help-names-env" 0 "CIPHERLINE_API_KEY" -- "$bin" $cmd --help
+done
+check proxy-help-dump 0 "--dump-requests DIR" -- "$bin" proxy --help
+
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }

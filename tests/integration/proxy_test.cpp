@@ -2,16 +2,23 @@
 // health, metrics, refusal before verification, API-key adoption (each
 // request still judged by its own key), local callers only (no rebinding
 // page's Host, no web page's Origin), clear 4xx errors for bad input, the
-// verification document and the dashboard page.
+// verification document and the dashboard page; errors in the shapes the
+// official SDKs parse, GET /v1/models/{id}, --dump-requests; the in-process
+// client's retries (only what reached no worker).
 #include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <simdjson.h>
+#include <cstring>
 
 #include "../http/server_fixture.hpp"
+#include "cipherline/client/error.hpp"
 #include "cipherline/client/proxy.hpp"
 #include "cipherline/crypto/base64.hpp"
 #include "cipherline/crypto/hex.hpp"
 #include "cipherline/crypto/sha256.hpp"
 #include "cipherline/http/server.hpp"
+#include "cipherline/protocol/error_body.hpp"
 #include "cipherline/runtime/sleep.hpp"
 #include "pipeline_fixture.hpp"
 
@@ -134,13 +141,14 @@ TEST(Proxy, ServesVerifiedAndRefusesBadInput) {
               http, at, "POST", "/v1/chat/completions",
               R"({"model":"no-such-model","stream":true,"messages":[{"role":"user","content":"x"}]})",
               {{"Accept", "text/event-stream"}});
-          EXPECT_EQ(unknown.status, 404) << unknown.body;
-          EXPECT_TRUE(
-              unknown.body.starts_with(R"({"error":{"message":"gateway (unauthenticated): )"))
-              << unknown.body;
-          // One JSON document: the gateway's text only inside its message.
-          EXPECT_EQ(unknown.body.find('\n'), std::string::npos) << unknown.body;
-          EXPECT_TRUE(unknown.body.ends_with(R"(","type":"cipherline_proxy"}})")) << unknown.body;
+          EXPECT_EQ(unknown.status, 400) << unknown.body;
+          // One JSON document in the OpenAI shape: the gateway's message,
+          // not its bytes, and its code.
+          EXPECT_EQ(unknown.body,
+                    R"({"error":{"message":"gateway (unauthenticated): model \"no-such-model\" )"
+                    R"(is not served here","type":"invalid_request_error",)"
+                    R"("code":"model_not_found"}})");
+          EXPECT_EQ(unknown.header("Content-Type"), "application/json");
 
           auto metrics = co_await call(http, at, "GET", "/metrics");
           EXPECT_EQ(metrics.status, 200);
@@ -399,7 +407,7 @@ TEST(Proxy, VerificationDocumentFollowsTheSession) {
               auto unknown = co_await call(
                   http, at, "POST", "/v1/chat/completions",
                   R"({"model":"no-such-model","messages":[{"role":"user","content":"x"}]})", key);
-              EXPECT_EQ(unknown.status, 404) << unknown.body;
+              EXPECT_EQ(unknown.status, 400) << unknown.body;
               auto later = co_await call(http, at, "GET", "/verification");
               auto metrics = co_await call(http, at, "GET", "/metrics");
               {
@@ -529,6 +537,477 @@ TEST(Proxy, AdoptsTheFirstRequestsApiKey) {
                                      {{"Authorization", "Bearer dev"}});
               EXPECT_EQ(models.status, 200) << models.body;
             });
+      }));
+}
+
+TEST(Proxy, ModelsByIdAndErrorsInTheSdkShapes) {
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        co_await with_proxy(
+            {.client = client_options(b)},
+            [](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+              http::HttpClient http({.proxy = http::ProxySettings{}});
+              for (int i = 0; i < 200 && !proxy.verified(); ++i) {
+                (void)co_await sleep_for(std::chrono::milliseconds(20));
+              }
+              auto one = co_await call(http, at, "GET", "/v1/models/synthetic");
+              EXPECT_EQ(one.status, 200) << one.body;
+              EXPECT_EQ(
+                  one.body,
+                  R"({"id":"synthetic","object":"model","created":0,"owned_by":"cipherline"})");
+              auto none = co_await call(http, at, "GET", "/v1/models/no-such-model");
+              EXPECT_EQ(none.status, 404) << none.body;
+              EXPECT_EQ(none.body,
+                        R"({"error":{"message":"The model \"no-such-model\" does not exist",)"
+                        R"("type":"not_found_error","code":"model_not_found"}})");
+              // Anthropic's shape on /v1/messages, for the proxy's own
+              // errors and the gateway's.
+              auto bad = co_await call(http, at, "POST", "/v1/messages", "{\"model\":");
+              EXPECT_EQ(bad.status, 400);
+              EXPECT_TRUE(bad.body.starts_with(
+                  R"({"type":"error","error":{"type":"invalid_request_error","message":")"))
+                  << bad.body;
+              auto unknown = co_await call(
+                  http, at, "POST", "/v1/messages",
+                  R"({"model":"claude-x","max_tokens":5,"messages":[{"role":"user","content":"x"}]})");
+              EXPECT_EQ(unknown.status, 400) << unknown.body;
+              EXPECT_EQ(unknown.body,
+                        R"({"type":"error","error":{"type":"invalid_request_error","message":)"
+                        R"("gateway (unauthenticated): model \"claude-x\" is not served here"}})");
+              // The model's own error, sealed by the worker and opened by
+              // the proxy, is in the route's shape too.
+              auto wrong = co_await call(http, at, "POST", "/v1/embeddings",
+                                         R"({"model":"synthetic","input":[1]})");
+              EXPECT_EQ(wrong.status, 400) << wrong.body;
+              EXPECT_NE(wrong.body.find(R"("type":"invalid_request_error","code":null)"),
+                        std::string::npos)
+                  << wrong.body;
+              // Refused before forwarding: no x-should-retry header.
+              EXPECT_EQ(bad.header("x-should-retry"), "");
+            });
+        // A wrong key, each request bringing its own: 401 authentication_error.
+        co_await with_proxy(
+            {.client = client_options(b, "")}, [](client::Proxy&, SocketAddress at) -> Task<void> {
+              http::HttpClient http({.proxy = http::ProxySettings{}});
+              auto wrong = co_await call(
+                  http, at, "POST", "/v1/chat/completions",
+                  R"({"model":"synthetic","messages":[{"role":"user","content":"x"}]})",
+                  {{"Authorization", "Bearer wrong"}});
+              EXPECT_EQ(wrong.status, 401);
+              EXPECT_NE(
+                  wrong.body.find(R"("type":"authentication_error","code":"invalid_api_key")"),
+                  std::string::npos)
+                  << wrong.body;
+            });
+      }));
+}
+
+// The files of a --dump-requests directory, sorted by name.
+std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(Proxy, DumpsPlaintextOnlyWhenAsked) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("cipherline-dump-" + std::to_string(::getpid()));
+  const auto off = dir / "off";
+  const auto on = dir / "on";
+  std::filesystem::create_directories(off);
+  std::filesystem::create_directories(on);
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+        const auto ask = [](SocketAddress at) -> Task<void> {
+          http::HttpClient http({.proxy = http::ProxySettings{}});
+          auto unary = co_await call(
+              http, at, "POST", "/v1/chat/completions",
+              R"({"model":"synthetic","messages":[{"role":"user","content":"dumped prompt one"}]})",
+              {{"Authorization", "Bearer dev"}});
+          EXPECT_EQ(unary.status, 200) << unary.body;
+          auto streamed = co_await call(
+              http, at, "POST", "/v1/chat/completions",
+              R"({"model":"synthetic","stream":true,"messages":[{"role":"user","content":"dumped prompt two"}]})",
+              {{"Authorization", "Bearer dev"}});
+          EXPECT_EQ(streamed.status, 200) << streamed.body;
+        };
+        // Without the option, nothing is written (here: the cwd is not
+        // touched either, which the empty `off` stands for).
+        client::ProxyOptions quiet{.client = client_options(b)};
+        co_await with_proxy(quiet, [&](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+          for (int i = 0; i < 200 && !proxy.verified(); ++i) {
+            (void)co_await sleep_for(std::chrono::milliseconds(20));
+          }
+          co_await ask(at);
+        });
+        client::ProxyOptions dumping{.client = client_options(b)};
+        dumping.dump_requests = on;
+        co_await with_proxy(dumping, [&](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+          for (int i = 0; i < 200 && !proxy.verified(); ++i) {
+            (void)co_await sleep_for(std::chrono::milliseconds(20));
+          }
+          co_await ask(at);
+        });
+      }));
+  EXPECT_TRUE(files_in(off).empty());
+  const auto files = files_in(on);
+  ASSERT_EQ(files.size(), 4u);
+  // Names sort by time: the unary pair first, each _req before _resp.
+  EXPECT_TRUE(files[0].string().ends_with("_req.txt")) << files[0];
+  EXPECT_TRUE(files[1].string().ends_with("_resp.txt")) << files[1];
+  EXPECT_EQ(files[0].string().substr(0, files[0].string().size() - 8),
+            files[1].string().substr(0, files[1].string().size() - 9));
+  const std::string req1 = testing::read_text(files[0]);
+  const std::string resp1 = testing::read_text(files[1]);
+  const std::string req2 = testing::read_text(files[2]);
+  const std::string resp2 = testing::read_text(files[3]);
+  EXPECT_TRUE(req1.starts_with("POST /v1/chat/completions\n")) << req1;
+  EXPECT_NE(req1.find("dumped prompt one"), std::string::npos) << req1;
+  EXPECT_EQ(req1.find("Bearer"), std::string::npos) << "the API key is never dumped";
+  EXPECT_TRUE(resp1.starts_with("200\nContent-Type: application/json\n\n")) << resp1;
+  EXPECT_NE(resp1.find("\"object\":\"chat.completion\""), std::string::npos) << resp1;
+  EXPECT_NE(req2.find("dumped prompt two"), std::string::npos) << req2;
+  // The stream as decrypted event text, to its end.
+  EXPECT_TRUE(resp2.starts_with("200\nContent-Type: text/event-stream")) << resp2;
+  EXPECT_NE(resp2.find("data: {"), std::string::npos) << resp2;
+  EXPECT_NE(resp2.find("chat.completion.chunk"), std::string::npos) << resp2;
+  EXPECT_NE(resp2.find("data: [DONE]"), std::string::npos) << resp2;
+  std::filesystem::remove_all(dir);
+}
+
+// A stand-in for the gateway, on plain TCP, one request per connection
+// (answers say Connection: close, so no connection is reused): key-setup
+// calls go to the real gateway; inference requests are counted and, while
+// `cut`, the connection is closed after reading the request, without a
+// byte of answer. (http::Server always answers a request, so this one is
+// written on TcpListener.)
+struct CuttingGateway {
+  http::Origin gateway;
+  http::HttpClient upstream;
+  int inference = 0;
+  bool cut = true;
+  // Inference requests answered with the gateway's "not forwarded" 502
+  // before the rest are relayed.
+  int not_forwarded = 0;
+
+  static http::Origin origin_of(const backend::DevBackend& b) {
+    return {.scheme = "https", .host = "127.0.0.1", .port = b.address().port()};
+  }
+  explicit CuttingGateway(const backend::DevBackend& b)
+      : gateway(origin_of(b)),
+        upstream({.tls = client::tls_config(client_options(b).session).build().value(),
+                  .proxy = http::ProxySettings{}}) {}
+
+  Task<void> serve(TcpListener& listener) {
+    TaskScope connections;
+    while (true) {
+      auto stream = co_await listener.accept();
+      if (!stream) break;
+      connections.spawn(one(std::move(*stream)));
+    }
+    co_await connections.join();
+  }
+
+  Task<void> one(TcpStream stream) {
+    std::string in;
+    std::size_t head_end = std::string::npos;
+    std::size_t length = 0;
+    while (head_end == std::string::npos || in.size() < head_end + 4 + length) {
+      auto got = co_await stream.read();
+      if (!got || got->empty()) co_return;
+      in += as_string(*got);
+      if (head_end == std::string::npos && (head_end = in.find("\r\n\r\n")) != std::string::npos) {
+        const auto at = in.find("Content-Length: ");
+        if (at != std::string::npos && at < head_end) length = std::stoul(in.substr(at + 16));
+      }
+    }
+    const std::string line = in.substr(0, in.find("\r\n"));
+    const std::string method = line.substr(0, line.find(' '));
+    const std::string target = line.substr(method.size() + 1, line.rfind(' ') - method.size() - 1);
+    const bool inferring = target.starts_with("/v1/") && !target.starts_with("/v1/models");
+    if (inferring) {
+      ++inference;
+      if (cut) {
+        stream.close();
+        co_return;
+      }
+      if (not_forwarded > 0) {
+        --not_forwarded;
+        const std::string body = protocol::error_body(
+            protocol::ErrorDialect::openai, protocol::ErrorType::api,
+            "no worker answered; the request was not forwarded: test", protocol::kCodeNotForwarded);
+        const std::string out =
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\n"
+            "Privatemode-Encrypted: false\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+        (void)co_await stream.write(as_bytes(out));
+        (void)co_await stream.shutdown();
+        co_return;
+      }
+    }
+    http::ClientRequest forward{.method = method, .target = target};
+    for (std::size_t at = in.find("\r\n") + 2; at < head_end;) {
+      const auto end = in.find("\r\n", at);
+      const std::string field = in.substr(at, end - at);
+      const auto colon = field.find(':');
+      const std::string name = field.substr(0, colon);
+      if (!http::header_name_equals(name, "Host") &&
+          !http::header_name_equals(name, "Content-Length")) {
+        forward.headers.add(name, field.substr(colon + 2));
+      }
+      at = end + 2;
+    }
+    forward.body = in.substr(head_end + 4, length);
+    auto response = co_await upstream.request(gateway, std::move(forward));
+    if (!response) co_return;
+    auto body = (co_await response->body().read_all()).value();
+    std::string out = "HTTP/1.1 " + std::to_string(response->status()) + " X\r\n";
+    for (const auto& [name, value] : response->head().headers.fields()) {
+      if (http::header_name_equals(name, "Content-Type") ||
+          (name.size() > 12 && http::header_name_equals(name.substr(0, 12), "Privatemode-"))) {
+        out += name + ": " + value + "\r\n";
+      }
+    }
+    out += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+    out += body;
+    (void)co_await stream.write(as_bytes(out));
+    (void)co_await stream.shutdown();
+  }
+};
+
+TEST(Client, AResponseCutOffIsNotResent) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              CuttingGateway cutting(b);
+              auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+              auto options = client_options(b);
+              options.session.endpoint = {
+                  .scheme = "http", .host = "127.0.0.1", .port = listener.local_address().port()};
+              std::stop_source stop;
+              TaskScope scope;
+              scope.spawn(with_stop_token(cutting.serve(listener), stop.get_token()));
+              client::Client client(options);
+              auto connected = co_await client.connect();
+              EXPECT_TRUE(connected) << (connected ? "" : connected.error().message());
+              auto r = co_await client.chat(testing::chat_request("run me once"));
+              EXPECT_FALSE(r);
+              if (!r) {
+                EXPECT_EQ(r.error(), client::errc::response_cut_off) << r.error().message();
+                EXPECT_NE(r.error().message().find("cut off"), std::string::npos)
+                    << r.error().message();
+                EXPECT_NE(r.error().message().find("not resent"), std::string::npos)
+                    << r.error().message();
+              }
+              EXPECT_EQ(cutting.inference, 1);  // exactly one request arrived
+              EXPECT_EQ(client.counters().retries, 0u);
+              // Through the proxy the same failure is a 502 the SDKs do
+              // not resend.
+              co_await with_proxy(
+                  {.client = options}, [&](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+                    for (int i = 0; i < 200 && !proxy.verified(); ++i) {
+                      (void)co_await sleep_for(std::chrono::milliseconds(20));
+                    }
+                    http::HttpClient http({.proxy = http::ProxySettings{}});
+                    auto reply = co_await call(http, at, "POST", "/v1/chat/completions",
+                                               testing::chat_request("and once more"));
+                    EXPECT_EQ(reply.status, 502) << reply.body;
+                    EXPECT_NE(reply.body.find(R"("code":"response_cut_off")"), std::string::npos)
+                        << reply.body;
+                    EXPECT_EQ(reply.header("x-should-retry"), "false");
+                  });
+              EXPECT_EQ(cutting.inference, 2);
+              co_await client.close();
+              stop.request_stop();
+              listener.close();
+              co_await scope.join();
+            }));
+}
+
+TEST(Client, ARefusedConnectIsRetried) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              CuttingGateway relay(b);
+              relay.cut = false;
+              auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+              const auto address = listener.local_address();
+              auto options = client_options(b);
+              options.session.endpoint = {
+                  .scheme = "http", .host = "127.0.0.1", .port = address.port()};
+              std::stop_source stop;
+              TaskScope scope;
+              scope.spawn(with_stop_token(relay.serve(listener), stop.get_token()));
+              client::Client client(options);
+              auto connected = co_await client.connect();
+              EXPECT_TRUE(connected) << (connected ? "" : connected.error().message());
+              // Nothing listens: the connect is refused.
+              listener.close();
+              stop.request_stop();
+              co_await scope.join();
+              // Listening again once the client counted its retry (it waits 50 ms).
+              std::stop_source stop2;
+              TaskScope scope2;
+              TcpListener again;
+              const auto listen_again = [](client::Client& c, TcpListener& l, SocketAddress a,
+                                           CuttingGateway& g) -> Task<void> {
+                while (c.counters().retries == 0) {
+                  if (!co_await sleep_for(std::chrono::milliseconds(1))) co_return;
+                }
+                l = TcpListener::bind(a);
+                co_await g.serve(l);
+              };
+              scope2.spawn(
+                  with_stop_token(listen_again(client, again, address, relay), stop2.get_token()));
+              auto r = co_await client.chat(testing::chat_request("answered after a refusal"));
+              EXPECT_TRUE(r) << (r ? "" : r.error().message());
+              if (r) EXPECT_NE(r->find("answered after a refusal"), std::string::npos);
+              EXPECT_EQ(client.counters().retries, 1u);
+              EXPECT_EQ(relay.inference, 1);
+              co_await client.close();
+              stop2.request_stop();
+              again.close();
+              co_await scope2.join();
+            }));
+}
+
+TEST(Client, TheGatewaysNotForwardedIsRetriedOnce) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              CuttingGateway relay(b);
+              relay.cut = false;
+              relay.not_forwarded = 1;
+              auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+              auto options = client_options(b);
+              options.session.endpoint = {
+                  .scheme = "http", .host = "127.0.0.1", .port = listener.local_address().port()};
+              std::stop_source stop;
+              TaskScope scope;
+              scope.spawn(with_stop_token(relay.serve(listener), stop.get_token()));
+              client::Client client(options);
+              EXPECT_TRUE(co_await client.connect());
+              auto r = co_await client.chat(testing::chat_request("after a refusal upstream"));
+              EXPECT_TRUE(r) << (r ? "" : r.error().message());
+              EXPECT_EQ(client.counters().retries, 1u);
+              EXPECT_EQ(relay.inference, 2);
+              // Twice: the second refusal is the answer (one retry only).
+              relay.not_forwarded = 2;
+              auto twice = co_await client.send(protocol::Route::chat_completions,
+                                                testing::chat_request("refused twice"));
+              EXPECT_TRUE(twice);
+              if (twice) {
+                EXPECT_EQ(twice->status(), 502);
+                EXPECT_FALSE(twice->encrypted());
+              }
+              EXPECT_EQ(relay.inference, 4);
+              co_await client.close();
+              stop.request_stop();
+              listener.close();
+              co_await scope.join();
+            }));
+}
+
+TEST(Client, RetrievesModelsAndNamesWhatIsWrong) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              client::Client client(client_options(b));
+              EXPECT_TRUE(co_await client.connect());
+              auto list = co_await client.list_models();
+              EXPECT_TRUE(list && list->find("\"synthetic\"") != std::string::npos);
+              auto one = co_await client.retrieve_model("synthetic");
+              EXPECT_TRUE(one) << (one ? "" : one.error().message());
+              if (one) EXPECT_NE(one->find(R"("id":"synthetic")"), std::string::npos) << *one;
+              auto none = co_await client.retrieve_model("gpt-none");
+              EXPECT_FALSE(none);
+              if (!none) {
+                EXPECT_EQ(none.error(), client::errc::bad_status);
+                EXPECT_NE(none.error().message().find("404"), std::string::npos);
+                EXPECT_NE(none.error().message().find("The model \"gpt-none\" does not exist"),
+                          std::string::npos)
+                    << none.error().message();
+              }
+              auto bad_id = co_await client.retrieve_model("a/b");
+              EXPECT_FALSE(bad_id);
+              // An unknown model: the gateway's 400 naming it.
+              auto chat = co_await client.chat(
+                  R"({"model":"gpt-none","messages":[{"role":"user","content":"x"}]})");
+              EXPECT_FALSE(chat);
+              if (!chat) {
+                EXPECT_NE(chat.error().message().find("400"), std::string::npos);
+                EXPECT_NE(chat.error().message().find("gpt-none"), std::string::npos)
+                    << chat.error().message();
+              }
+              co_await client.close();
+            }));
+  // A wrong key: the exchange is refused as unauthorized.
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              client::Client client(client_options(b, "wrong"));
+              auto r = co_await client.connect();
+              EXPECT_FALSE(r);
+              if (!r) EXPECT_EQ(r.error(), client::errc::unauthorized) << r.error().message();
+              co_await client.close();
+            }));
+}
+
+// The embedding of `answer`'s first item: floats, or base64 of little-endian
+// float32 (OpenAI's encoding_format "base64").
+std::vector<double> first_embedding(const std::string& answer) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::vector<double> out;
+  if (parser.parse(answer).get(root) != simdjson::SUCCESS) return out;
+  simdjson::dom::array data;
+  if (root["data"].get(data) != simdjson::SUCCESS || data.size() == 0) return out;
+  const auto embedding = data.at(0)["embedding"];
+  std::string_view text;
+  simdjson::dom::array numbers;
+  if (embedding.get(text) == simdjson::SUCCESS) {
+    auto bytes = crypto::from_base64(text);
+    if (!bytes || bytes->size() % 4 != 0) return out;
+    for (std::size_t i = 0; i < bytes->size(); i += 4) {
+      std::uint32_t bits = 0;
+      for (int b = 3; b >= 0; --b)
+        bits = (bits << 8) | std::to_integer<std::uint32_t>((*bytes)[i + b]);
+      float f;
+      std::memcpy(&f, &bits, sizeof f);
+      out.push_back(f);
+    }
+  } else if (embedding.get(numbers) == simdjson::SUCCESS) {
+    for (const auto n : numbers) out.push_back(n.get_double().value());
+  }
+  return out;
+}
+
+// What the OpenAI SDK asks by default (encoding_format "base64") must be
+// the float answer, encoded. Fails until the synthetic model honours
+// encoding_format.
+TEST(Client, EmbeddingsAsBase64MatchFloats) {
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        client::Client client(client_options(b));
+        EXPECT_TRUE(co_await client.connect());
+        const auto embed = [&](std::string format) -> Task<std::string> {
+          auto r = co_await client.send(
+              protocol::Route::embeddings,
+              R"({"model":"synthetic","input":"embed me","encoding_format":")" + format + R"("})");
+          if (!r) co_return r.error().message();
+          auto body = co_await r->read_all();
+          co_return body ? *body : body.error().message();
+        };
+        const std::string encoded = co_await embed("base64");
+        const std::string floats = co_await embed("float");
+        const auto a = first_embedding(encoded);
+        const auto f = first_embedding(floats);
+        EXPECT_FALSE(f.empty()) << floats;
+        EXPECT_NE(encoded.find(R"("embedding":")"), std::string::npos)
+            << "not base64: " << encoded.substr(0, 200);
+        EXPECT_EQ(a.size(), f.size());
+        for (std::size_t i = 0; i < std::min(a.size(), f.size()); ++i) {
+          EXPECT_NEAR(a[i], f[i], 1e-6) << i;
+        }
+        co_await client.close();
       }));
 }
 

@@ -1,7 +1,10 @@
 // respond_error: the backend's plaintext error response, as Privatemode's
-// services write it (spec §1.4):
+// services write it (spec §1.4), in the shape the official SDKs parse (see
+// protocol/error_body.hpp): the Anthropic shape on /v1/messages, the OpenAI
+// shape elsewhere, the error type from the status, `code` a machine code
+// (protocol::kCode…) or empty for null:
 //
-//   {"error":{"message":"…","type":""}}
+//   {"error":{"message":"…","type":"invalid_request_error","code":null}}
 //   Content-Type: application/json, X-Content-Type-Options: nosniff,
 //   Privatemode-Encrypted: false
 //
@@ -19,6 +22,6 @@
 namespace cipherline::backend {
 
 Task<void> respond_error(const http::Request& request, http::ResponseWriter& writer, int status,
-                         std::string_view message);
+                         std::string_view message, std::string_view code = {});
 
 }  // namespace cipherline::backend

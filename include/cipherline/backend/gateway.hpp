@@ -18,14 +18,17 @@
 //   handlers given (in one process, the Coordinator's and the secret
 //   service's own).
 // - POST /v1/chat/completions, /v1/completions, /v1/embeddings,
-//   /v1/messages, /v1/audio/transcriptions go to a worker for the model named by the
-//   Privatemode-Target-Model header (400 if it is missing, 404 for a model
-//   no worker serves), round robin among that model's workers; GET
-//   /v1/models and POST /unstructured/* (which name no model) to any worker. The request body and the worker's response
+//   /v1/messages, /v1/audio/transcriptions go to a worker for the model
+//   named by the Privatemode-Target-Model header (400 if it is missing, 400
+//   with code model_not_found for a model no worker serves), round robin
+//   among that model's workers; GET /v1/models and /v1/models/{id}, and POST
+//   /unstructured/* (which name no model), to any worker. The request body
+//   and the worker's response
 //   are relayed as they are, the response streamed chunk by chunk; of the
 //   headers only Content-Type, Accept and the Privatemode-* ones travel on.
 //   A worker that refuses the connection passes the request to the next;
-//   when none answers, 502.
+//   when every one refused, 502 with code not_forwarded (the request went
+//   to no worker); any other failure to reach a worker, 502 bad_gateway.
 // - `tap`, if set, sees every request body after TLS termination and every
 //   response chunk before it goes to the client (for tests that prove the
 //   gateway handles ciphertext only).
@@ -70,7 +73,7 @@ class Gateway {
     std::vector<http::Origin> origins;
     std::size_t next = 0;
   };
-  bool authorized(const http::Request& request, std::string& why) const;
+  bool authorized(const http::Request& request, std::string& why, std::string_view& code) const;
   Task<void> relay(http::Request& request, http::ResponseWriter& writer, Pool& pool);
   Task<void> route_inference(http::Request& request, http::ResponseWriter& writer);
 

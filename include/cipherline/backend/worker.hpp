@@ -42,7 +42,7 @@
 //   from the model's headers. Model errors are encrypted like answers.
 // - Errors the worker makes itself use respond_error (plaintext, marked
 //   Privatemode-Encrypted: false) and never carry prompt text.
-// - /v1/models passes through unencrypted (health probes).
+// - /v1/models and /v1/models/{id} pass through unencrypted (health probes).
 // - With `plaintext_routes` (benchmarks only: it defeats the point), the
 //   same inference routes under /plain/ forward without any cryptography,
 //   so one run can measure what encryption costs.

@@ -41,9 +41,13 @@
 //   only with a status of 400 or more, as the gateway's plaintext error; a
 //   2xx so marked, or a response in another format than the one asked for,
 //   is errc::unauthenticated_response.
-// - Retries (spec §3.3): a 500 saying `no secret for ID` makes one new key
-//   exchange and one retry; a connection reset one retry after 50 ms; both
-//   with a new nonce or salt. Nothing else is retried.
+// - Retries (spec §3.3, docs/protocol.md "When cipherline retries"): only
+//   what provably did not reach a worker, once, with a new nonce or salt: a
+//   500 saying `no secret for ID` (the worker refused it before opening it)
+//   after a new key exchange; a connect that failed (refused, unreachable)
+//   and the gateway's 502 with code `not_forwarded` (no worker took it),
+//   after 50 ms. A connection reset or closed after the request was sent
+//   is errc::response_cut_off, never resent: the model may have run it.
 // - connect() starts the background key rotation; close() stops it and must
 //   be awaited before the Client is destroyed.
 // - Loop thread only; one Client per loop.
@@ -76,6 +80,13 @@ struct ClientOptions {
   protocol::WireFormat chat_format = protocol::WireFormat::oae;  // chat completions
   std::string client_kind{protocol::kClientSdk};                 // Privatemode-Client
   protocol::ResponseLimits limits{};
+};
+
+// The gateway's answer to GET /v1/models or /v1/models/{id}, unencrypted
+// (spec §5.5), as it came.
+struct ModelsAnswer {
+  int status = 0;
+  std::string body;
 };
 
 // Counters for metrics (bytes of plaintext encrypted and decrypted).
@@ -146,6 +157,12 @@ class Client {
                                                            http::Headers extra = {});
   // list_models: GET /v1/models (not encrypted); `extra` headers as for send.
   Task<Result<std::string, Error>> list_models(http::Headers extra = {});
+  // retrieve_model: GET /v1/models/{id}; a status other than 200 (404 for
+  // an unknown ID) is errc::bad_status carrying the backend's message.
+  Task<Result<std::string, Error>> retrieve_model(std::string id);
+  // models: GET /v1/models (empty id) or /v1/models/{id}, whatever the
+  // status; an id with '/', '?', '#', '%' or a space is errc::invalid_request.
+  Task<Result<ModelsAnswer, Error>> models(std::string id, http::Headers extra = {});
 
   // chat: the whole decrypted response of a chat completion; a status other
   // than 200 is an error carrying the (decrypted) message.
@@ -165,6 +182,7 @@ class Client {
     bool stream = false;       // the request asks for an event stream
     std::string content_type;  // a form's, with its boundary
   };
+  Task<Result<std::string, Error>> model_answer(std::string id, http::Headers extra);
   Result<Prepared, Error> prepare(protocol::Route route, std::string_view body,
                                   http::Headers& headers) const;
   Result<Prepared, Error> prepare_form(std::string_view content_type, std::string_view body,

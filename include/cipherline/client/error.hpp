@@ -17,6 +17,8 @@ enum class errc {
   bad_configuration,         // a flag, file or trust directory the client cannot use
   unauthenticated_response,  // an answer the gateway could have forged (plaintext 2xx, wrong
                              // format)
+  response_cut_off,          // the request may have reached a worker, but the answer was cut
+                             // off before it began (never resent: the model may have run it)
 };
 
 const std::error_category& client_category() noexcept;

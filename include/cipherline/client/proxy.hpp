@@ -12,7 +12,8 @@
 // - Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings,
 //   /v1/messages, /v1/audio/transcriptions (a multipart form, its
 //   Content-Type passed on; streaming or not, as the request asks), POST
-//   /unstructured/* (the body sealed whole), GET /v1/models,
+//   /unstructured/* (the body sealed whole), GET /v1/models and
+//   /v1/models/{id} (the backend's answer; 404 for an unknown ID),
 //   GET /healthz (200 "ok" once the backend verified, else 503 with the
 //   reason), GET /metrics (Prometheus text), GET /verification (JSON: the
 //   verified state, the Coordinator's evidence and report, the manifest,
@@ -33,15 +34,23 @@
 //   request's bearer token is adopted for attestation and key exchange,
 //   and every request is forwarded with its own bearer token (401 when it
 //   has none): one user's key never serves another.
-// - Bad requests get 4xx JSON errors naming the problem: 400 invalid JSON,
-//   missing "model"; 413 bodies over `max_body` (router limit).
-// - Backend failures are 502 with the reason; a stream the backend breaks
-//   off is cut off for the client too (never completed with made-up data).
+// - Errors are JSON in the shape the official SDKs parse (protocol/
+//   error_body.hpp): {"error":{"message","type","code"}} on OpenAI routes,
+//   {"type":"error","error":{"type","message"}} on /v1/messages, the type
+//   from the status. Bad requests get 4xx naming the problem: 400 invalid
+//   JSON, missing "model"; 413 bodies over `max_body` (router limit).
+// - Backend failures are 502 with the reason; the gateway's plaintext
+//   errors keep their status and code, the message prefixed "gateway
+//   (unauthenticated): ". An error after the request may have reached a
+//   worker carries `x-should-retry: false`, so SDKs do not run it twice. A
+//   stream the backend breaks off is cut off for the client too (never
+//   completed with made-up data).
 // - Logs (one line per request: method, path, status, duration, bytes —
 //   never content) go to `log`, if set.
 // - Loop thread only; one Proxy per loop; metrics may be shared by loops.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -61,6 +70,13 @@ struct ProxyOptions {
   std::function<void(std::string_view line)> log{};
   // Called once, when the backend first verified.
   std::function<void(Session&)> on_verified{};
+  // Non-empty: every forwarded request and its answer are written here in
+  // PLAINTEXT (prompts, answers, streams as decrypted event text; not the
+  // Authorization header), one <UTC time>_<n>_req.txt / _resp.txt pair per
+  // request, names sorting by time. Off by default; the directory must
+  // exist. Only `cipherline proxy --dump-requests DIR` sets it, with a
+  // warning on stderr; no environment variable does.
+  std::filesystem::path dump_requests{};
 };
 
 class Proxy {
@@ -96,6 +112,7 @@ class Proxy {
   Task<void> serve_local(const http::Handler& handler, http::Request& request,
                          http::ResponseWriter& writer);
   Task<void> forward(protocol::Route route, http::Request& request, http::ResponseWriter& writer);
+  Task<void> forward_models(http::Request& request, http::ResponseWriter& writer);
   void log_request(const http::Request& request, int status,
                    std::chrono::steady_clock::time_point started, std::uint64_t bytes);
 
