@@ -53,4 +53,27 @@ await check('wrong API key: AuthenticationError', async () => {
   );
 });
 
+await check('tools: tool_use, unary and streamed', async () => {
+  const body = {
+    model: 'synthetic',
+    max_tokens: 64,
+    tools: [
+      {
+        name: 'get_weather',
+        input_schema: { type: 'object', properties: { city: { type: 'string' } } },
+      },
+    ],
+    tool_choice: { type: 'any' },
+    messages: user('weather in Paris please'),
+  };
+  const m = await client.messages.create(body);
+  const use = m.content.find((c) => c.type === 'tool_use');
+  expect(m.stop_reason === 'tool_use', `stop_reason ${m.stop_reason}`);
+  expect(use?.name === 'get_weather' && typeof use.input.city === 'string', JSON.stringify(m.content));
+  const final = await client.messages.stream(body).finalMessage();
+  const streamed = final.content.find((c) => c.type === 'tool_use');
+  expect(JSON.stringify(streamed?.input) === JSON.stringify(use.input),
+    `streamed input ${JSON.stringify(streamed?.input)} vs ${JSON.stringify(use.input)}`);
+});
+
 done();

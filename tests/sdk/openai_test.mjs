@@ -1,6 +1,7 @@
 // The official OpenAI Node SDK against `cipherline proxy`:
 //   node openai_test.mjs http://127.0.0.1:PORT API_KEY
-import OpenAI from 'openai';
+import { createHash } from 'node:crypto';
+import OpenAI, { toFile } from 'openai';
 import { check, done, expect, expectThrows } from './check.mjs';
 
 const [base, apiKey] = process.argv.slice(2);
@@ -127,6 +128,100 @@ await check('wrong API key: AuthenticationError', async () => {
   );
   expect(e.status === 401, `status ${e.status}`);
   expect(e.message.includes('API key'), `message ${e.message}`);
+});
+
+await check('n=2: choices kept apart, unary and streamed', async () => {
+  const body = { model: 'synthetic', n: 2, messages: user('two ways') };
+  const r = await client.chat.completions.create(body);
+  expect(r.choices.length === 2, `${r.choices.length} choices`);
+  const texts = r.choices.map((c) => c.message.content);
+  expect(texts[0] !== texts[1], `choices equal: ${texts}`);
+  const stream = await client.chat.completions.create({ ...body, stream: true });
+  const streamed = ['', ''];
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) streamed[c.index] += c.delta?.content ?? '';
+  }
+  expect(streamed[0] === texts[0] && streamed[1] === texts[1], `streamed ${streamed} vs ${texts}`);
+});
+
+const weather = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' } },
+      required: ['city'],
+    },
+  },
+};
+
+await check('tools: a tool call, unary and streamed (the SDK assembles it)', async () => {
+  const body = {
+    model: 'synthetic',
+    tools: [weather],
+    tool_choice: 'required',
+    messages: user('what is the weather in Berlin'),
+  };
+  const r = await client.chat.completions.create(body);
+  const call = r.choices[0].message.tool_calls?.[0];
+  expect(r.choices[0].finish_reason === 'tool_calls', `finish ${r.choices[0].finish_reason}`);
+  expect(call?.function?.name === 'get_weather', `call ${JSON.stringify(call)}`);
+  const args = JSON.parse(call.function.arguments);
+  expect(typeof args.city === 'string', `arguments ${call.function.arguments}`);
+  const runner = client.chat.completions.stream(body);
+  const final = await runner.finalChatCompletion();
+  const streamed = final.choices[0].message.tool_calls?.[0];
+  expect(streamed?.function?.arguments === call.function.arguments,
+    `streamed arguments ${streamed?.function?.arguments} vs ${call.function.arguments}`);
+  expect(streamed.id === call.id, `ids ${streamed.id} vs ${call.id}`);
+});
+
+await check('response_format json_object: the content parses', async () => {
+  const r = await client.chat.completions.create({
+    model: 'synthetic',
+    response_format: { type: 'json_object' },
+    messages: user('answer as json'),
+  });
+  const parsed = JSON.parse(r.choices[0].message.content);
+  expect(typeof parsed === 'object' && parsed !== null, `content ${r.choices[0].message.content}`);
+});
+
+await check('logprobs and reasoning fields come through', async () => {
+  const r = await client.chat.completions.create({
+    model: 'synthetic',
+    logprobs: true,
+    top_logprobs: 2,
+    reasoning_effort: 'low',
+    messages: user('think about it'),
+  });
+  const choice = r.choices[0];
+  const lp = choice.logprobs?.content;
+  expect(Array.isArray(lp) && lp.length > 0, `logprobs ${JSON.stringify(choice.logprobs)}`);
+  expect(lp[0].top_logprobs.length === 2, `top_logprobs ${JSON.stringify(lp[0])}`);
+  expect(lp.map((t) => t.token).join('') === choice.message.content, 'tokens join to the content');
+  const reasoning = choice.message.reasoning_content;
+  expect(typeof reasoning === 'string' && reasoning.length > 0, `message ${JSON.stringify(choice.message)}`);
+});
+
+await check('audio.transcriptions.create: the file and the form arrive', async () => {
+  const audio = Buffer.alloc(64000, 7);
+  const digest = createHash('sha256').update(audio).digest('hex').slice(0, 16);
+  const t = await client.audio.transcriptions.create({
+    model: 'synthetic',
+    file: await toFile(audio, 'speech.wav', { type: 'audio/wav' }),
+    language: 'de',
+    prompt: 'a hint',
+  });
+  expect(t.text.includes(`64000 bytes, sha256 ${digest}`), `text ${t.text}`);
+  expect(t.text.includes('language de') && t.text.includes('prompt: a hint'), `text ${t.text}`);
+  const verbose = await client.audio.transcriptions.create({
+    model: 'synthetic',
+    file: await toFile(audio, 'speech.wav'),
+    response_format: 'verbose_json',
+  });
+  expect(Math.abs(verbose.duration - 2) < 1e-9, `duration ${verbose.duration}`);
+  expect(verbose.segments?.length === 1, `segments ${JSON.stringify(verbose.segments)}`);
 });
 
 done();
