@@ -106,7 +106,10 @@ TEST(FormCipher, SealsValuesThenFilesInKeyOrderFirstPerKey) {
     std::string opened;
     ASSERT_TRUE(open_field(secret->aead(), field, rc.nonce(), sequence++, opened)) << part.name;
     EXPECT_EQ(opened, plaintext) << part.name;
-    EXPECT_EQ(part.content.find(plaintext), std::string_view::npos) << part.name;
+    // (Short values such as "de" can occur in any hex ciphertext by chance.)
+    if (plaintext.size() >= 8) {
+      EXPECT_EQ(part.content.find(plaintext), std::string_view::npos) << part.name;
+    }
   }
   // Values carry no filename; files carry their key as the filename, and
   // neither the original filename nor its type.

@@ -3,8 +3,8 @@
 # `cipherline proxy --dump-requests`, then the pinned OpenAI and Anthropic
 # Node SDKs (package-lock.json; scripts/setup-deps installs them) run
 # openai_test.mjs and anthropic_test.mjs. Also: the proxy warns about the
-# dump at startup, and the dump holds the plaintext. Skipped (77) without
-# node or the installed SDKs.
+# dump at startup, and the dump holds the plaintext. Fails without node or
+# the installed SDKs.
 set -u
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 sdk="$2"
@@ -29,9 +29,10 @@ wait_for() {  # wait_for PATTERN FILE
   done
 }
 
-command -v node >/dev/null 2>&1 || { echo "skip: no node"; exit 77; }
+# Not skipped when something is missing: scripts/setup-deps installs both.
+command -v node >/dev/null 2>&1 || { echo "FAIL: no node (scripts/setup-deps installs it)"; exit 1; }
 for pkg in openai @anthropic-ai/sdk; do
-  [ -f "$sdk/node_modules/$pkg/package.json" ] || { echo "skip: $pkg not installed (scripts/setup-deps)"; exit 77; }
+  [ -f "$sdk/node_modules/$pkg/package.json" ] || { echo "FAIL: $pkg is not installed (scripts/setup-deps)"; exit 1; }
 done
 
 # Only the SDKs' keys count: none from the environment.
