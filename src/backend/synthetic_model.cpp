@@ -155,9 +155,17 @@ bool is_tool_result(element message) {
 using ParseResult = Result<Request, std::string>;
 
 std::optional<std::string> check_echo_size(const Request& r) {
-  if (r.n > 1 && r.n * (r.reply.size() + 8) > kMaxEchoBytes) {
+  // What the answer holds: n copies of the reply and, with logprobs, per
+  // token (top_logprobs + 1) entries of about three times its bytes (text,
+  // byte values) and 64 bytes of keys and numbers.
+  std::size_t total = r.n * (r.reply.size() + 8);
+  if (r.logprobs) {
+    total += r.n * (r.top_logprobs + 1) * (3 * r.reply.size() + 64 * count_words(r.reply));
+  }
+  if (total > kMaxEchoBytes) {
     return "\"n\": " + std::to_string(r.n) + " choices of a " + std::to_string(r.reply.size()) +
-           "-byte message exceed " + std::to_string(kMaxEchoBytes >> 20) + " MiB";
+           "-byte message" + (r.logprobs ? " with logprobs" : "") + " exceed " +
+           std::to_string(kMaxEchoBytes >> 20) + " MiB";
   }
   return std::nullopt;
 }
@@ -350,12 +358,12 @@ ParseResult read_request(element root, Api api) {
       return std::string("missing \"prompt\"");
     }
     r.prompt_tokens = count_words(r.reply);
-    if (auto e = check_echo_size(r)) return *e;
     // Legacy logprobs: how many alternatives per token (0-5), or none.
     auto top = bounded_integer(root, "logprobs", 0, kMaxLegacyLogprobs, 0);
     if (!top) return top.error();
     r.logprobs = field(root, "logprobs").has_value();
     r.top_logprobs = *top;
+    if (auto e = check_echo_size(r)) return *e;
     return r;
   }
 

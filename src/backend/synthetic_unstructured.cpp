@@ -30,6 +30,9 @@ Result<Document, std::string> read_document(const http::Request& request, std::s
   return std::string("missing form file \"files\" (a part with a filename)");
 }
 
+constexpr std::size_t kMaxFilename = 255;
+constexpr std::size_t kMaxElements = 100'000;
+
 Task<void> partition(http::Request& request, http::ResponseWriter& writer) {
   auto body = co_await request.body.read_all(64 << 20);
   if (!body) {
@@ -42,6 +45,14 @@ Task<void> partition(http::Request& request, http::ResponseWriter& writer) {
     co_await respond_error(request, writer, 400, document.error());
     co_return;
   }
+  // The answer repeats the filename per element: both are bounded, so
+  // that no document makes an answer much larger than itself.
+  if (document->filename.size() > kMaxFilename) {
+    co_await respond_error(request, writer, 400,
+                           "the filename is longer than " + std::to_string(kMaxFilename) +
+                               " bytes");
+    co_return;
+  }
   std::string out;
   json::JsonWriter w(out);
   w.begin_array();
@@ -52,6 +63,12 @@ Task<void> partition(http::Request& request, http::ResponseWriter& writer) {
     const std::string_view line = rest.substr(0, end);
     rest.remove_prefix(std::min(end + 1, rest.size()));
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    if (elements == kMaxElements) {
+      co_await respond_error(request, writer, 400,
+                             "the document has more than " + std::to_string(kMaxElements) +
+                                 " lines with text");
+      co_return;
+    }
     const auto digest = crypto::sha256(std::as_bytes(std::span(line)));
     std::string id(16, '\0');
     crypto::hex_encode(std::span(digest).first(8), id.data());

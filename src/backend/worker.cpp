@@ -104,6 +104,14 @@ void Worker::add_routes(http::Router& router) {
 
 Task<void> Worker::list_models(http::Request& request, http::ResponseWriter& writer) {
   // The list, or one model (/v1/models/{id}): the model server's answer.
+  const std::string_view target = request.head.target;
+  constexpr std::string_view kOne = "/v1/models/";
+  if (target.starts_with(kOne) && !protocol::is_plain_path_tail(target.substr(kOne.size()))) {
+    co_await respond_error(request, writer, 400,
+                           "not a model ID: \"" + std::string(target.substr(kOne.size(), 200)) +
+                               "\"");
+    co_return;
+  }
   auto response = co_await client_.request(
       options_.model, {.method = "GET", .target = std::string(request.head.path())});
   auto body = response ? co_await response->body().read_all(1 << 20)
@@ -171,6 +179,14 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   const bool form = route == protocol::Route::audio_transcriptions;
   // Unstructured: the whole body is one sealed message (spec §5.6).
   const bool whole_body = route == protocol::Route::unstructured;
+  if (whole_body &&
+      !protocol::is_plain_path_tail(std::string_view(request.head.target)
+                                        .substr(protocol::kUnstructuredPrefix.size()))) {
+    co_await respond_error(request, writer, 400,
+                           "not an unstructured route: \"" + request.head.target.substr(0, 200) +
+                               "\" (plain path segments only, no query)");
+    co_return;
+  }
   std::optional<protocol::OrderedForm> ordered;
   if ((form || whole_body) && oae) {
     co_await respond_error(request, writer, 400,

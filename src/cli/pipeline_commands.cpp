@@ -1,9 +1,14 @@
 // `cipherline backend` and `cipherline proxy`: the two ends of the attested
 // inference pipeline.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -327,10 +332,19 @@ int proxy(std::span<const std::string_view> args) {
   client::ProxyOptions options;
   if (flags.is_set("dump-requests")) {
     const std::filesystem::path dir = flags.text("dump-requests");
-    std::error_code e;
-    std::filesystem::create_directories(dir, e);
-    if (e || !std::filesystem::is_directory(dir)) {
-      throw UsageError("--dump-requests: cannot create the directory " + dir.string());
+    // Owner-only: a new directory is made 0700, and an existing one must
+    // be a real directory of this user that no one else can write.
+    if (!std::filesystem::exists(dir) && ::mkdir(dir.c_str(), 0700) != 0) {
+      throw UsageError("--dump-requests: cannot create the directory " + dir.string() + ": " +
+                       std::strerror(errno));
+    }
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      throw UsageError("--dump-requests: " + dir.string() + " is not a directory");
+    }
+    if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+      throw UsageError("--dump-requests: " + dir.string() +
+                       " must belong to this user and be writable by no one else");
     }
     options.dump_requests = std::filesystem::absolute(dir);
     std::fprintf(stderr,
@@ -356,6 +370,12 @@ int proxy(std::span<const std::string_view> args) {
     session.development = std::move(*trust);
   }
   session.api_key = api_key_flag(flags, "");
+  if (!flags.is_set("api-key") && !session.api_key.empty()) {
+    std::fprintf(stderr,
+                 "cipherline proxy: using the API key from %s for every local caller (requests "
+                 "need no key of their own); unset it to have each caller bring its own\n",
+                 kApiKeyEnvironment);
+  }
   read_record_flags(flags, session);
   if (flags.is_set("ca-file")) session.ca_file = flags.text("ca-file");
   read_trust_flags(flags, session);

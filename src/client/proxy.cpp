@@ -60,7 +60,9 @@ class RequestDump {
       for (const auto& [name, value] : request.head.headers.fields()) {
         // Never the API key.
         if (http::header_name_equals(name, "Authorization") ||
-            http::header_name_equals(name, "X-Api-Key")) {
+            http::header_name_equals(name, "X-Api-Key") ||
+            http::header_name_equals(name, "Proxy-Authorization") ||
+            http::header_name_equals(name, "Cookie")) {
           continue;
         }
         head += name + ": " + value + "\n";
@@ -419,6 +421,10 @@ Task<void> Proxy::forward(protocol::Route route, http::Request& request,
   }
   http::Headers headers;
   if (!response->content_type().empty()) headers.add("Content-Type", response->content_type());
+  // An encrypted answer came from a worker, whatever its status says (and
+  // the status is not authenticated): the model may have run, so the SDKs
+  // must not resend it.
+  if (response->status() >= 400) headers.add("x-should-retry", "false");
   if (!response->event_stream()) {
     auto answer = co_await response->read_all();
     if (!answer) {

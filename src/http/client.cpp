@@ -307,6 +307,10 @@ Task<Result<ClientResponse, Error>> HttpClient::send(std::unique_ptr<Outgoing> o
   const std::string head = request_head(origin, *request, absolute_form);
   const bool head_request = request->method == "HEAD";
   internal::MessageReader::Limits limits{options_.max_response_head, 0, options_.max_response_body};
+  // The first attempt's failure when it is retried: the request was written
+  // then, so a retry that cannot even connect reports that failure, never a
+  // connect error that would say the request did not leave.
+  std::optional<Error> written_before;
   for (int attempt = 0;; ++attempt) {
     if (auto permit = co_await pool.permits.receive(); !permit) {
       co_return Error(permit.error(), "waiting for a connection to " + origin.to_string());
@@ -314,7 +318,7 @@ Task<Result<ClientResponse, Error>> HttpClient::send(std::unique_ptr<Outgoing> o
     Permit permit(pool.permits);
     bool reused = false;
     auto connection = co_await acquire(pool, origin, reused);
-    if (!connection) co_return connection.error();
+    if (!connection) co_return written_before ? *written_before : connection.error();
     PooledConnection& c = **connection;
     const std::uint64_t offset_before = c.reader.offset();
 
@@ -346,7 +350,10 @@ Task<Result<ClientResponse, Error>> HttpClient::send(std::unique_ptr<Outgoing> o
     }
     c.stream->close();
     const bool nothing_received = c.reader.offset() == offset_before;
-    if (reused && attempt == 0 && nothing_received && stale_connection(failure)) continue;
+    if (reused && attempt == 0 && nothing_received && stale_connection(failure)) {
+      if (written) written_before = failure;
+      continue;
+    }
     co_return failure;
   }
 }

@@ -393,6 +393,23 @@ Result<void, Error> transform_fields(std::string_view json, const PlainFields& p
 
 }  // namespace
 
+bool is_plain_path_tail(std::string_view tail) noexcept {
+  if (tail.empty() || tail.size() > 1024) return false;
+  std::size_t at = 0;
+  while (at <= tail.size()) {
+    const auto end = std::min(tail.find('/', at), tail.size());
+    const auto segment = tail.substr(at, end - at);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    for (const char c : segment) {
+      const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                         c == '.' || c == '_' || c == ':' || c == '+' || c == '-';
+      if (!plain) return false;
+    }
+    at = end + 1;
+  }
+  return true;
+}
+
 std::optional<Route> route_for_path(std::string_view path) {
   if (path.starts_with("/unstructured/")) return Route::unstructured;
   for (const Route route : {Route::chat_completions, Route::completions, Route::embeddings,

@@ -583,6 +583,16 @@ TEST(Proxy, ModelsByIdAndErrorsInTheSdkShapes) {
               EXPECT_NE(wrong.body.find(R"("type":"invalid_request_error","code":null)"),
                         std::string::npos)
                   << wrong.body;
+              // A model name that cannot be a header value is the caller's
+              // mistake, named (not a 500).
+              auto control = co_await call(
+                  http, at, "POST", "/v1/chat/completions",
+                  R"({"model":"a\r\nX-Injected: 1","messages":[{"role":"user","content":"x"}]})");
+              EXPECT_EQ(control.status, 400) << control.body;
+              EXPECT_NE(control.body.find("control character"), std::string::npos)
+                  << control.body;
+              // It came from a worker: the SDKs must not resend it.
+              EXPECT_EQ(wrong.header("x-should-retry"), "false");
               // Refused before forwarding: no x-should-retry header.
               EXPECT_EQ(bad.header("x-should-retry"), "");
             });

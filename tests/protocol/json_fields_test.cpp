@@ -547,3 +547,14 @@ TEST(JsonFieldNesting, BracketsInsideStringsAreText) {
 
 }  // namespace
 }  // namespace cipherline::protocol
+
+TEST(PlainPathTail, OnlyPlainSegmentsPass) {
+  for (const char* tail : {"synthetic", "meta-llama/Llama-3.3-70B-Instruct", "general/v0/general",
+                           "model:v1.2+build_3"}) {
+    EXPECT_TRUE(cipherline::protocol::is_plain_path_tail(tail)) << tail;
+  }
+  for (const char* tail : {"", "../admin", "a/../b", "a/./b", "a//b", "a/", "/a", "x?y=1",
+                           "%2e%2e/x", "a b", "a\\b", "a#b"}) {
+    EXPECT_FALSE(cipherline::protocol::is_plain_path_tail(tail)) << tail;
+  }
+}

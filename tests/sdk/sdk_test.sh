@@ -67,6 +67,14 @@ echo "# Anthropic SDK $(sed -n 's/.*"version": "\(.*\)".*/\1/p' node_modules/@an
 node anthropic_test.mjs "$proxy" "$api_key" || failures=$((failures + 1))
 
 # The dump: a _req/_resp pair per forwarded request, the plaintext in it.
+mode=$(stat -c %a "$tmp/dump")
+[ "$mode" = 700 ] && ok dump-dir-owner-only || fail "dump-dir-owner-only: mode $mode"
+mkdir -m 777 "$tmp/open-dump"
+"$bin" proxy --api-endpoint "$endpoint" --manifest "$tmp/state/manifest.json" --dev-trust "$tmp/state" \
+  --port 0 --dump-requests "$tmp/open-dump" >/dev/null 2>"$tmp/open-dump.err"
+status=$?
+[ $status = 2 ] && grep -q "writable by no one else" "$tmp/open-dump.err" && ok dump-dir-refused \
+  || fail "dump-dir-refused: exit $status: $(cat "$tmp/open-dump.err")"
 reqs=$(ls "$tmp/dump" | grep -c '_req\.txt$')
 resps=$(ls "$tmp/dump" | grep -c '_resp\.txt$')
 [ "$reqs" -gt 5 ] && [ "$reqs" -eq "$resps" ] && ok "dump-pairs ($reqs)" || fail "dump-pairs: $reqs requests, $resps responses"
@@ -86,6 +94,8 @@ CIPHERLINE_API_KEY="@$tmp/key-file" "$bin" proxy --api-endpoint "$endpoint" \
 proxy_pid=$!
 wait_for "backend verified" "$tmp/proxy2.log"
 ok env-api-key-file
+grep -q "using the API key from CIPHERLINE_API_KEY for every local caller" "$tmp/proxy2.log" \
+  && ok env-api-key-warning || fail "env-api-key-warning: $(cat "$tmp/proxy2.log")"
 grep -q "dump-requests" "$tmp/proxy2.log" && fail "no-dump-warning: $(cat "$tmp/proxy2.log")" || ok no-dump-warning
 proxy=$(sed -n 's|.*listening on \(http://[0-9.]*:[0-9]*\).*|\1|p' "$tmp/proxy2.log" | tail -1)
 curl -s "$proxy/v1/chat/completions" -H 'Content-Type: application/json' \

@@ -11,8 +11,10 @@
 //   "NarrativeText" after; "element_id": the first 16 hex digits of the
 //   line's SHA-256; "text": the line; "metadata": {"filename" (the part's
 //   filename, else "document"), "page_number": 1}}.
-// - A form that does not parse, a form without "files", or a document with
-//   no text gets 400 in respond_error's format naming the problem.
+// - A form that does not parse, a form without "files", a document with no
+//   text, a filename over 255 bytes or more than 100,000 lines with text
+//   (the answer repeats the filename per line) gets 400 in respond_error's
+//   format naming the problem.
 // - Loop thread only.
 #pragma once
 

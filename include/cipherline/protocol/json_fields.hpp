@@ -73,6 +73,13 @@ enum class Route {
 std::optional<Route> route_for_path(std::string_view path);
 std::string_view path_of(Route route) noexcept;
 
+// is_plain_path_tail: whether `tail` (what follows "/v1/models/" or
+// "/unstructured/" in a request target) is plain path segments only:
+// non-empty segments of letters, digits and "._:+-", none "." or "..", no
+// query, no percent-encoding. A worker passes on only such targets, so the
+// gateway cannot steer a request to another endpoint of the model server.
+bool is_plain_path_tail(std::string_view tail) noexcept;
+
 // A set of top-level keys left in plaintext.
 class PlainFields {
  public:
