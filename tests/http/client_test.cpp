@@ -199,6 +199,44 @@ TEST(HttpClient, RetriesOnceWhenAPooledConnectionWasClosed) {
   EXPECT_EQ(client.connections_made(), 2u);
 }
 
+// A request written on a reused connection that the server then closes is
+// resent once; when that resend cannot connect, the first failure is the
+// answer: the request did leave, so nothing above may take it for one that
+// never did (a refused connect), and resend it again.
+TEST(HttpClient, AResendThatCannotConnectReportsTheFirstFailure) {
+  Loop loop;
+  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+  HttpClient client;
+  int requests = 0;
+  sync_wait(loop, [&]() -> Task<void> {
+    const Origin o = origin_of(listener.local_address());
+    auto server = [&]() -> Task<void> {
+      auto s = (co_await listener.accept()).value();
+      std::string carry;
+      (void)co_await testing::read_until(s, "\r\n\r\n", carry);
+      ++requests;
+      (void)co_await s.write(as_bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+      carry.clear();
+      (void)co_await testing::read_until(s, "\r\n\r\n", carry);
+      ++requests;
+      listener.close();  // no one to reconnect to
+      s.close();
+    };
+    auto client_side = [&]() -> Task<void> {
+      auto first = co_await client.request(o, {.target = "/"});
+      EXPECT_TRUE(first) << first.error().message();
+      if (first) EXPECT_EQ((co_await first->body().read_all()).value(), "ok");
+      auto second = co_await client.request(o, {.target = "/"});
+      EXPECT_FALSE(second);
+      if (!second) {
+        EXPECT_NE(second.error(), std::errc::connection_refused) << second.error().message();
+      }
+    };
+    co_await when_all(server(), client_side());
+  }());
+  EXPECT_EQ(requests, 2);
+}
+
 TEST(HttpClient, ErrorsNameTheOrigin) {
   Loop loop;
   SocketAddress closed;
