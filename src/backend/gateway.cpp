@@ -4,8 +4,8 @@
 
 #include "cipherline/backend/error_response.hpp"
 #include "cipherline/crypto/secret_bytes.hpp"
-#include "cipherline/protocol/form_cipher.hpp"
 #include "cipherline/protocol/error_body.hpp"
+#include "cipherline/protocol/form_cipher.hpp"
 #include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/json_fields.hpp"
 

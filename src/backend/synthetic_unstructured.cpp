@@ -48,9 +48,9 @@ Task<void> partition(http::Request& request, http::ResponseWriter& writer) {
   // The answer repeats the filename per element: both are bounded, so
   // that no document makes an answer much larger than itself.
   if (document->filename.size() > kMaxFilename) {
-    co_await respond_error(request, writer, 400,
-                           "the filename is longer than " + std::to_string(kMaxFilename) +
-                               " bytes");
+    co_await respond_error(
+        request, writer, 400,
+        "the filename is longer than " + std::to_string(kMaxFilename) + " bytes");
     co_return;
   }
   std::string out;
@@ -64,9 +64,9 @@ Task<void> partition(http::Request& request, http::ResponseWriter& writer) {
     rest.remove_prefix(std::min(end + 1, rest.size()));
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     if (elements == kMaxElements) {
-      co_await respond_error(request, writer, 400,
-                             "the document has more than " + std::to_string(kMaxElements) +
-                                 " lines with text");
+      co_await respond_error(
+          request, writer, 400,
+          "the document has more than " + std::to_string(kMaxElements) + " lines with text");
       co_return;
     }
     const auto digest = crypto::sha256(std::as_bytes(std::span(line)));

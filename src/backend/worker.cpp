@@ -107,9 +107,9 @@ Task<void> Worker::list_models(http::Request& request, http::ResponseWriter& wri
   const std::string_view target = request.head.target;
   constexpr std::string_view kOne = "/v1/models/";
   if (target.starts_with(kOne) && !protocol::is_plain_path_tail(target.substr(kOne.size()))) {
-    co_await respond_error(request, writer, 400,
-                           "not a model ID: \"" + std::string(target.substr(kOne.size(), 200)) +
-                               "\"");
+    co_await respond_error(
+        request, writer, 400,
+        "not a model ID: \"" + std::string(target.substr(kOne.size(), 200)) + "\"");
     co_return;
   }
   auto response = co_await client_.request(
@@ -180,8 +180,8 @@ Task<void> Worker::serve(protocol::Route route, http::Request& request,
   // Unstructured: the whole body is one sealed message (spec §5.6).
   const bool whole_body = route == protocol::Route::unstructured;
   if (whole_body &&
-      !protocol::is_plain_path_tail(std::string_view(request.head.target)
-                                        .substr(protocol::kUnstructuredPrefix.size()))) {
+      !protocol::is_plain_path_tail(
+          std::string_view(request.head.target).substr(protocol::kUnstructuredPrefix.size()))) {
     co_await respond_error(request, writer, 400,
                            "not an unstructured route: \"" + request.head.target.substr(0, 200) +
                                "\" (plain path segments only, no query)");

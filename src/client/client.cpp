@@ -66,9 +66,8 @@ Error invalid(std::string what) { return Error(errc::invalid_request, std::move(
 // header_safe: whether `value` can travel as a header value (it goes into
 // Privatemode-Target-Model): no control characters.
 bool header_safe(std::string_view value) {
-  return std::none_of(value.begin(), value.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
+  return std::none_of(value.begin(), value.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 Error unauthenticated(std::string what) {

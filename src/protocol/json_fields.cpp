@@ -401,8 +401,9 @@ bool is_plain_path_tail(std::string_view tail) noexcept {
     const auto segment = tail.substr(at, end - at);
     if (segment.empty() || segment == "." || segment == "..") return false;
     for (const char c : segment) {
-      const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                         c == '.' || c == '_' || c == ':' || c == '+' || c == '-';
+      const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '+' ||
+                         c == '-';
       if (!plain) return false;
     }
     at = end + 1;

@@ -751,9 +751,8 @@ TEST(SyntheticModel, BadOptionsAreNamed) {
     // One choice, but logprobs of every short token with 20 alternatives.
     std::string words;
     for (int i = 0; i < 200'000; ++i) words += "a ";
-    const Reply logprobs =
-        co_await call(client, a, "POST", "/v1/chat/completions",
-                      chat_body(R"(,"logprobs":true,"top_logprobs":20)", words));
+    const Reply logprobs = co_await call(client, a, "POST", "/v1/chat/completions",
+                                         chat_body(R"(,"logprobs":true,"top_logprobs":20)", words));
     EXPECT_EQ(logprobs.status, 400);
     EXPECT_NE(logprobs.body.find("with logprobs exceed 64 MiB"), std::string::npos)
         << logprobs.body.substr(0, 300);

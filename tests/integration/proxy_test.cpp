@@ -589,8 +589,7 @@ TEST(Proxy, ModelsByIdAndErrorsInTheSdkShapes) {
                   http, at, "POST", "/v1/chat/completions",
                   R"({"model":"a\r\nX-Injected: 1","messages":[{"role":"user","content":"x"}]})");
               EXPECT_EQ(control.status, 400) << control.body;
-              EXPECT_NE(control.body.find("control character"), std::string::npos)
-                  << control.body;
+              EXPECT_NE(control.body.find("control character"), std::string::npos) << control.body;
               // It came from a worker: the SDKs must not resend it.
               EXPECT_EQ(wrong.header("x-should-retry"), "false");
               // Refused before forwarding: no x-should-retry header.
