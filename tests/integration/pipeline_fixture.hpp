@@ -6,14 +6,19 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "cipherline/backend/dev_backend.hpp"
 #include "cipherline/client/client.hpp"
+#include "cipherline/client/proxy.hpp"
+#include "cipherline/client/proxy_metrics.hpp"
 #include "cipherline/http/server.hpp"
 #include "cipherline/json/writer.hpp"
+#include "cipherline/runtime/offload.hpp"
+#include "cipherline/runtime/sleep.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
 #include "cipherline/runtime/task_scope.hpp"
 
@@ -207,5 +212,46 @@ struct Relay {
     co_await scope.join();
   }
 };
+
+// with_proxy runs a Proxy for `options` on a loopback port (its local
+// callers: that address) while `body(proxy, address)` runs.
+template <class Body>
+Task<void> with_proxy(client::ProxyOptions options, Body body) {
+  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+  options.callers = options.callers.listening_on(listener.local_address());
+  client::ProxyMetrics metrics;
+  client::Proxy proxy(std::move(options), metrics);
+  http::HttpServer server(proxy.router());
+  std::stop_source stop;
+  TaskScope scope;
+  scope.spawn(with_stop_token(server.serve(listener), stop.get_token()));
+  scope.spawn(with_stop_token(proxy.verify_until_ready(), stop.get_token()));
+  co_await body(proxy, listener.local_address());
+  stop.request_stop();
+  co_await scope.join();
+  co_await proxy.close();
+}
+
+// wait_verified: until the proxy has verified the backend (at most 4 s).
+inline Task<void> wait_verified(client::Proxy& proxy) {
+  for (int i = 0; i < 200 && !proxy.verified(); ++i) {
+    (void)co_await sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// run_command: a shell command's standard output, run off the loop.
+inline Task<std::string> run_command(std::string command) {
+  auto job = [command] {
+    std::string out;
+    if (FILE* p = ::popen(command.c_str(), "r")) {
+      char buffer[4096];
+      while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
+      ::pclose(p);
+    }
+    return out;
+  };
+  auto out = co_await offload(std::move(job));
+  co_return out ? std::move(*out) : std::string();
+}
 
 }  // namespace cipherline::testing

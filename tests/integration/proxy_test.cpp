@@ -27,6 +27,7 @@ namespace {
 
 using testing::client_options;
 using testing::with_backend;
+using testing::with_proxy;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new testing::StateDirCleanup);
 
@@ -50,24 +51,6 @@ Task<Reply> call(http::HttpClient& client, SocketAddress proxy, std::string meth
   if (!r) co_return Reply{0, r.error().message()};
   auto text = co_await r->body().read_all();
   co_return Reply{r->status(), text ? *text : text.error().message(), r->head().headers};
-}
-
-// with_proxy runs a Proxy for `options` on a loopback port while `body` runs.
-template <class Body>
-Task<void> with_proxy(client::ProxyOptions options, Body body) {
-  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
-  options.callers = options.callers.listening_on(listener.local_address());
-  client::ProxyMetrics metrics;
-  client::Proxy proxy(std::move(options), metrics);
-  http::HttpServer server(proxy.router());
-  std::stop_source stop;
-  TaskScope scope;
-  scope.spawn(with_stop_token(server.serve(listener), stop.get_token()));
-  scope.spawn(with_stop_token(proxy.verify_until_ready(), stop.get_token()));
-  co_await body(proxy, listener.local_address());
-  stop.request_stop();
-  co_await scope.join();
-  co_await proxy.close();
 }
 
 // The check named `name` in a report's JSON ("checks": [{name, ...}]).

@@ -269,42 +269,6 @@ TEST(Transcription, AFileOverHalfTheBackendsBodyLimitStillFitsWhenSealed) {
             }));
 }
 
-// The proxy (OpenAI-compatible) with a form as curl -F sends it.
-template <class Body>
-Task<void> with_proxy(client::ProxyOptions options, Body body) {
-  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
-  options.callers = options.callers.listening_on(listener.local_address());
-  client::ProxyMetrics metrics;
-  client::Proxy proxy(std::move(options), metrics);
-  http::HttpServer server(proxy.router());
-  std::stop_source stop;
-  TaskScope scope;
-  scope.spawn(with_stop_token(server.serve(listener), stop.get_token()));
-  scope.spawn(with_stop_token(proxy.verify_until_ready(), stop.get_token()));
-  for (int i = 0; i < 200 && !proxy.verified(); ++i) {
-    (void)co_await sleep_for(std::chrono::milliseconds(20));
-  }
-  co_await body(listener.local_address());
-  stop.request_stop();
-  co_await scope.join();
-  co_await proxy.close();
-}
-
-// run: a shell command's standard output, run off the loop.
-Task<std::string> run(std::string command) {
-  auto job = [command] {
-    std::string out;
-    if (FILE* p = ::popen(command.c_str(), "r")) {
-      char buffer[4096];
-      while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
-      ::pclose(p);
-    }
-    return out;
-  };
-  auto out = co_await offload(std::move(job));
-  co_return out ? std::move(*out) : std::string();
-}
-
 TEST(Transcription, ThroughTheProxyWithCurl) {
   if (std::system("command -v curl >/dev/null 2>&1") != 0) GTEST_SKIP() << "no curl";
   const auto dir = std::filesystem::temp_directory_path() /
@@ -316,35 +280,40 @@ TEST(Transcription, ThroughTheProxyWithCurl) {
     out << kAudio;
   }
   Loop loop;
-  sync_wait(
-      loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
-        client::ProxyOptions options{.client = client_options(b)};
-        co_await with_proxy(options, [&](SocketAddress at) -> Task<void> {
-          const std::string url = "http://" + at.to_string() + "/v1/audio/transcriptions";
-          const std::string curl = "curl -s --noproxy '*' -w '\\n%{http_code}' ";
-          auto ok = co_await run(
-              curl + "-F model=synthetic -F language=qx -F 'prompt=" + std::string(kPrompt) +
-              "' -F response_format=json -F 'file=@" + audio.string() + ";type=audio/wav' " + url);
-          EXPECT_THAT(ok, HasSubstr(R"({"text":")" + expected_transcript("qx", kPrompt) + "\""));
-          EXPECT_TRUE(ok.ends_with("\n200")) << ok;
+  sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
+              client::ProxyOptions options{.client = client_options(b)};
+              co_await testing::with_proxy(
+                  options, [&](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+                    co_await testing::wait_verified(proxy);
+                    const std::string url = "http://" + at.to_string() + "/v1/audio/transcriptions";
+                    const std::string curl = "curl -s --noproxy '*' -w '\\n%{http_code}' ";
+                    auto ok = co_await testing::run_command(
+                        curl + "-F model=synthetic -F language=qx -F 'prompt=" +
+                        std::string(kPrompt) + "' -F response_format=json -F 'file=@" +
+                        audio.string() + ";type=audio/wav' " + url);
+                    EXPECT_THAT(
+                        ok, HasSubstr(R"({"text":")" + expected_transcript("qx", kPrompt) + "\""));
+                    EXPECT_TRUE(ok.ends_with("\n200")) << ok;
 
-          auto streamed = co_await run(curl + "-F model=synthetic -F stream=true -F 'file=@" +
-                                       audio.string() + "' " + url);
-          EXPECT_THAT(streamed, HasSubstr("data: {\"type\":\"transcript.text.delta\""));
-          EXPECT_THAT(streamed, HasSubstr("\"type\":\"transcript.text.done\""));
-          EXPECT_THAT(streamed, HasSubstr("data: [DONE]"));
-          EXPECT_TRUE(streamed.ends_with("\n200")) << streamed;
+                    auto streamed = co_await testing::run_command(
+                        curl + "-F model=synthetic -F stream=true -F 'file=@" + audio.string() +
+                        "' " + url);
+                    EXPECT_THAT(streamed, HasSubstr("data: {\"type\":\"transcript.text.delta\""));
+                    EXPECT_THAT(streamed, HasSubstr("\"type\":\"transcript.text.done\""));
+                    EXPECT_THAT(streamed, HasSubstr("data: [DONE]"));
+                    EXPECT_TRUE(streamed.ends_with("\n200")) << streamed;
 
-          auto no_model =
-              co_await run(curl + "-F language=de -F 'file=@" + audio.string() + "' " + url);
-          EXPECT_THAT(no_model, HasSubstr("missing form field \\\"model\\\""));
-          EXPECT_TRUE(no_model.ends_with("\n400")) << no_model;
+                    auto no_model = co_await testing::run_command(
+                        curl + "-F language=de -F 'file=@" + audio.string() + "' " + url);
+                    EXPECT_THAT(no_model, HasSubstr("missing form field \\\"model\\\""));
+                    EXPECT_TRUE(no_model.ends_with("\n400")) << no_model;
 
-          auto not_form = co_await run(curl + "-H 'Content-Type: application/json' -d '{}' " + url);
-          EXPECT_THAT(not_form, HasSubstr("is not multipart/form-data"));
-          EXPECT_TRUE(not_form.ends_with("\n400")) << not_form;
-        });
-      }));
+                    auto not_form = co_await testing::run_command(
+                        curl + "-H 'Content-Type: application/json' -d '{}' " + url);
+                    EXPECT_THAT(not_form, HasSubstr("is not multipart/form-data"));
+                    EXPECT_TRUE(not_form.ends_with("\n400")) << not_form;
+                  });
+            }));
   std::filesystem::remove_all(dir);
 }
 

@@ -116,41 +116,6 @@ TEST(Unstructured, ThroughTheClientSealedOnTheWire) {
   EXPECT_EQ(response_wire.find("element_id"), std::string::npos);
 }
 
-template <class Body>
-Task<void> with_proxy(client::ProxyOptions options, Body body) {
-  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
-  options.callers = options.callers.listening_on(listener.local_address());
-  client::ProxyMetrics metrics;
-  client::Proxy proxy(std::move(options), metrics);
-  http::HttpServer server(proxy.router());
-  std::stop_source stop;
-  TaskScope scope;
-  scope.spawn(with_stop_token(server.serve(listener), stop.get_token()));
-  scope.spawn(with_stop_token(proxy.verify_until_ready(), stop.get_token()));
-  for (int i = 0; i < 200 && !proxy.verified(); ++i) {
-    (void)co_await sleep_for(std::chrono::milliseconds(20));
-  }
-  co_await body(listener.local_address());
-  stop.request_stop();
-  co_await scope.join();
-  co_await proxy.close();
-}
-
-// run: a shell command's standard output, run off the loop.
-Task<std::string> run(std::string command) {
-  auto job = [command] {
-    std::string out;
-    if (FILE* p = ::popen(command.c_str(), "r")) {
-      char buffer[4096];
-      while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
-      ::pclose(p);
-    }
-    return out;
-  };
-  auto out = co_await offload(std::move(job));
-  co_return out ? std::move(*out) : std::string();
-}
-
 TEST(Unstructured, ThroughTheProxysSubtreeWithCurl) {
   if (std::system("command -v curl >/dev/null 2>&1") != 0) GTEST_SKIP() << "no curl";
   const auto dir = std::filesystem::temp_directory_path() /
@@ -164,17 +129,20 @@ TEST(Unstructured, ThroughTheProxysSubtreeWithCurl) {
   Loop loop;
   sync_wait(loop, with_backend({}, [&](backend::DevBackend& b) -> Task<void> {
               client::ProxyOptions options{.client = client_options(b)};
-              co_await with_proxy(options, [&](SocketAddress at) -> Task<void> {
-                const std::string base = "http://" + at.to_string();
-                const std::string curl = "curl -s --noproxy '*' -w '\\n%{http_code}' ";
-                auto ok = co_await run(curl + "-F 'files=@" + doc.string() + "' " + base +
-                                       "/unstructured/general/v0/general");
-                EXPECT_TRUE(ok.ends_with("\n200")) << ok;
-                const std::string json = ok.substr(0, ok.rfind('\n'));
-                std::string filename;
-                EXPECT_EQ(texts_of(json, &filename), kLines) << ok;
-                EXPECT_EQ(filename, "doc.txt");
-              });
+              co_await testing::with_proxy(
+                  options, [&](client::Proxy& proxy, SocketAddress at) -> Task<void> {
+                    co_await testing::wait_verified(proxy);
+                    const std::string base = "http://" + at.to_string();
+                    const std::string curl = "curl -s --noproxy '*' -w '\\n%{http_code}' ";
+                    auto ok =
+                        co_await testing::run_command(curl + "-F 'files=@" + doc.string() + "' " +
+                                                      base + "/unstructured/general/v0/general");
+                    EXPECT_TRUE(ok.ends_with("\n200")) << ok;
+                    const std::string json = ok.substr(0, ok.rfind('\n'));
+                    std::string filename;
+                    EXPECT_EQ(texts_of(json, &filename), kLines) << ok;
+                    EXPECT_EQ(filename, "doc.txt");
+                  });
             }));
   std::filesystem::remove_all(dir);
 }
