@@ -6,6 +6,7 @@
 #include "cipherline/backend/coordinator.hpp"
 #include "cipherline/backend/dev_state.hpp"
 #include "cipherline/backend/error.hpp"
+#include "cipherline/backend/error_response.hpp"
 #include "cipherline/backend/etcd_secret_store.hpp"
 #include "cipherline/backend/gateway.hpp"
 #include "cipherline/backend/secret_service.hpp"
@@ -139,7 +140,7 @@ struct DevBackend::Parts {
       return Error(errc::bad_configuration,
                    "listening on " + address.to_string() + ": " + e.what());
     }
-    l.server = std::make_unique<http::HttpServer>(std::move(router));
+    l.server = std::make_unique<http::HttpServer>(std::move(router), backend_server_options());
     l.tls = std::move(tls);
     servers.push_back(std::move(l));
     return &servers.back();
@@ -265,7 +266,8 @@ Task<Result<std::unique_ptr<DevBackend>, Error>> DevBackend::create(DevBackendOp
     }
   }
   // The gateway's router, now that its routes are all known.
-  p->servers[p->gateway_index].server = std::make_unique<http::HttpServer>(p->gateway->router());
+  p->servers[p->gateway_index].server =
+      std::make_unique<http::HttpServer>(p->gateway->router(), backend_server_options());
   co_return std::unique_ptr<DevBackend>(new DevBackend(std::move(p)));
 }
 

@@ -19,4 +19,10 @@ Task<void> respond_error(const http::Request& request, http::ResponseWriter& wri
                                 sse ? "event: error\n\ndata: " + json + "\n\n" : json);
 }
 
+http::ServerOptions backend_server_options() {
+  http::ServerOptions options;
+  options.error_headers.add(std::string(protocol::kEncryptedHeader), "false");
+  return options;
+}
+
 }  // namespace cipherline::backend

@@ -170,7 +170,7 @@ Task<Result<void, Error>> serve(const RoleOptions& o, http::Router router,
     o.announce(o.role + " on " + (tls ? "https://" : "http://") +
                listener->local_address().to_string());
   }
-  http::HttpServer server(std::move(router));
+  http::HttpServer server(std::move(router), backend_server_options());
   if (tls) {
     co_await server.serve_tls(*listener, tls);
   } else {

@@ -20,15 +20,17 @@ struct HttpServer::Connection {
 
 namespace {
 
-Headers text_headers() {
+// The headers of the server's own responses.
+Headers text_headers(const ServerOptions& options) {
   Headers h;
   h.add("Content-Type", "text/plain; charset=utf-8");
+  for (const auto& [name, value] : options.error_headers.fields()) h.add(name, value);
   return h;
 }
 
 // An error response on a connection that closes right after.
 Task<void> respond_and_close(ByteStream& stream, int status, std::string_view message,
-                             Headers headers = text_headers()) {
+                             Headers headers) {
   ResponseWriter w(stream, false, false);
   (void)co_await w.respond(status, std::move(headers), std::string(message) + "\n");
   (void)co_await stream.shutdown();
@@ -60,10 +62,10 @@ Task<void> HttpServer::accept_loop(TcpListener& listener, std::shared_ptr<TlsSer
     if (!accepted) break;  // stopped, or the listener closed
     const SocketAddress peer = accepted->peer_address();
     if (connections_.size() >= options_.max_connections) {
-      connections.spawn([](TcpStream s) -> Task<void> {
+      connections.spawn([](TcpStream s, Headers headers) -> Task<void> {
         TcpByteStream stream(std::move(s));
-        co_await respond_and_close(stream, 503, "too many connections");
-      }(std::move(*accepted)));
+        co_await respond_and_close(stream, 503, "too many connections", std::move(headers));
+      }(std::move(*accepted), text_headers(options_)));
       continue;
     }
     if (tls) {
@@ -131,13 +133,15 @@ Task<bool> HttpServer::handle_one(Connection& c, bool first) {
                        e == cipherline::errc::operation_cancelled ||
                        e == errc::incomplete_message || e.code().category() == uv_category() ||
                        (e == cipherline::errc::timed_out && !c.reader.message_started() && !first);
-    if (!quiet) co_await respond_and_close(*c.stream, status_for(e), e.message());
+    if (!quiet) {
+      co_await respond_and_close(*c.stream, status_for(e), e.message(), text_headers(options_));
+    }
     co_return false;
   }
 
   const Router::Match route = router_.match(head.method, head.path());
   if (route.handler == nullptr) {
-    Headers h = text_headers();
+    Headers h = text_headers(options_);
     if (route.status == 405) h.add("Allow", route.allow);
     ResponseWriter w(*c.stream, head.method == "HEAD", head.keep_alive && !head.has_body());
     (void)co_await w.respond(route.status, std::move(h),
@@ -150,7 +154,8 @@ Task<bool> HttpServer::handle_one(Connection& c, bool first) {
     co_await respond_and_close(*c.stream, 413,
                                "request body of " + std::to_string(*head.content_length) +
                                    " bytes exceeds the " + std::to_string(route.options.max_body) +
-                                   "-byte limit of " + std::string(head.path()));
+                                   "-byte limit of " + std::string(head.path()),
+                               text_headers(options_));
     co_return false;
   }
   c.reader.set_body_limit(route.options.max_body);
@@ -175,7 +180,7 @@ Task<bool> HttpServer::handle_one(Connection& c, bool first) {
   ++requests_served_;
   if (!w.started()) {
     w.close_after();
-    (void)co_await w.respond(500, text_headers(),
+    (void)co_await w.respond(500, text_headers(options_),
                              failure ? "internal server error" : "the handler did not respond");
     co_return false;
   }

@@ -193,6 +193,29 @@ Task<std::string> exchange(SocketAddress a, std::string request) {
   co_return co_await read_until_closed(s);
 }
 
+// The server's own answers carry error_headers (a backend marks them
+// unencrypted); a handler's answers do not.
+TEST(HttpServer, ItsOwnAnswersCarryTheErrorHeaders) {
+  Loop loop;
+  ServerOptions options;
+  options.error_headers.add("Privatemode-Encrypted", "false");
+  HttpServer server(basic_router(), options);
+  sync_wait(loop, with_server(server, [](SocketAddress a) -> Task<void> {
+              for (const std::string& request :
+                   {std::string("GET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n"),
+                    std::string("POST /digest HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n"),
+                    std::string("HELLO THERE\r\n\r\n")}) {
+                auto answer = co_await exchange(a, request);
+                EXPECT_NE(answer.find("\r\nPrivatemode-Encrypted: false\r\n"), std::string::npos)
+                    << answer;
+              }
+              auto handled =
+                  co_await exchange(a, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+              EXPECT_TRUE(handled.starts_with("HTTP/1.1 200")) << handled;
+              EXPECT_EQ(handled.find("Privatemode-Encrypted"), std::string::npos) << handled;
+            }));
+}
+
 TEST(HttpServer, LimitsAndMalformedRequests) {
   Loop loop;
   ServerOptions options;

@@ -818,6 +818,24 @@ TEST(Client, AResponseCutOffIsNotResent) {
             }));
 }
 
+// The backend's servers mark their own answers (404, 413, …)
+// unencrypted, so clients name them instead of failing to decrypt them.
+TEST(Backend, ItsServersOwnAnswersAreMarkedUnencrypted) {
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        http::HttpClient http({.tls = client::tls_config(client_options(b).session).build().value(),
+                               .proxy = http::ProxySettings{}});
+        auto r = co_await http.request(CuttingGateway::origin_of(b),
+                                       {.method = "GET", .target = "/v1/nowhere"});
+        EXPECT_TRUE(r) << (r ? "" : r.error().message());
+        if (!r) co_return;
+        EXPECT_EQ(r->status(), 404);
+        EXPECT_EQ(r->head().headers.get(protocol::kEncryptedHeader), "false");
+        (void)co_await r->body().read_all();
+      }));
+}
+
 TEST(Client, ARefusedConnectIsRetried) {
   Loop loop;
   sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {

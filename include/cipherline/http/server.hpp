@@ -19,7 +19,9 @@
 // - Limits, with clear responses: request head over `max_head` → 431,
 //   target over `max_target` → 414, body over the route's limit → 413
 //   (before reading it when Content-Length says so), malformed request →
-//   400 with llhttp's reason; each then closes the connection. The first
+//   400 with llhttp's reason; each then closes the connection. These, and
+//   404, 405, 503 (too many connections) and 500 (a handler that threw),
+//   are text/plain with `error_headers` added. The first
 //   request head must be complete within `head_timeout` of the accept, each
 //   later one within `idle_timeout` of the previous response (a partial head
 //   then gets 408 and the connection closes; a keep-alive connection that
@@ -58,6 +60,9 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout{60'000};
   std::size_t max_connections = 10'000;
   std::chrono::milliseconds shutdown_grace{10'000};
+  // Added to every response the server makes itself (not the handlers'):
+  // a backend marks them "Privatemode-Encrypted: false", say.
+  Headers error_headers{};
 };
 
 class HttpServer {
