@@ -63,13 +63,6 @@ bool not_forwarded(int status, std::string_view body) {
 
 Error invalid(std::string what) { return Error(errc::invalid_request, std::move(what)); }
 
-// header_safe: whether `value` can travel as a header value (it goes into
-// Privatemode-Target-Model): no control characters.
-bool header_safe(std::string_view value) {
-  return std::none_of(value.begin(), value.end(),
-                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 Error unauthenticated(std::string what) {
   return Error(errc::unauthenticated_response, std::move(what));
 }
@@ -187,7 +180,9 @@ Result<Client::Prepared, Error> Client::prepare(protocol::Route route, std::stri
                                                 : "\"model\" must be a string");
   }
   if (model.empty()) return invalid("\"model\" is empty");
-  if (!header_safe(model)) return invalid("\"model\" holds a control character");
+  if (!http::header_value_allowed(model)) {
+    return invalid("\"model\" holds a control character (CR, LF or NUL)");
+  }
   headers.set(protocol::kTargetModelHeader, model);
   Prepared prepared;
   if (bool stream = false; object["stream"].get(stream) == simdjson::SUCCESS) {
@@ -240,7 +235,9 @@ Result<Client::Prepared, Error> Client::prepare_form(std::string_view content_ty
   const auto model = form->value("model");
   if (!model) return invalid("missing form field \"model\"");
   if (model->empty()) return invalid("form field \"model\" is empty");
-  if (!header_safe(*model)) return invalid("form field \"model\" holds a control character");
+  if (!http::header_value_allowed(*model)) {
+    return invalid("form field \"model\" holds a control character (CR, LF or NUL)");
+  }
   headers.set(protocol::kTargetModelHeader, *model);
   Prepared prepared;
   if (const auto stream = form->value("stream")) {

@@ -4,6 +4,11 @@
 #include <stdexcept>
 
 namespace cipherline::http {
+
+bool header_value_allowed(std::string_view value) noexcept {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
 namespace {
 
 char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
@@ -17,7 +22,7 @@ void check(std::string_view name, std::string_view value) {
   if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
     throw std::invalid_argument("invalid HTTP header name '" + std::string(name) + "'");
   }
-  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+  if (!header_value_allowed(value)) {
     throw std::invalid_argument("HTTP header value for '" + std::string(name) +
                                 "' contains CR, LF or NUL");
   }

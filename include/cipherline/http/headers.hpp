@@ -22,6 +22,9 @@
 namespace cipherline::http {
 
 bool header_name_equals(std::string_view a, std::string_view b) noexcept;
+// header_value_allowed: whether `value` may be set (no CR, LF or NUL), for
+// callers that turn a bad value into their own error instead of the throw.
+bool header_value_allowed(std::string_view value) noexcept;
 
 class Headers {
  public:
