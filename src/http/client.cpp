@@ -350,8 +350,7 @@ Task<Result<ClientResponse, Error>> HttpClient::send(std::unique_ptr<Outgoing> o
     }
     c.stream->close();
     const bool nothing_received = c.reader.offset() == offset_before;
-    const bool replayable = request->method == "GET" || request->method == "HEAD" || !written;
-    if (reused && attempt == 0 && nothing_received && replayable && stale_connection(failure)) {
+    if (reused && attempt == 0 && nothing_received && stale_connection(failure)) {
       if (written) written_before = failure;
       continue;
     }

@@ -239,50 +239,6 @@ TEST(HttpClient, AResendThatCannotConnectReportsTheFirstFailure) {
   EXPECT_EQ(requests, 2);
 }
 
-// A POST written whole on a reused connection that the server then closes
-// is not sent again: it may have run.
-TEST(HttpClient, APostThatReachedTheServerIsNotResent) {
-  Loop loop;
-  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
-  HttpClient client;
-  int requests = 0;
-  sync_wait(loop, [&]() -> Task<void> {
-    const Origin o = origin_of(listener.local_address());
-    auto server = [&]() -> Task<void> {
-      auto s = (co_await listener.accept()).value();
-      std::string carry;
-      (void)co_await testing::read_until(s, "\r\n\r\n", carry);
-      ++requests;
-      (void)co_await s.write(as_bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
-      carry.clear();
-      (void)co_await testing::read_until(s, "\r\n\r\n", carry);
-      ++requests;
-      s.close();
-      // A resend would arrive here and be answered.
-      while (auto again = co_await listener.accept()) {
-        carry.clear();
-        (void)co_await testing::read_until(*again, "\r\n\r\n", carry);
-        ++requests;
-        (void)co_await again->write(
-            as_bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"));
-        again->close();
-      }
-    };
-    auto client_side = [&]() -> Task<void> {
-      {
-        auto first = co_await client.request(o, {.target = "/"});
-        EXPECT_TRUE(first) << first.error().message();
-        if (first) EXPECT_EQ((co_await first->body().read_all()).value(), "ok");
-      }
-      auto post = co_await client.request(o, {.method = "POST", .target = "/run", .body = "x"});
-      EXPECT_FALSE(post);
-      listener.close();
-    };
-    co_await when_all(server(), client_side());
-  }());
-  EXPECT_EQ(requests, 2);
-}
-
 TEST(HttpClient, ErrorsNameTheOrigin) {
   Loop loop;
   SocketAddress closed;

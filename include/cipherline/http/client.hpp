@@ -11,12 +11,9 @@
 // - Connections are reused (keep-alive) when the previous response was read
 //   to its end and both sides allow it; at most `max_connections_per_origin`
 //   are open per origin (further requests wait for one); idle connections
-//   close after `idle_timeout` (30 s, shorter than servers' usual 60 s, so
-//   the client closes first). A request that fails on a reused connection
+//   close after `idle_timeout`. A request that fails on a reused connection
 //   before any response byte arrived (the server closed it meanwhile) is
-//   retried once on a new connection — a GET or HEAD always, any other
-//   method only if the request was not written whole (a POST that reached
-//   the server may have run; it is never sent twice).
+//   retried once on a new connection.
 // - https:// origins use TLS (ClientOptions::tls, else the system's roots),
 //   verifying the origin's host name.
 // - Proxies as curl has them (see proxy.hpp): ClientOptions::proxy, by
@@ -75,7 +72,7 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds head_timeout{60'000};
   std::chrono::milliseconds body_timeout{60'000};
-  std::chrono::milliseconds idle_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections_per_origin = 64;
   // Connections being set up (connect, proxy tunnel, TLS handshake) at once;
   // further ones wait their turn. 0: no limit. A limit keeps a burst of
