@@ -32,6 +32,7 @@ class MemoryByteStream final : public http::ByteStream {
   Task<Result<void>> shutdown() override { co_return Result<void>{}; }
   void close() noexcept override { closed_ = true; }
   bool is_open() const noexcept override { return !closed_; }
+  bool at_rest() const noexcept override { return !closed_; }
 
  private:
   std::string_view input_;

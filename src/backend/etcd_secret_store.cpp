@@ -209,10 +209,11 @@ Error EtcdSecretStore::failure(std::string_view path, const std::string& what) c
 }
 
 Task<Result<std::unique_ptr<EtcdSecretStore::Reply>, Error>> EtcdSecretStore::call(
-    const char* path, std::string body) {
+    const char* path, std::string body, Resend resend) {
   http::ClientRequest request;
   request.method = "POST";
   request.target = path;
+  request.idempotent = resend == Resend::allowed;
   request.headers.add("Content-Type", "application/json");
   request.body = std::move(body);
   auto response = co_await client_.request(origin_, std::move(request));
@@ -337,7 +338,7 @@ Task<Result<void, Error>> EtcdSecretStore::put(SecretPtr secret, std::chrono::se
         .end_array()
         .end_object();
   }
-  auto txn = co_await call("/v3/kv/txn", std::move(txn_body));
+  auto txn = co_await call("/v3/kv/txn", std::move(txn_body), Resend::never);
   if (!txn) {
     co_await revoke(*lease);
     co_return txn.error();
@@ -430,6 +431,7 @@ Task<Result<void, Error>> EtcdSecretStore::watch_once(bool& established) {
   http::ClientRequest request;
   request.method = "POST";
   request.target = path;
+  request.idempotent = true;
   request.headers.add("Content-Type", "application/json");
   request.body = std::move(body);
   auto response = co_await watch_client_.request(origin_, std::move(request));

@@ -133,6 +133,14 @@ bool stale_connection(const Error& e) {
          e == std::errc::connection_reset || e == std::errc::broken_pipe;
 }
 
+bool idempotent(const ClientRequest& r) {
+  if (r.idempotent) return true;
+  for (std::string_view m : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}) {
+    if (r.method == m) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 HttpClient::HttpClient(ClientOptions options) : options_(std::move(options)) {
@@ -273,7 +281,7 @@ Task<Result<std::unique_ptr<HttpClient::PooledConnection>, Error>> HttpClient::a
   while (!pool.idle.empty()) {
     std::unique_ptr<PooledConnection> c = std::move(pool.idle.back());
     pool.idle.pop_back();
-    if (c->stream->is_open() && now - c->idle_since < options_.idle_timeout) {
+    if (c->stream->at_rest() && now - c->idle_since < options_.idle_timeout) {
       reused = true;
       co_return c;
     }
@@ -350,7 +358,8 @@ Task<Result<ClientResponse, Error>> HttpClient::send(std::unique_ptr<Outgoing> o
     }
     c.stream->close();
     const bool nothing_received = c.reader.offset() == offset_before;
-    if (reused && attempt == 0 && nothing_received && stale_connection(failure)) {
+    if (reused && attempt == 0 && nothing_received && stale_connection(failure) &&
+        (!written || idempotent(*request))) {
       if (written) written_before = failure;
       continue;
     }

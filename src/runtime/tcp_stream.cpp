@@ -191,6 +191,11 @@ SocketAddress address_of(const internal::TcpState* s, bool peer) {
 SocketAddress TcpStream::local_address() const { return address_of(state_, false); }
 SocketAddress TcpStream::peer_address() const { return address_of(state_, true); }
 
+bool TcpStream::at_rest() const noexcept {
+  return state_ != nullptr && !state_->closing && !state_->eof && state_->read_error == 0 &&
+         state_->begin == state_->end;
+}
+
 int TcpStream::native_fd() const {
   if (state_ == nullptr || state_->closing) throw std::system_error(errc::stream_closed);
   uv_os_fd_t fd;

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "cipherline/http/error.hpp"
 #include "cipherline/runtime/channel.hpp"
 #include "cipherline/runtime/sleep.hpp"
@@ -237,6 +240,105 @@ TEST(HttpClient, AResendThatCannotConnectReportsTheFirstFailure) {
     co_await when_all(server(), client_side());
   }());
   EXPECT_EQ(requests, 2);
+}
+
+// A POST written whole on a reused connection that the server then closes
+// without an answer may have been acted on (an inference run, a key stored):
+// it fails, naming the failure, and is not resent. The server would accept a
+// resend on a new connection; the next connection it sees is the GET sent
+// after the failure.
+TEST(HttpClient, APostThatReachedTheServerIsNotResent) {
+  Loop loop;
+  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+  HttpClient client;
+  std::vector<std::string> seen;  // each request's line, in arrival order
+  auto request_line = [](const std::string& head) { return head.substr(0, head.find("\r\n")); };
+  sync_wait(loop, [&]() -> Task<void> {
+    const Origin o = origin_of(listener.local_address());
+    auto server = [&]() -> Task<void> {
+      auto s = (co_await listener.accept()).value();
+      std::string carry;
+      seen.push_back(request_line(co_await testing::read_until(s, "\r\n\r\n", carry)));
+      (void)co_await s.write(as_bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+      carry.clear();
+      seen.push_back(request_line(co_await testing::read_until(s, "\r\n\r\n", carry)));
+      s.close();
+      auto next = (co_await listener.accept()).value();
+      carry.clear();
+      seen.push_back(request_line(co_await testing::read_until(next, "\r\n\r\n", carry)));
+      (void)co_await next.write(
+          as_bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"));
+      next.close();
+    };
+    auto client_side = [&]() -> Task<void> {
+      {  // released, so the POST reuses its connection
+        auto first = co_await client.request(o, {.target = "/first"});
+        EXPECT_TRUE(first) << first.error().message();
+        if (first) EXPECT_EQ((co_await first->body().read_all()).value(), "ok");
+      }
+      auto post = co_await client.request(o, {.method = "POST", .target = "/infer", .body = "{}"});
+      EXPECT_FALSE(post);
+      if (!post) {
+        EXPECT_TRUE(post.error() == cipherline::errc::end_of_stream ||
+                    post.error() == errc::incomplete_message ||
+                    post.error() == std::errc::connection_reset)
+            << post.error().message();
+      }
+      auto after = co_await client.request(o, {.target = "/after"});
+      EXPECT_TRUE(after) << after.error().message();
+      if (after) EXPECT_EQ((co_await after->body().read_all()).value(), "ok");
+    };
+    co_await when_all(server(), client_side());
+  }());
+  EXPECT_EQ(seen, (std::vector<std::string>{"GET /first HTTP/1.1", "POST /infer HTTP/1.1",
+                                            "GET /after HTTP/1.1"}));
+  EXPECT_EQ(client.connections_made(), 2u);
+}
+
+// A keep-alive connection the server closed while it sat idle is not reused:
+// a POST sent after the close was seen goes out on a new connection and
+// succeeds (it is never written to the dead one).
+TEST(HttpClient, AConnectionClosedWhileIdleIsNotReused) {
+  Loop loop;
+  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+  HttpClient client;
+  sync_wait(loop, [&]() -> Task<void> {
+    const Origin o = origin_of(listener.local_address());
+    auto client_side = [&]() -> Task<void> {
+      {
+        auto first = co_await client.request(o, {.target = "/first"});
+        EXPECT_TRUE(first) << first.error().message();
+        if (first) EXPECT_EQ((co_await first->body().read_all()).value(), "ok");
+      }
+      (void)co_await sleep_for(200ms);  // the server's FIN arrives meanwhile
+      auto post = co_await client.request(o, {.method = "POST", .target = "/infer", .body = "{}"});
+      EXPECT_TRUE(post) << post.error().message();
+      if (post) EXPECT_EQ((co_await post->body().read_all()).value(), "ok");
+    };
+    co_await when_all(close_after_one(listener, 2), client_side());
+  }());
+  EXPECT_EQ(client.connections_made(), 2u);
+}
+
+// The same POST marked idempotent (a read the caller knows is safe to
+// repeat) is resent once on a new connection.
+TEST(HttpClient, AnIdempotentPostIsResentOnce) {
+  Loop loop;
+  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+  HttpClient client;
+  sync_wait(loop, [&]() -> Task<void> {
+    const Origin o = origin_of(listener.local_address());
+    auto client_side = [&]() -> Task<void> {
+      for (int i = 0; i < 2; ++i) {
+        auto r = co_await client.request(
+            o, {.method = "POST", .target = "/v3/kv/range", .body = "{}", .idempotent = true});
+        EXPECT_TRUE(r) << r.error().message();
+        if (r) EXPECT_EQ((co_await r->body().read_all()).value(), "ok");
+      }
+    };
+    co_await when_all(close_after_one(listener, 2), client_side());
+  }());
+  EXPECT_EQ(client.connections_made(), 2u);
 }
 
 TEST(HttpClient, ErrorsNameTheOrigin) {

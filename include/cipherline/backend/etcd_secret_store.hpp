@@ -127,7 +127,13 @@ class EtcdSecretStore final : public SecretStore {
   static Task<Result<std::unique_ptr<EtcdSecretStore>, Error>> open(
       std::unique_ptr<EtcdOptions> options);
 
-  Task<Result<std::unique_ptr<Reply>, Error>> call(const char* path, std::string body);
+  // Whether a call may be resent after a stale keep-alive connection failed
+  // it (http::ClientRequest::idempotent): reads, lease calls and watches may
+  // (a duplicate lease expires unused); the create-only put may not, since a
+  // resent put that had gone through would answer "exists".
+  enum class Resend : bool { never, allowed };
+  Task<Result<std::unique_ptr<Reply>, Error>> call(const char* path, std::string body,
+                                                   Resend resend = Resend::allowed);
   Task<Result<std::int64_t, Error>> lease_remaining(std::int64_t lease);
   Task<void> revoke(std::int64_t lease);
   // Streams one watch until it breaks; `established` says whether it got as

@@ -43,6 +43,9 @@ class ByteStream {
   virtual Task<Result<void>> shutdown() = 0;
   virtual void close() noexcept = 0;
   virtual bool is_open() const noexcept = 0;
+  // at_rest: open with nothing unread, as an idle keep-alive connection
+  // must be to be reused (see TcpStream::at_rest).
+  virtual bool at_rest() const noexcept = 0;
 
   // time_left is what remains until `deadline`, rounded up to whole
   // milliseconds (never negative).
@@ -62,6 +65,7 @@ class TcpByteStream final : public ByteStream {
   Task<Result<void>> shutdown() override;
   void close() noexcept override { stream_.close(); }
   bool is_open() const noexcept override { return stream_.is_open(); }
+  bool at_rest() const noexcept override { return stream_.at_rest(); }
 
   TcpStream& tcp() noexcept { return stream_; }
 

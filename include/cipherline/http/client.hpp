@@ -11,9 +11,13 @@
 // - Connections are reused (keep-alive) when the previous response was read
 //   to its end and both sides allow it; at most `max_connections_per_origin`
 //   are open per origin (further requests wait for one); idle connections
-//   close after `idle_timeout`. A request that fails on a reused connection
+//   close after `idle_timeout`, and one the server closed (or sent anything
+//   on) while idle is not reused. A request that fails on a reused connection
 //   before any response byte arrived (the server closed it meanwhile) is
-//   retried once on a new connection.
+//   sent once more on a new connection when it provably did not reach the
+//   server (it could not be written) or it is idempotent (its method is, per
+//   RFC 9110 9.2.2, or the caller says so in ClientRequest::idempotent). A
+//   POST written whole is not resent: the server may have acted on it.
 // - https:// origins use TLS (ClientOptions::tls, else the system's roots),
 //   verifying the origin's host name.
 // - Proxies as curl has them (see proxy.hpp): ClientOptions::proxy, by
@@ -66,6 +70,11 @@ struct ClientRequest {
   std::string target = "/";
   Headers headers{};
   std::string body{};
+  // The caller knows that sending this request twice has the effect of
+  // sending it once (a read, a watch): it may be resent after a stale
+  // keep-alive connection failed it even if it was written whole. GET,
+  // HEAD, OPTIONS, PUT, DELETE and TRACE are idempotent without it.
+  bool idempotent = false;
 };
 
 struct ClientOptions {

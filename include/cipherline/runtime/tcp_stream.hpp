@@ -96,6 +96,10 @@ class TcpStream {
   void close() noexcept;
 
   bool is_open() const noexcept { return state_ != nullptr; }
+  // at_rest: open, and nothing arrived that was not read (no byte, no end,
+  // no error). An idle keep-alive connection the peer closed is not at rest
+  // once its FIN was read in the background.
+  bool at_rest() const noexcept;
   SocketAddress local_address() const;
   SocketAddress peer_address() const;
 
