@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "api_key_flag.hpp"
 #include "cipherline/backend/dev_backend.hpp"
@@ -320,7 +321,9 @@ int proxy(std::span<const std::string_view> args) {
               "accept REVOKED if revoked less than this ago (0: never)", "48")
       .option("max-body", "SIZE", "largest request body", "16M")
       .option("wire-format", "FORMAT", kWireFormatHelp, "oae")
-      .option("threads", "N", "event loops (each attests on its own)", "1")
+      .option("threads", "N",
+              "event loops, sharing one attested session (default: one per core; 1 with --port 0)",
+              "auto")
       .toggle("print-verification",
               "print the Coordinator's verification report and the key exchange once verified")
       .option("log-format", "FORMAT", "text or json", "text")
@@ -420,7 +423,10 @@ int proxy(std::span<const std::string_view> args) {
                                                .allowed_origins = flags.list("allowed-origin")});
   if (!callers) throw UsageError(callers.error().message());
   options.callers = std::move(*callers);
-  const auto threads = flags.unsigned_integer("threads", 1, 256);
+  const std::size_t threads = flags.text("threads") != "auto"
+                                  ? flags.unsigned_integer("threads", 1, 256)
+                              : port == 0 ? 1
+                                          : std::max(1u, std::thread::hardware_concurrency());
   if (threads > 1 && port == 0) throw UsageError("--threads above 1 needs a fixed --port");
   options.log = make_logger(flags, "proxy");
   if (flags.is_set("print-verification")) {
@@ -449,9 +455,16 @@ int proxy(std::span<const std::string_view> args) {
 
   client::ProxyMetrics metrics;
   LoopGroup group(threads);
+  // One attested session for every loop: one attestation, one exchange, one
+  // rotation, owned by loop 0.
+  // (Declared after the group: destroyed while loop 0 still exists.)
+  options.client.session.observe = metrics.observer();
+  const auto shared =
+      std::make_shared<client::SharedSession>(options.client.session, &group.loop(0));
   group.run([&](std::size_t index) -> Task<void> {
     auto listener = TcpListener::bind(*address, {.reuse_port = threads > 1});
     auto loop_options = options;
+    loop_options.session = shared;
     loop_options.callers = options.callers.listening_on(listener.local_address());  // --port 0
     client::Proxy proxy(std::move(loop_options), metrics);
     http::HttpServer server(proxy.router());
@@ -472,6 +485,7 @@ int proxy(std::span<const std::string_view> args) {
     scope.request_stop();
     co_await scope.join();
     co_await proxy.close();
+    if (index == 0) co_await shared->close();
   });
   return 0;
 }

@@ -128,14 +128,29 @@ Task<Result<std::string, Error>> InferenceResponse::read_all() {
   }
 }
 
-Client::Client(ClientOptions options) : options_(std::move(options)) {
-  auto tls = tls_config(options_.session).build();
+namespace {
+
+// A session's own HTTP client: attestation and exchanges only.
+http::ClientOptions session_http() { return {.max_connections_per_origin = 4}; }
+
+std::shared_ptr<SharedSession> own_session(const SessionOptions& options) {
+  return std::make_shared<SharedSession>(options, nullptr, session_http());
+}
+
+}  // namespace
+
+Client::Client(ClientOptions options) : Client(options, own_session(options.session)) {
+  owns_session_ = true;
+}
+
+Client::Client(ClientOptions options, std::shared_ptr<SharedSession> session)
+    : options_(std::move(options)), shared_(std::move(session)), view_(*shared_) {
+  auto tls = tls_config(shared_->options()).build();
   http_ = std::make_unique<http::HttpClient>(http::ClientOptions{
       .max_connections_per_origin = options_.max_connections,
       .max_concurrent_connects = 16,
       .tls = tls ? *tls : nullptr,
   });
-  session_ = std::make_unique<Session>(options_.session, *http_);
   if (options_.shared_prompt_cache) {
     shared_salt_ = options_.prompt_cache_salt.empty() ? random_salt() : options_.prompt_cache_salt;
   }
@@ -144,23 +159,20 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
 Client::~Client() = default;
 
 Task<Result<void, Error>> Client::connect() {
-  if (auto r = tls_config(options_.session).build(); !r) {
+  if (auto r = tls_config(shared_->options()).build(); !r) {
     co_return Error(errc::bad_configuration, "TLS settings: " + r.error().message());
   }
-  auto r = co_await session_->establish();
+  auto r = co_await shared_->establish();
   if (r) start_rotation();
   co_return r;
 }
 
 void Client::start_rotation() {
-  if (rotating_ || !options_.keep_fresh) return;
-  rotating_ = true;
-  background_.spawn(with_stop_token(session_->keep_fresh(), stop_.get_token()));
+  if (options_.keep_fresh) shared_->start_rotation();
 }
 
 Task<void> Client::close() {
-  stop_.request_stop();
-  co_await background_.join();
+  if (owns_session_) co_await shared_->close();
 }
 
 Result<Client::Prepared, Error> Client::prepare(protocol::Route route, std::string_view body,
@@ -258,7 +270,7 @@ Result<Client::Prepared, Error> Client::prepare_form(std::string_view content_ty
 }
 
 http::Headers Client::gateway_headers(const http::Headers& extra) const {
-  http::Headers headers = session_->base_headers();
+  http::Headers headers = view_.current().base_headers;
   headers.set(protocol::kClientHeader, options_.client_kind);
   for (const auto& [name, value] : extra.fields()) headers.set(name, value);
   return headers;
@@ -308,7 +320,7 @@ Task<Result<InferenceResponse, Error>> Client::send_to(protocol::Route route, st
   const auto plain = protocol::plain_request_fields(route);
 
   for (int attempt = 0;; ++attempt) {
-    auto secret = co_await session_->secret();
+    auto secret = co_await shared_->secret(view_);
     if (!secret) co_return secret.error();
     http::Headers h = headers;
     std::string sealed;
@@ -356,7 +368,7 @@ Task<Result<InferenceResponse, Error>> Client::send_to(protocol::Route route, st
     h.set(protocol::kOcspPolicyMacHeader, protocol::ocsp_policy_mac(**secret, policy));
 
     auto response = co_await http_->request(
-        options_.session.endpoint,
+        shared_->options().endpoint,
         {.method = "POST", .target = target, .headers = std::move(h), .body = std::move(sealed)});
     if (!response) {
       // Resent only when the request provably never left: the connect
@@ -400,7 +412,7 @@ Task<Result<InferenceResponse, Error>> Client::send_to(protocol::Route route, st
       if (!text) co_return text.error();
       if (attempt == 0 && out.status_ == 500 && protocol::names_unknown_secret(*text)) {
         ++counters_.retries;
-        if (auto r = co_await session_->force_refresh(); !r) co_return r.error();
+        if (auto r = co_await shared_->force_refresh(); !r) co_return r.error();
         continue;
       }
       if (attempt == 0 && not_forwarded(out.status_, *text)) {
@@ -457,7 +469,7 @@ Task<Result<ModelsAnswer, Error>> Client::models(std::string id, http::Headers e
   // A GET changes nothing: resent after a refused connect like any request.
   for (int attempt = 0;; ++attempt) {
     auto response = co_await http_->request(
-        options_.session.endpoint,
+        shared_->options().endpoint,
         {.method = "GET", .target = target, .headers = gateway_headers(extra)});
     if (!response) {
       if (attempt == 0 && never_connected(response.error())) {

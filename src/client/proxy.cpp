@@ -131,26 +131,39 @@ std::string bearer_of(const http::Request& request) {
 
 Proxy::Proxy(ProxyOptions options, ProxyMetrics& metrics)
     : options_([&] {
-        options.client.session.observe = [&metrics](std::string_view step, microseconds d) {
-          metrics.observe(step, d);
-        };
+        options.client.session.observe = metrics.observer();
         options.client.client_kind = protocol::kClientProxy;
         return std::move(options);
       }()),
       metrics_(metrics),
-      client_(options_.client),
+      owns_session_(options_.session == nullptr),
+      client_(options_.client, owns_session_
+                                   ? std::make_shared<SharedSession>(options_.client.session)
+                                   : options_.session),
       key_per_request_(options_.client.session.api_key.empty()),
       api_key_known_(!key_per_request_) {}
 
-Task<Result<void, Error>> Proxy::verify_once(std::string route) {
-  auto r = co_await client_.session().force_refresh();
+Task<void> Proxy::close() {
+  co_await client_.close();
+  if (owns_session_) co_await client_.shared_session().close();
+}
+
+Task<Result<void, Error>> Proxy::verify_once(std::string route,
+                                             std::optional<std::string> api_key) {
+  auto r = co_await client_.shared_session().establish(std::move(api_key));
   if (r) {
     if (!verified_) {
       verified_ = true;
-      metrics_.verified.store(1);
       client_.start_rotation();
-      if (options_.log) options_.log("backend verified; secret exchanged");
-      if (options_.on_verified) options_.on_verified(client_.session());
+      if (metrics_.verified.exchange(1) == 0) {  // the first loop to see it
+        if (options_.log) options_.log("backend verified; secret exchanged");
+        if (options_.on_verified) {
+          (void)co_await client_.shared_session().with_session([this](Session& s) {
+            options_.on_verified(s);
+            return true;
+          });
+        }
+      }
     }
   } else {
     failure_ = r.error().message();
@@ -180,11 +193,12 @@ Task<int> Proxy::ensure_verified(const http::Request& request) {
       co_return 503;
     }
     // One key at a time: a request arriving while another's key is being
-    // tried joins that attempt (force_refresh is shared) instead of
-    // swapping the key under it.
-    if (!adopting_) client_.session().set_api_key(key);
+    // tried joins that attempt instead of swapping the key under it
+    // (SharedSession::establish does the same across loops).
+    std::optional<std::string> adopt;
+    if (!adopting_) adopt = key;
     adopting_ = true;
-    auto r = co_await verify_once(std::string(request.head.path()));
+    auto r = co_await verify_once(std::string(request.head.path()), std::move(adopt));
     adopting_ = false;
     if (r) {
       api_key_known_ = true;
@@ -293,7 +307,7 @@ http::Router Proxy::router() {
                                              {{"Content-Type", "application/json"},
                                               {"Cache-Control", "no-store"},
                                               {"X-Content-Type-Options", "nosniff"}},
-                                             verification());
+                                             co_await verification());
              }));
   router.add("GET", "/dashboard",
              local([](http::Request&, http::ResponseWriter& writer) -> Task<void> {
@@ -309,13 +323,17 @@ http::Router Proxy::router() {
   return router;
 }
 
-std::string Proxy::verification() {
-  return verification_document({.proxy_verified = verified_,
-                                .failure = failure_,
-                                .session = client_.session(),
-                                .metrics = metrics_,
-                                .rotating = options_.client.keep_fresh},
-                               system_clock::now(), steady_clock::now());
+Task<std::string> Proxy::verification() {
+  // Read on the session's loop: this loop's state goes along as copies.
+  co_return co_await client_.shared_session().with_session(
+      [verified = verified_, failure = failure_, this](Session& session) {
+        return verification_document({.proxy_verified = verified,
+                                      .failure = failure,
+                                      .session = session,
+                                      .metrics = metrics_,
+                                      .rotating = options_.client.keep_fresh},
+                                     system_clock::now(), steady_clock::now());
+      });
 }
 
 Task<void> Proxy::forward_models(http::Request& request, http::ResponseWriter& writer) {

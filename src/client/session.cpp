@@ -91,6 +91,11 @@ http::Headers Session::base_headers() const {
   return h;
 }
 
+void Session::set_api_key(std::string key) {
+  options_.api_key = std::move(key);
+  if (on_change_) on_change_();
+}
+
 Task<Result<std::string, Error>> Session::post(std::string path, std::string body) {
   auto response = co_await client_.request(
       options_.endpoint,
@@ -200,6 +205,7 @@ Task<Result<void, Error>> Session::exchange() {
   if (!secret) co_return secret.error();
   secret_ = std::move(*secret);
   expires_ = steady_clock::now() + options_.usable_for;
+  if (on_change_) on_change_();
   co_return Result<void, Error>{};
 }
 
@@ -207,6 +213,7 @@ void Session::forget_attestation() {
   mesh_ca_.reset();
   secret_.reset();
   expires_ = {};
+  if (on_change_) on_change_();
 }
 
 Task<Result<void, Error>> Session::record(
@@ -324,6 +331,7 @@ Task<Result<Session::SecretPtr, Error>> Session::attest_and_exchange() {
   if (!secret) co_return secret.error();
   secret_ = *secret;
   expires_ = steady_clock::now() + options_.usable_for;
+  if (on_change_) on_change_();
   co_return std::move(*secret);
 }
 

@@ -325,7 +325,8 @@ Task<Result<ClientResponse, Error>> HttpClient::send(std::unique_ptr<Outgoing> o
     }
     Permit permit(pool.permits);
     bool reused = false;
-    auto connection = co_await acquire(pool, origin, reused);
+    auto connection =
+        attempt == 0 ? co_await acquire(pool, origin, reused) : co_await connect(origin, pool);
     if (!connection) co_return written_before ? *written_before : connection.error();
     PooledConnection& c = **connection;
     const std::uint64_t offset_before = c.reader.offset();
@@ -378,7 +379,9 @@ ClientResponse::ClientResponse(ClientResponse&& other) noexcept
 ClientResponse::~ClientResponse() {
   if (!lease_) return;
   auto& reader = lease_->connection->reader;
-  const bool reusable = reader.message_complete() && reader.keep_alive() && head_.keep_alive;
+  // Bytes after the response's end are a server out of step: not reused.
+  const bool reusable = reader.message_complete() && reader.keep_alive() && head_.keep_alive &&
+                        reader.buffered() == 0;
   lease_->client->release(*lease_->pool, std::move(lease_->connection), reusable);
 }
 

@@ -297,6 +297,13 @@ Task<Result<void>> TlsStream::shutdown() {
 
 void TlsStream::close() noexcept { tcp_.close(); }
 
+bool TlsStream::at_rest() const noexcept {
+  // Nothing decrypted and unread, no record waiting in OpenSSL, none on
+  // the socket: an alert or close_notify received while idle means not.
+  return !eof_ && ssl_ != nullptr && SSL_pending(ssl_) == 0 &&
+         BIO_ctrl_pending(SSL_get_rbio(ssl_)) == 0 && tcp_.at_rest();
+}
+
 std::optional<crypto::Certificate> TlsStream::peer_certificate() const {
   X509* cert = SSL_get1_peer_certificate(ssl_);
   if (cert == nullptr) return std::nullopt;

@@ -1,8 +1,10 @@
 #include "cipherline/runtime/loop_group.hpp"
 
+#include <atomic>
 #include <exception>
 #include <thread>
 
+#include "cipherline/runtime/channel.hpp"
 #include "cipherline/runtime/sync_wait.hpp"
 
 namespace cipherline {
@@ -21,13 +23,29 @@ LoopGroup::~LoopGroup() {
 
 void LoopGroup::run(const std::function<Task<void>(std::size_t)>& entry) {
   std::vector<std::exception_ptr> errors(members_.size());
+  // Closed on each loop once every entry has finished.
+  std::vector<std::unique_ptr<Channel<bool>>> finished;
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    finished.push_back(std::make_unique<Channel<bool>>(0));
+  }
+  std::atomic<std::size_t> running{members_.size()};
   auto run_member = [&](std::size_t i) {
+    Member& m = *members_[i];
     try {
-      Member& m = *members_[i];
       sync_wait(m.loop, entry(i), m.token);
     } catch (...) {
       errors[i] = std::current_exception();
     }
+    // Until the last entry has finished, this loop goes on serving work the
+    // others post to it (a task of theirs may hop here and back).
+    if (running.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      for (std::size_t j = 0; j < members_.size(); ++j) {
+        members_[j]->loop.post([done = finished[j].get()] { done->close(); });
+      }
+    }
+    sync_wait(m.loop, [](Channel<bool>& done) -> Task<void> {
+      (void)co_await done.receive();
+    }(*finished[i]));
   };
   std::vector<std::thread> threads;
   threads.reserve(members_.size() - 1);

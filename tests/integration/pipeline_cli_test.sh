@@ -119,6 +119,27 @@ expect metrics-attest 'cipherline_proxy_attest_seconds_count 1' "$out"
 [ -s "$tmp/workspace/manifests/log.txt" ] && cmp -s "$tmp/workspace/manifests/1.json" "$tmp/state/manifest.json" \
   && ok manifest-log || fail "manifest-log: $(cat "$tmp/workspace/manifests/log.txt" 2>&1)"
 
+# Three loops, one attested session: every loop answers, and the process
+# attested and exchanged a key once.
+mt_port=$((20000 + $$ % 20000))
+"$bin" proxy --api-endpoint "$endpoint" --manifest "$tmp/state/manifest.json" --dev-trust "$tmp/state" \
+  --api-key dev --port "$mt_port" --threads 3 >/dev/null 2>"$tmp/proxy-mt.log" &
+mt_pid=$!
+wait_for "backend verified" "$tmp/proxy-mt.log"
+mt_ok=0
+for n in 1 2 3 4 5 6 7 8 9; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mt_port/v1/chat/completions" \
+    -d '{"model":"synthetic","messages":[{"role":"user","content":"loops"}]}')
+  [ "$code" = 200 ] && mt_ok=$((mt_ok + 1))
+done
+[ "$mt_ok" = 9 ] && ok threads-answer || fail "threads-answer: $mt_ok of 9 answered 200"
+out=$(curl -s "http://127.0.0.1:$mt_port/metrics")
+expect threads-one-attestation 'cipherline_proxy_attest_seconds_count 1' "$out"
+expect threads-one-exchange 'cipherline_proxy_exchange_seconds_count 1' "$out"
+[ "$(grep -c 'backend verified' "$tmp/proxy-mt.log")" = 1 ] && ok threads-logged-once \
+  || fail "threads-logged-once: $(cat "$tmp/proxy-mt.log")"
+kill "$mt_pid"; wait "$mt_pid" 2>/dev/null
+
 # The documented in-process client, against the same backend.
 out=$("$example" "$endpoint" "$tmp/state" "$secret" 2>&1)
 expect example-verified "verified: yes" "$out"

@@ -48,9 +48,18 @@
 //   and the gateway's 502 with code `not_forwarded` (no worker took it),
 //   after 50 ms. A connection reset or closed after the request was sent
 //   is errc::response_cut_off, never resent: the model may have run it.
-// - connect() starts the background key rotation; close() stops it and must
-//   be awaited before the Client is destroyed.
-// - Loop thread only; one Client per loop.
+// - The session: a Client made with ClientOptions alone has a SharedSession
+//   of its own (ClientOptions::session); made with a SharedSession it shares
+//   that one's attestation, key and rotation with every other Client on it,
+//   on any loop (shared_session.hpp), and ClientOptions::session is unused.
+//   connect() establishes the session (joining an establishment in
+//   progress, or none if it holds a secret) and starts the rotation, once
+//   for the session; close() must be awaited before the Client is
+//   destroyed, and stops the rotation of a session the Client made itself.
+// - Thread affinity: a Client belongs to the loop it is used on (its HTTP
+//   connections and counters are that loop's); one Client per loop, as many
+//   loops as wanted on one SharedSession. Requests read the session's key
+//   through the Client's SessionView: no lock, no cross-thread write.
 #pragma once
 
 #include <atomic>
@@ -59,6 +68,7 @@
 #include <string>
 
 #include "cipherline/client/session.hpp"
+#include "cipherline/client/shared_session.hpp"
 #include "cipherline/protocol/header_names.hpp"
 #include "cipherline/protocol/json_fields.hpp"
 #include "cipherline/protocol/oae_carriage.hpp"
@@ -137,6 +147,7 @@ class InferenceResponse {
 class Client {
  public:
   explicit Client(ClientOptions options);
+  Client(ClientOptions options, std::shared_ptr<SharedSession> session);
   ~Client();
 
   Task<Result<void, Error>> connect();
@@ -171,7 +182,10 @@ class Client {
   // [DONE]); sets "stream": true itself.
   AsyncGenerator<Result<std::string, Error>> stream_chat(std::string request);
 
-  Session& session() noexcept { return *session_; }
+  // session: the Session itself, for its owner loop only (see
+  // shared_session.hpp); shared_session() from any loop.
+  Session& session() noexcept { return shared_->session(); }
+  SharedSession& shared_session() noexcept { return *shared_; }
   const ClientCounters& counters() const noexcept { return counters_; }
 
  private:
@@ -192,12 +206,11 @@ class Client {
 
   ClientOptions options_;
   std::unique_ptr<http::HttpClient> http_;
-  std::unique_ptr<Session> session_;
+  std::shared_ptr<SharedSession> shared_;
+  bool owns_session_ = false;  // made by this Client: close() stops its rotation
+  mutable SessionView view_;   // a cache of the session's snapshot
   std::string shared_salt_;
   ClientCounters counters_;
-  TaskScope background_;
-  std::stop_source stop_;
-  bool rotating_ = false;
 };
 
 }  // namespace cipherline::client

@@ -20,9 +20,10 @@
 //   the secret, the counters of /metrics, the last errors and per-second
 //   series; see verification_document.hpp) and GET /dashboard (a
 //   self-contained HTML page showing /verification, served with a strict
-//   Content-Security-Policy and nosniff). A proxy with several loops
-//   answers /verification from the loop that serves the connection (each
-//   loop attests on its own); the counters are shared.
+//   Content-Security-Policy and nosniff). Proxies on several loops share
+//   one SharedSession (ProxyOptions::session): one attestation, one key
+//   exchange and one rotation for the process; /verification shows it, and
+//   the counters are shared.
 // - Every route serves local callers only (`callers`, see LocalCallers): a
 //   request whose Host is not one of the proxy's names (DNS rebinding) gets
 //   421, one whose Origin is not allowed (a web page's request) 403, each
@@ -63,12 +64,17 @@ namespace cipherline::client {
 
 struct ProxyOptions {
   ClientOptions client;
+  // The session every loop's proxy shares; null: this proxy makes its own
+  // from client.session (and stops its rotation in close()). A shared one's
+  // SessionOptions::observe should be ProxyMetrics::observer().
+  std::shared_ptr<SharedSession> session{};
   std::uint64_t max_body = 16 * 1024 * 1024;
   std::chrono::milliseconds retry_interval{2000};  // between verification attempts
   // Whom the proxy serves; set it listening_on() the bound address.
   LocalCallers callers{};
   std::function<void(std::string_view line)> log{};
-  // Called once, when the backend first verified.
+  // Called once per process (the first proxy to see the backend verified),
+  // on the session's owner loop.
   std::function<void(Session&)> on_verified{};
   // Non-empty: every forwarded request and its answer are written here in
   // PLAINTEXT (prompts, answers, streams as decrypted event text; not the
@@ -88,7 +94,7 @@ class Proxy {
   // retrying every retry_interval until it succeeds or the task is stopped;
   // a manifest mismatch is not retried.
   Task<void> verify_until_ready();
-  Task<void> close() { return client_.close(); }
+  Task<void> close();
 
   bool verified() const noexcept { return verified_; }
   const std::string& failure() const noexcept { return failure_; }
@@ -105,9 +111,11 @@ class Proxy {
   Task<bool> admit(const http::Request& request, http::ResponseWriter& writer,
                    std::chrono::steady_clock::time_point started, http::Headers& extra);
   // verify_once: route is the request that asked for it (none: background).
-  Task<Result<void, Error>> verify_once(std::string route);
+  // With `api_key`, that key is tried (a request's own, adopted).
+  Task<Result<void, Error>> verify_once(std::string route,
+                                        std::optional<std::string> api_key = std::nullopt);
   // verification: the GET /verification document.
-  std::string verification();
+  Task<std::string> verification();
   // serve_local: `handler`'s answer for a local caller, else the refusal.
   Task<void> serve_local(const http::Handler& handler, http::Request& request,
                          http::ResponseWriter& writer);
@@ -118,6 +126,7 @@ class Proxy {
 
   ProxyOptions options_;
   ProxyMetrics& metrics_;
+  const bool owns_session_;
   Client client_;
   bool verified_ = false;
   const bool key_per_request_;  // no --api-key: every request brings its own

@@ -32,6 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -51,6 +52,10 @@ class ProxyMetrics {
   // the route it happened on (empty: none).
   void failure(std::string_view reason, std::string_view route = {});
   void observe(std::string_view step, std::chrono::microseconds duration);
+  // observer: observe() as a SessionOptions::observe (this must outlive it).
+  std::function<void(std::string_view, std::chrono::microseconds)> observer() {
+    return [this](std::string_view step, std::chrono::microseconds d) { observe(step, d); };
+  }
   // stream_read: an upstream read of a stream carried `events` events,
   // `gap` after the stream's previous read that carried events (see the
   // contract); a read without events records nothing.

@@ -48,7 +48,8 @@
 // - Timings of the last attestation (incl. verification) and exchange are
 //   kept for metrics; `last_report()` is the last Coordinator verification.
 // - Loop thread only; the HTTP client is borrowed and must use TLS settings
-//   from `tls_config()`.
+//   from `tls_config()`. SharedSession (shared_session.hpp) shares one
+//   Session among many loops.
 #pragma once
 
 #include <chrono>
@@ -132,8 +133,17 @@ class Session {
   Task<void> keep_fresh();
 
   bool established() const noexcept { return secret_ != nullptr; }
+  // current_secret: the secret held now (null without one), expired or not.
+  const std::shared_ptr<const protocol::InferenceSecret>& current_secret() const noexcept {
+    return secret_;
+  }
   // set_api_key: the key for later calls (a proxy adopting a client's key).
-  void set_api_key(std::string key) { options_.api_key = std::move(key); }
+  void set_api_key(std::string key);
+  // on_change is called after every change of the secret, its expiry or the
+  // API key (SharedSession publishes then).
+  void on_change(std::function<void()> f) { on_change_ = std::move(f); }
+  // refreshing: an exchange or attestation is in progress.
+  bool refreshing() const noexcept { return refresh_ != nullptr; }
   const SessionOptions& options() const noexcept { return options_; }
   // Headers every call to the gateway carries (Authorization, version, client).
   http::Headers base_headers() const;
@@ -188,6 +198,7 @@ class Session {
   std::shared_ptr<struct Refresh> refresh_;  // the refresh in progress, if any
   std::chrono::microseconds attest_time_{0}, exchange_time_{0};
   std::uint64_t exchanges_ = 0;
+  std::function<void()> on_change_;
 };
 
 }  // namespace cipherline::client

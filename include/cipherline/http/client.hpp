@@ -14,8 +14,8 @@
 //   close after `idle_timeout`, and one the server closed (or sent anything
 //   on) while idle is not reused. A request that fails on a reused connection
 //   before any response byte arrived (the server closed it meanwhile) is
-//   sent once more on a new connection when it provably did not reach the
-//   server (it could not be written) or it is idempotent (its method is, per
+//   sent once more on a new connection when it did not reach the server
+//   whole (it could not be written) or it is idempotent (its method is, per
 //   RFC 9110 9.2.2, or the caller says so in ClientRequest::idempotent). A
 //   POST written whole is not resent: the server may have acted on it.
 // - https:// origins use TLS (ClientOptions::tls, else the system's roots),
@@ -81,7 +81,9 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds head_timeout{60'000};
   std::chrono::milliseconds body_timeout{60'000};
-  std::chrono::milliseconds idle_timeout{60'000};
+  // Below servers' usual keep-alive timeouts (this project's is 60 s), so
+  // the client, not the server, closes an idle connection first.
+  std::chrono::milliseconds idle_timeout{30'000};
   std::size_t max_connections_per_origin = 64;
   // Connections being set up (connect, proxy tunnel, TLS handshake) at once;
   // further ones wait their turn. 0: no limit. A limit keeps a burst of

@@ -115,7 +115,7 @@ class TlsStream final : public ByteStream {
   Task<Result<void>> shutdown() override;
   void close() noexcept override;
   bool is_open() const noexcept override { return tcp_.is_open(); }
-  bool at_rest() const noexcept override { return !eof_ && tcp_.at_rest(); }
+  bool at_rest() const noexcept override;
 
   // The peer's certificate, if it sent one (and it verified).
   std::optional<crypto::Certificate> peer_certificate() const;

@@ -10,6 +10,9 @@
 // - `run` starts `entry(i)` on loop i, loop 0 on the calling thread and the
 //   others on threads of their own, and returns when every entry task has
 //   finished and the threads have joined; the first exception is rethrown.
+//   A loop whose entry finished keeps running posted work until the last
+//   entry has finished, so a task may hop to any loop and back
+//   (Loop::resume_here) for as long as the group runs.
 // - Each entry task carries a stop token stopped by `request_stop()`, which
 //   any thread may call (it is posted to each loop).
 // - Loops exist for the group's lifetime; `loop(i).post(fn)` is the way to
