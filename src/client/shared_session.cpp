@@ -99,6 +99,7 @@ Task<Result<void, Error>> SharedSession::establish_here(std::optional<std::strin
 void SharedSession::start_rotation() {
   if (rotating_.exchange(true)) return;
   auto start = [this] {
+    if (stop_.stop_requested()) return;  // closed before this ran
     background_.spawn(with_stop_token(session_->keep_fresh(), stop_.get_token()));
   };
   Loop& here = Loop::current();

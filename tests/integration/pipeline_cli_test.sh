@@ -9,6 +9,7 @@
 set -u
 bin="$1"
 example="$2"
+multi_loop_example="$3"
 failures=0
 tmp=$(mktemp -d)
 backend_pid=
@@ -139,6 +140,11 @@ expect threads-one-exchange 'cipherline_proxy_exchange_seconds_count 1' "$out"
 [ "$(grep -c 'backend verified' "$tmp/proxy-mt.log")" = 1 ] && ok threads-logged-once \
   || fail "threads-logged-once: $(cat "$tmp/proxy-mt.log")"
 kill "$mt_pid"; wait "$mt_pid" 2>/dev/null
+
+# The documented multi-loop client: four loops, one attestation, one exchange.
+out=$("$multi_loop_example" "$endpoint" "$tmp/state" 4 2>&1)
+expect multi-loop-answers "loop 3: " "$out"
+expect multi-loop-one-session "attestations: 1, exchanges: 1" "$out"
 
 # The documented in-process client, against the same backend.
 out=$("$example" "$endpoint" "$tmp/state" "$secret" 2>&1)
