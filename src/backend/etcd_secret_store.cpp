@@ -208,8 +208,9 @@ Error EtcdSecretStore::failure(std::string_view path, const std::string& what) c
   return Error(errc::store_failed, "etcd " + options_.endpoint + std::string(path) + ": " + what);
 }
 
-Task<Result<std::unique_ptr<EtcdSecretStore::Reply>, Error>> EtcdSecretStore::call(
-    const char* path, std::string body, Resend resend) {
+Task<Result<std::unique_ptr<EtcdSecretStore::Reply>, Error>> EtcdSecretStore::call(const char* path,
+                                                                                   std::string body,
+                                                                                   Resend resend) {
   http::ClientRequest request;
   request.method = "POST";
   request.target = path;

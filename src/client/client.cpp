@@ -130,26 +130,24 @@ Task<Result<std::string, Error>> InferenceResponse::read_all() {
 
 namespace {
 
-// A session's own HTTP client: attestation and exchanges only.
-http::ClientOptions session_http() { return {.max_connections_per_origin = 4}; }
-
+// The session a Client makes for itself; its HTTP client carries only
+// attestations and exchanges.
 std::shared_ptr<SharedSession> own_session(const SessionOptions& options) {
-  return std::make_shared<SharedSession>(options, nullptr, session_http());
+  return std::make_shared<SharedSession>(options, nullptr,
+                                         http::ClientOptions{.max_connections_per_origin = 4});
 }
 
 }  // namespace
 
-Client::Client(ClientOptions options) : Client(options, own_session(options.session)) {
-  owns_session_ = true;
-}
-
 Client::Client(ClientOptions options, std::shared_ptr<SharedSession> session)
-    : options_(std::move(options)), shared_(std::move(session)), view_(*shared_) {
-  auto tls = tls_config(shared_->options()).build();
+    : options_(std::move(options)),
+      owns_session_(session == nullptr),
+      shared_(session ? std::move(session) : own_session(options_.session)),
+      view_(*shared_) {
   http_ = std::make_unique<http::HttpClient>(http::ClientOptions{
       .max_connections_per_origin = options_.max_connections,
       .max_concurrent_connects = 16,
-      .tls = tls ? *tls : nullptr,
+      .tls = shared_->tls_context(),
   });
   if (options_.shared_prompt_cache) {
     shared_salt_ = options_.prompt_cache_salt.empty() ? random_salt() : options_.prompt_cache_salt;
@@ -159,9 +157,6 @@ Client::Client(ClientOptions options, std::shared_ptr<SharedSession> session)
 Client::~Client() = default;
 
 Task<Result<void, Error>> Client::connect() {
-  if (auto r = tls_config(shared_->options()).build(); !r) {
-    co_return Error(errc::bad_configuration, "TLS settings: " + r.error().message());
-  }
   auto r = co_await shared_->establish();
   if (r) start_rotation();
   co_return r;

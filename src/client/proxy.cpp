@@ -136,33 +136,22 @@ Proxy::Proxy(ProxyOptions options, ProxyMetrics& metrics)
         return std::move(options);
       }()),
       metrics_(metrics),
-      owns_session_(options_.session == nullptr),
-      client_(options_.client, owns_session_
-                                   ? std::make_shared<SharedSession>(options_.client.session)
-                                   : options_.session),
+      client_(options_.client, options_.session),
       key_per_request_(options_.client.session.api_key.empty()),
       api_key_known_(!key_per_request_) {}
-
-Task<void> Proxy::close() {
-  co_await client_.close();
-  if (owns_session_) co_await client_.shared_session().close();
-}
 
 Task<Result<void, Error>> Proxy::verify_once(std::string route,
                                              std::optional<std::string> api_key) {
   auto r = co_await client_.shared_session().establish(std::move(api_key));
   if (r) {
-    if (!verified_) {
-      verified_ = true;
-      client_.start_rotation();
-      if (metrics_.verified.exchange(1) == 0) {  // the first loop to see it
-        if (options_.log) options_.log("backend verified; secret exchanged");
-        if (options_.on_verified) {
-          (void)co_await client_.shared_session().with_session([this](Session& s) {
-            options_.on_verified(s);
-            return true;
-          });
-        }
+    client_.start_rotation();                   // once per session, whoever asks
+    if (metrics_.verified.exchange(1) == 0) {  // the first loop to see it
+      if (options_.log) options_.log("backend verified; secret exchanged");
+      if (options_.on_verified) {
+        (void)co_await client_.shared_session().with_session([this](Session& s) {
+          options_.on_verified(s);
+          return true;
+        });
       }
     }
   } else {
@@ -174,18 +163,18 @@ Task<Result<void, Error>> Proxy::verify_once(std::string route,
 }
 
 Task<void> Proxy::verify_until_ready() {
-  while (!verified_) {
+  while (!verified()) {
     if (api_key_known_) {
       auto r = co_await verify_once({});
       if (!r && r.error() == errc::manifest_mismatch) co_return;  // never retried
     }
-    if (verified_) break;
+    if (verified()) break;
     if (!co_await sleep_for(options_.retry_interval)) co_return;
   }
 }
 
 Task<int> Proxy::ensure_verified(const http::Request& request) {
-  if (verified_) co_return 0;
+  if (verified()) co_return 0;
   if (!api_key_known_) {
     const std::string key = bearer_of(request);
     if (key.empty()) {
@@ -289,7 +278,7 @@ http::Router Proxy::router() {
   router.add_prefix("GET", "/v1/models/", models);
   router.add("GET", "/healthz",
              local([this](http::Request&, http::ResponseWriter& writer) -> Task<void> {
-               if (verified_) {
+               if (verified()) {
                  (void)co_await writer.respond(200, {{"Content-Type", "text/plain"}}, "ok\n");
                } else {
                  (void)co_await writer.respond(503, {{"Content-Type", "text/plain"}},
@@ -326,7 +315,7 @@ http::Router Proxy::router() {
 Task<std::string> Proxy::verification() {
   // Read on the session's loop: this loop's state goes along as copies.
   co_return co_await client_.shared_session().with_session(
-      [verified = verified_, failure = failure_, this](Session& session) {
+      [verified = verified(), failure = failure_, this](Session& session) {
         return verification_document({.proxy_verified = verified,
                                       .failure = failure,
                                       .session = session,

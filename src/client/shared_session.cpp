@@ -16,25 +16,19 @@ const SessionSnapshot& SessionView::current() {
 
 namespace {
 
-std::unique_ptr<http::HttpClient> owner_client(const SessionOptions& options,
-                                               http::ClientOptions http,
-                                               std::optional<Error>& tls_error) {
+Result<std::shared_ptr<http::TlsContext>, Error> load_tls(const SessionOptions& options) {
   auto tls = tls_config(options).build();
-  if (tls) {
-    http.tls = *tls;
-  } else {
-    tls_error = Error(errc::bad_configuration, "TLS settings: " + tls.error().message());
-  }
-  return std::make_unique<http::HttpClient>(std::move(http));
+  if (!tls) return Error(errc::bad_configuration, "TLS settings: " + tls.error().message());
+  return *tls;
 }
 
 }  // namespace
 
 SharedSession::SharedSession(SessionOptions options, Loop* owner, http::ClientOptions http)
-    : options_(std::move(options)),
-      owner_(owner),
-      http_(owner_client(options_, std::move(http), tls_error_)),
-      session_(std::make_unique<Session>(options_, *http_)) {
+    : options_(std::move(options)), owner_(owner), tls_(load_tls(options_)) {
+  http.tls = tls_context();
+  http_ = std::make_unique<http::HttpClient>(std::move(http));
+  session_ = std::make_unique<Session>(options_, *http_);
   session_->on_change([this] { publish(); });
   publish();
 }
@@ -68,7 +62,7 @@ std::shared_ptr<const SessionSnapshot> SharedSession::snapshot() const {
 }
 
 Task<Result<SharedSession::SecretPtr, Error>> SharedSession::secret(SessionView& view) {
-  if (tls_error_) co_return *tls_error_;
+  if (!tls_) co_return tls_.error();
   if (!options_.attest_every_request) {
     const SessionSnapshot& now = view.current();
     if (now.secret && steady_clock::now() < now.expires) co_return now.secret;
@@ -77,23 +71,31 @@ Task<Result<SharedSession::SecretPtr, Error>> SharedSession::secret(SessionView&
 }
 
 Task<Result<void, Error>> SharedSession::force_refresh() {
-  if (tls_error_) co_return *tls_error_;
+  if (!tls_) co_return tls_.error();
   co_return co_await on_owner(session_->force_refresh());
 }
 
 Task<Result<void, Error>> SharedSession::establish(std::optional<std::string> api_key) {
-  if (tls_error_) co_return *tls_error_;
+  if (!tls_) co_return tls_.error();
   co_return co_await on_owner(establish_here(std::move(api_key)));
 }
 
 Task<Result<void, Error>> SharedSession::establish_here(std::optional<std::string> api_key) {
-  // Each request attests afresh; connecting is one more attestation.
-  if (options_.attest_every_request) co_return co_await session_->establish();
-  if (session_->established()) co_return Result<void, Error>{};
-  // One key at a time: an attempt in progress is joined, not given
-  // another key under it.
-  if (api_key && !session_->refreshing()) session_->set_api_key(std::move(*api_key));
-  co_return co_await session_->force_refresh();
+  // A key is adopted only until the session is first verified: after that
+  // it is the key that worked, and no caller's key replaces it (a refused
+  // key of one caller would otherwise lock every loop out). One key at a
+  // time: an attempt in progress is joined, not given another key under it.
+  if (api_key && !verified_.load(std::memory_order_acquire) && !session_->refreshing()) {
+    session_->set_api_key(std::move(*api_key));
+  }
+  Result<void, Error> r = Result<void, Error>{};
+  if (options_.attest_every_request) {
+    r = co_await session_->establish();  // each request attests afresh; this is one more
+  } else if (!session_->established()) {
+    r = co_await session_->force_refresh();
+  }
+  if (r) verified_.store(true, std::memory_order_release);
+  co_return r;
 }
 
 void SharedSession::start_rotation() {

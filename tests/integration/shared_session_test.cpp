@@ -21,7 +21,9 @@ namespace {
 using namespace std::chrono;
 using testing::chat_request;
 using testing::client_options;
+using testing::Relay;
 using testing::with_backend;
+using testing::with_proxy;
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new testing::StateDirCleanup);
 
@@ -155,6 +157,79 @@ TEST(SharedSession, AViewFollowsTheEpoch) {
               EXPECT_EQ(view.current().base_headers.get("Authorization"),
                         std::optional<std::string_view>("Bearer dev"));
               co_await shared.close();
+            }));
+}
+
+// The status a proxy answers a chat with, the caller bringing `key`.
+Task<int> chat_status(http::HttpClient& http, SocketAddress proxy, std::string key) {
+  http::Headers h{{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}};
+  auto r = co_await http.request(http::Origin::parse("http://" + proxy.to_string()).value(),
+                                 {.method = "POST",
+                                  .target = "/v1/chat/completions",
+                                  .headers = std::move(h),
+                                  .body = chat_request("whose key")});
+  if (!r) co_return 0;
+  (void)co_await r->body().read_all();
+  co_return r->status();
+}
+
+// Two loops' proxies on one session, keys from the callers. Once a key
+// worked, another caller's key never replaces it, even while the session
+// has lost its attestation: a refused key on one loop must not lock the
+// callers of every loop out.
+TEST(SharedSession, AKeyThatWorkedIsNotReplacedByAnotherCallersKey) {
+  Loop loop;
+  sync_wait(
+      loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+        bool refuse = false;  // the gateway fails attestation and exchange
+        Relay relay{.inject = [&](std::string_view path) -> std::optional<Relay::Injected> {
+          if (refuse && (path == "/privatemode/v1/attest" || path == "/privatemode/v1/secret")) {
+            return Relay::Injected{503};
+          }
+          return std::nullopt;
+        }};
+        co_await relay.run(b, [&](client::ClientOptions options) -> Task<void> {
+          options.session.api_key.clear();
+          auto shared = std::make_shared<client::SharedSession>(options.session);
+          const client::ProxyOptions proxy_options{.client = options, .session = shared};
+          co_await with_proxy(proxy_options, [&](client::Proxy&, SocketAddress one) -> Task<void> {
+            co_await with_proxy(
+                proxy_options, [&](client::Proxy&, SocketAddress two) -> Task<void> {
+                  http::HttpClient http;
+                  EXPECT_EQ(co_await chat_status(http, one, "dev"), 200);
+                  refuse = true;
+                  EXPECT_FALSE(co_await shared->force_refresh());  // the attestation is lost
+                  refuse = false;
+                  EXPECT_EQ(co_await chat_status(http, two, "not-a-key"), 401);
+                  EXPECT_EQ(co_await chat_status(http, one, "dev"), 200);
+                  EXPECT_EQ(co_await chat_status(http, two, "dev"), 200);
+                  // Nor does a direct establish() with another key.
+                  refuse = true;
+                  EXPECT_FALSE(co_await shared->force_refresh());
+                  refuse = false;
+                  EXPECT_TRUE(co_await shared->establish(std::string("not-a-key")));
+                  EXPECT_EQ(co_await chat_status(http, one, "dev"), 200);
+                });
+          });
+          co_await shared->close();
+        });
+      }));
+}
+
+// With attest_every_request and no key of its own, the proxy adopts its
+// caller's key for the attestations it makes.
+TEST(SharedSession, AttestEveryRequestAdoptsTheCallersKey) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              auto options = client_options(b);
+              options.session.api_key.clear();
+              options.session.attest_every_request = true;
+              co_await with_proxy({.client = options},
+                                  [&](client::Proxy&, SocketAddress proxy) -> Task<void> {
+                                    http::HttpClient http;
+                                    EXPECT_EQ(co_await chat_status(http, proxy, "dev"), 200);
+                                    EXPECT_EQ(co_await chat_status(http, proxy, "dev"), 200);
+                                  });
             }));
 }
 

@@ -146,8 +146,8 @@ class InferenceResponse {
 
 class Client {
  public:
-  explicit Client(ClientOptions options);
-  Client(ClientOptions options, std::shared_ptr<SharedSession> session);
+  // Without `session`, the Client makes its own from options.session.
+  explicit Client(ClientOptions options, std::shared_ptr<SharedSession> session = nullptr);
   ~Client();
 
   Task<Result<void, Error>> connect();
@@ -186,6 +186,7 @@ class Client {
   // shared_session.hpp); shared_session() from any loop.
   Session& session() noexcept { return shared_->session(); }
   SharedSession& shared_session() noexcept { return *shared_; }
+  const SharedSession& shared_session() const noexcept { return *shared_; }
   const ClientCounters& counters() const noexcept { return counters_; }
 
  private:
@@ -206,9 +207,9 @@ class Client {
 
   ClientOptions options_;
   std::unique_ptr<http::HttpClient> http_;
+  const bool owns_session_;  // made by this Client: close() stops its rotation
   std::shared_ptr<SharedSession> shared_;
-  bool owns_session_ = false;  // made by this Client: close() stops its rotation
-  mutable SessionView view_;   // a cache of the session's snapshot
+  mutable SessionView view_;  // a cache of the session's snapshot
   std::string shared_salt_;
   ClientCounters counters_;
 };

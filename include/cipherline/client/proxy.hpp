@@ -94,9 +94,10 @@ class Proxy {
   // retrying every retry_interval until it succeeds or the task is stopped;
   // a manifest mismatch is not retried.
   Task<void> verify_until_ready();
-  Task<void> close();
+  Task<void> close() { return client_.close(); }
 
-  bool verified() const noexcept { return verified_; }
+  // verified: the session (shared by every loop's proxy) was verified once.
+  bool verified() const noexcept { return client_.shared_session().verified(); }
   const std::string& failure() const noexcept { return failure_; }
   Client& client() noexcept { return client_; }
 
@@ -126,9 +127,7 @@ class Proxy {
 
   ProxyOptions options_;
   ProxyMetrics& metrics_;
-  const bool owns_session_;
   Client client_;
-  bool verified_ = false;
   const bool key_per_request_;  // no --api-key: every request brings its own
   bool api_key_known_;
   bool adopting_ = false;  // a request's key is being tried

@@ -31,8 +31,10 @@
 //   owner's Session::secret(), which exchanges first.
 // - establish(): attests and exchanges unless the session already holds a
 //   secret; concurrent callers on any loop join one attempt. With `api_key`
-//   it first adopts that key, unless an attempt with another key is already
-//   running (the caller then joins that attempt: one key at a time).
+//   it first adopts that key while the session was never verified and no
+//   attempt with another key is running (the caller then joins that
+//   attempt: one key at a time). Once verified() the key is fixed: a later
+//   caller's key, refused or not, never replaces the one that worked.
 // - start_rotation() starts Session::keep_fresh on the owner, once, whoever
 //   calls it (from a loop thread); close() stops it and waits for it (await
 //   it on any loop before the owner loop stops).
@@ -107,11 +109,17 @@ class SharedSession {
 
   // The options the session was made with (immutable; any thread).
   const SessionOptions& options() const noexcept { return options_; }
+  // tls_context: the TLS settings of tls_config(options()), loaded once, for
+  // every loop's connections to the gateway (null if they failed to load).
+  std::shared_ptr<http::TlsContext> tls_context() const { return tls_ ? *tls_ : nullptr; }
   // session: the Session itself, for the owner loop only.
   Session& session() noexcept { return *session_; }
   // The published snapshot and its epoch (any thread).
   std::shared_ptr<const SessionSnapshot> snapshot() const;
   std::uint64_t epoch() const noexcept { return epoch_.load(std::memory_order_acquire); }
+  // verified: establish() succeeded once (any thread). It stays true when a
+  // later attestation fails; secret() then refuses until one passes again.
+  bool verified() const noexcept { return verified_.load(std::memory_order_acquire); }
 
  private:
   // on_owner runs `work` on the owner loop and resumes the caller on its
@@ -125,13 +133,14 @@ class SharedSession {
 
   const SessionOptions options_;
   std::atomic<Loop*> owner_;
-  std::optional<Error> tls_error_;
+  const Result<std::shared_ptr<http::TlsContext>, Error> tls_;
   std::unique_ptr<http::HttpClient> http_;
   std::unique_ptr<Session> session_;
   mutable std::mutex mutex_;
   std::shared_ptr<const SessionSnapshot> snapshot_;  // under mutex_
   std::atomic<std::uint64_t> epoch_{1};
   std::atomic<bool> rotating_{false};
+  std::atomic<bool> verified_{false};
   std::stop_source stop_;
   TaskScope background_;  // the rotation, on the owner loop
 };
