@@ -144,7 +144,7 @@ Task<Result<void, Error>> Proxy::verify_once(std::string route,
                                              std::optional<std::string> api_key) {
   auto r = co_await client_.shared_session().establish(std::move(api_key));
   if (r) {
-    client_.start_rotation();                   // once per session, whoever asks
+    client_.start_rotation();                  // once per session, whoever asks
     if (metrics_.verified.exchange(1) == 0) {  // the first loop to see it
       if (options_.log) options_.log("backend verified; secret exchanged");
       if (options_.on_verified) {
