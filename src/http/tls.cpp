@@ -6,7 +6,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <array>
 #include <cstdio>
+#include <cstring>
+#include <vector>
 
 #include "cipherline/http/error.hpp"
 
@@ -52,6 +55,36 @@ bool oversized_and_empty(BIO* bio) {
   BIO_get_mem_ptr(bio, &memory);
   return memory != nullptr && memory->max > kKeepBioCapacity;
 }
+
+// Records are at most 16 KiB of plaintext (RFC 8446 §5.1).
+constexpr std::size_t kMaxRecord = 16 * 1024;
+
+// FlushBuffers: the loop thread's buffers for ciphertext on its way to the
+// socket. A flush takes one and gives it back once the socket has the
+// bytes, so a connection holds none between writes and a steady stream of
+// small writes allocates nothing.
+class FlushBuffers {
+ public:
+  std::vector<std::byte> take(std::size_t size) {
+    std::vector<std::byte> b;
+    if (!free_.empty()) {
+      b = std::move(free_.back());
+      free_.pop_back();
+    }
+    b.resize(size);
+    return b;
+  }
+  void give_back(std::vector<std::byte> b) {
+    if (b.capacity() <= kKeepCapacity && free_.size() < kKeepBuffers) free_.push_back(std::move(b));
+  }
+
+ private:
+  static constexpr std::size_t kKeepCapacity = 64 * 1024;
+  static constexpr std::size_t kKeepBuffers = 16;
+  std::vector<std::vector<std::byte>> free_;
+};
+
+thread_local FlushBuffers flush_buffers;
 
 }  // namespace
 
@@ -234,10 +267,12 @@ Task<Result<void, Error>> TlsStream::handshake(const std::string& peer) {
 Task<Result<void>> TlsStream::flush() {
   const int pending = BIO_pending(network_);
   if (pending <= 0) co_return Result<void>{};
-  std::vector<std::byte> bytes(static_cast<std::size_t>(pending));
+  auto bytes = flush_buffers.take(static_cast<std::size_t>(pending));
   BIO_read(network_, bytes.data(), pending);
   shrink_buffers();
-  co_return co_await tcp_.write(ConstBuffer(bytes));
+  auto written = co_await tcp_.write(ConstBuffer(bytes));
+  flush_buffers.give_back(std::move(bytes));
+  co_return written;
 }
 
 Task<Result<void>> TlsStream::fill(Clock::time_point deadline) {
@@ -278,6 +313,23 @@ Task<Result<ConstBuffer>> TlsStream::read_before(Clock::time_point deadline) {
 }
 
 Task<Result<void>> TlsStream::write(std::span<const ConstBuffer> buffers) {
+  // Buffers that fit one record together go out as one (a chunk's size
+  // line, data and CRLF: one AEAD seal and one record header, not three);
+  // SSL_write encrypts before it returns, so one scratch buffer per thread
+  // serves every stream.
+  thread_local std::array<std::byte, kMaxRecord> gathered;
+  std::size_t total = 0;
+  for (ConstBuffer b : buffers) total += b.size();
+  ConstBuffer one;
+  if (buffers.size() > 1 && total <= std::min(kMaxRecord, context_->record_size())) {
+    std::size_t at = 0;
+    for (ConstBuffer b : buffers) {
+      if (!b.empty()) std::memcpy(gathered.data() + at, b.data(), b.size());
+      at += b.size();
+    }
+    one = ConstBuffer(gathered.data(), total);
+    buffers = std::span(&one, 1);
+  }
   for (ConstBuffer b : buffers) {
     if (b.empty()) continue;
     ERR_clear_error();

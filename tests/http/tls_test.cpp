@@ -7,6 +7,7 @@
 
 #include "cipherline/http/client.hpp"
 #include "cipherline/http/error.hpp"
+#include "cipherline/runtime/when_all.hpp"
 #include "server_fixture.hpp"
 #include "tls_fixture.hpp"
 
@@ -269,6 +270,85 @@ TEST(TlsSmallRecords, CarryLargeBodiesBothWays) {
     }
     EXPECT_EQ(client.connections_made(), 1u);
     stop.request_stop();
+    co_await scope.join();
+  }());
+}
+
+// pump copies `from` to `to` until `from` ends, counting the bytes.
+Task<void> pump(TcpStream& from, TcpStream& to, std::size_t& count) {
+  while (true) {
+    auto bytes = co_await from.read();
+    if (!bytes || bytes->empty()) break;
+    count += bytes->size();
+    if (!co_await to.write(ConstBuffer(*bytes))) break;
+  }
+  to.close();
+}
+
+// Buffers written together that fit one record leave as one record (one
+// seal, one header: what an HTTP chunk's size line, data and CRLF cost),
+// counted on the wire by a TCP tap between client and server.
+TEST(TlsRecords, BuffersThatFitOneRecordLeaveAsOne) {
+  testing::Pki pki;
+  pki.make_standard_set();
+  auto server_tls = TlsServerContext::create({.certificate_file = pki.path("server.pem"),
+                                              .key_file = pki.path("server.key")})
+                        .value();
+  auto client_tls = TlsClientConfig{.use_system_roots = false, .ca_file = pki.path("ca.pem")}
+                        .build()
+                        .value();
+  // TLS 1.3: a 5-byte header, the content type and a 16-byte tag.
+  constexpr std::size_t kRecordOverhead = 22;
+  Loop loop;
+  sync_wait(loop, [&]() -> Task<void> {
+    auto front = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+    auto back = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+    std::size_t upstream = 0, downstream = 0;
+    std::optional<TcpStream> tapped_client, tapped_server;
+    auto tap = [&]() -> Task<void> {
+      auto in = co_await front.accept();
+      auto out = co_await TcpStream::connect(back.local_address());
+      if (!in || !out) co_return;
+      tapped_client.emplace(std::move(*in));
+      tapped_server.emplace(std::move(*out));
+      TaskScope pumps;
+      pumps.spawn(pump(*tapped_client, *tapped_server, upstream));
+      pumps.spawn(pump(*tapped_server, *tapped_client, downstream));
+      co_await pumps.join();
+    };
+    TaskScope scope;
+    scope.spawn(tap());
+    auto accepting = [&]() -> Task<Result<std::unique_ptr<TlsStream>, Error>> {
+      auto tcp = co_await back.accept();
+      if (!tcp) co_return Error(tcp.error(), "accept");
+      co_return co_await TlsStream::accept(std::move(*tcp), server_tls->current());
+    };
+    auto client_tcp = co_await TcpStream::connect(front.local_address());
+    EXPECT_TRUE(client_tcp);
+    if (!client_tcp) co_return;
+    auto [client, server] = co_await when_all(
+        TlsStream::connect(std::move(*client_tcp), client_tls, "localhost"), accepting());
+    EXPECT_TRUE(client && server);
+    if (!client || !server) co_return;
+    // Whatever the handshake left in flight (session tickets) arrives first.
+    const std::string probe = "x";
+    EXPECT_TRUE(co_await (*server)->write_one(as_bytes(probe)));
+    EXPECT_TRUE(co_await (*client)->read());
+    const std::size_t before = upstream;
+    const std::string size_line = "c8\r\n", data(200, 'd'), crlf = "\r\n";
+    const ConstBuffer parts[] = {as_bytes(size_line), as_bytes(data), as_bytes(crlf)};
+    EXPECT_TRUE(co_await (*client)->write(parts));
+    std::string got;
+    while (got.size() < 206) {
+      auto r = co_await (*server)->read();
+      EXPECT_TRUE(r);
+      if (!r) break;
+      got.append(reinterpret_cast<const char*>(r->data()), r->size());
+    }
+    EXPECT_EQ(got, size_line + data + crlf);
+    EXPECT_EQ(upstream - before, 206 + kRecordOverhead);
+    (*client)->close();
+    (*server)->close();
     co_await scope.join();
   }());
 }

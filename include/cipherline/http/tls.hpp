@@ -136,7 +136,6 @@ class TlsStream final : public ByteStream {
   ssl_st* ssl_ = nullptr;
   bio_st* network_ = nullptr;  // our end of the BIO pair
   std::unique_ptr<std::byte[]> plaintext_;
-  std::vector<std::byte> outgoing_;
   bool eof_ = false;
 };
 
