@@ -294,9 +294,8 @@ TEST(TlsRecords, BuffersThatFitOneRecordLeaveAsOne) {
   auto server_tls = TlsServerContext::create({.certificate_file = pki.path("server.pem"),
                                               .key_file = pki.path("server.key")})
                         .value();
-  auto client_tls = TlsClientConfig{.use_system_roots = false, .ca_file = pki.path("ca.pem")}
-                        .build()
-                        .value();
+  auto client_tls =
+      TlsClientConfig{.use_system_roots = false, .ca_file = pki.path("ca.pem")}.build().value();
   // TLS 1.3: a 5-byte header, the content type and a 16-byte tag.
   constexpr std::size_t kRecordOverhead = 22;
   Loop loop;
