@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -254,6 +255,20 @@ std::size_t rss_kib(pid_t pid) {
   return kib;
 }
 
+// io_syscalls: the read and write system calls (read, write, recv, send
+// and their vectored forms) thread `tid` of this process made so far.
+std::uint64_t io_syscalls(pid_t tid) {
+  const std::filesystem::path io = "/proc/self/task/" + std::to_string(tid) + "/io";
+  std::uint64_t total = 0;
+  for (const char* key : {"syscr:", "syscw:"}) {
+    const auto line = first_line_with(io, key);
+    std::uint64_t n = 0;
+    std::istringstream(line.substr(std::min<std::size_t>(line.size(), 6))) >> n;
+    total += n;
+  }
+  return total;
+}
+
 std::string cpu_model() {
   const auto line = first_line_with("/proc/cpuinfo", "model name");
   const auto colon = line.find(':');
@@ -329,9 +344,12 @@ class BackendThread {
     if (pthread_getcpuclockid(thread_.native_handle(), &clock) != 0) return 0;
     return thread_cpu_seconds(clock);
   }
+  // syscalls: the read and write system calls its loop thread made so far.
+  std::uint64_t syscalls() const { return io_syscalls(tid_.load()); }
 
  private:
   void run(backend::DevBackendOptions options) {
+    tid_ = gettid();
     Loop loop;
     loop_ = &loop;
     sync_wait(loop, serve(std::move(options)));
@@ -353,6 +371,7 @@ class BackendThread {
   Loop* loop_ = nullptr;
   std::stop_source stop_;  // signalled on the backend's loop only
   SocketAddress address_;
+  std::atomic<pid_t> tid_{0};
 };
 
 std::string read_text(const std::filesystem::path& path) {
@@ -533,8 +552,9 @@ Task<void> plaintext_stream(http::HttpClient& http, const http::Origin& gateway,
     auto last = started;
     bool first = true;
     http::SseReader reader;
+    std::string burst;  // read as the Client reads: a burst at a time
     while (true) {
-      auto chunk = co_await response->body().next();
+      auto chunk = co_await response->body().next_burst(burst);
       if (!chunk) {
         round.fail(chunk.error().message());
         co_return;
@@ -566,6 +586,8 @@ struct RoundResult {
   double tokens_per_second = 0;
   double client_cpu_us_per_token = 0;
   double backend_cpu_us_per_token = 0;
+  double client_syscalls_per_token = 0;  // reads and writes
+  double backend_syscalls_per_token = 0;
 };
 
 Task<RoundResult> run_round(Target& target, Mode mode, std::size_t streams, const std::string& body,
@@ -575,6 +597,8 @@ Task<RoundResult> run_round(Target& target, Mode mode, std::size_t streams, cons
   round.first = first;
   const double client_cpu = thread_cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
   const double backend_cpu = target.backend.cpu_seconds();
+  const std::uint64_t client_calls = io_syscalls(gettid());
+  const std::uint64_t backend_calls = target.backend.syscalls();
   const auto started = Clock::now();
   round.deadline =
       started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -588,6 +612,8 @@ Task<RoundResult> run_round(Target& target, Mode mode, std::size_t streams, cons
   co_await when_all(std::move(tasks));
   const double client_used = thread_cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - client_cpu;
   const double backend_used = target.backend.cpu_seconds() - backend_cpu;
+  const auto client_made = static_cast<double>(io_syscalls(gettid()) - client_calls);
+  const auto backend_made = static_cast<double>(target.backend.syscalls() - backend_calls);
   if (round.failures > 0) {
     throw std::runtime_error(std::string(mode == Mode::encrypted ? "encrypted" : "plaintext") +
                              " round: " + std::to_string(round.failures) +
@@ -599,13 +625,16 @@ Task<RoundResult> run_round(Target& target, Mode mode, std::size_t streams, cons
   const double all_tokens = std::max<double>(1, static_cast<double>(round.all_tokens));
   co_return RoundResult{.tokens_per_second = static_cast<double>(round.tokens) / window,
                         .client_cpu_us_per_token = client_used * 1e6 / all_tokens,
-                        .backend_cpu_us_per_token = backend_used * 1e6 / all_tokens};
+                        .backend_cpu_us_per_token = backend_used * 1e6 / all_tokens,
+                        .client_syscalls_per_token = client_made / all_tokens,
+                        .backend_syscalls_per_token = backend_made / all_tokens};
 }
 
 struct LevelResult {
   std::size_t streams = 0;
   std::vector<double> encrypted, plaintext, ratios;
   std::vector<double> enc_client_cpu, enc_backend_cpu, plain_client_cpu, plain_backend_cpu;
+  std::vector<double> enc_client_calls, enc_backend_calls, plain_client_calls, plain_backend_calls;
   LatencyHistogram enc_interval, enc_first, plain_interval, plain_first;
 };
 
@@ -650,12 +679,16 @@ Task<void> run_streams(const Config& config, const client::ClientOptions& option
           enc = r.tokens_per_second;
           level.enc_client_cpu.push_back(r.client_cpu_us_per_token);
           level.enc_backend_cpu.push_back(r.backend_cpu_us_per_token);
+          level.enc_client_calls.push_back(r.client_syscalls_per_token);
+          level.enc_backend_calls.push_back(r.backend_syscalls_per_token);
         } else {
           const auto r = co_await run_round(target, Mode::plaintext, streams, body, window,
                                             &level.plain_interval, &level.plain_first);
           plain = r.tokens_per_second;
           level.plain_client_cpu.push_back(r.client_cpu_us_per_token);
           level.plain_backend_cpu.push_back(r.backend_cpu_us_per_token);
+          level.plain_client_calls.push_back(r.client_syscalls_per_token);
+          level.plain_backend_calls.push_back(r.backend_syscalls_per_token);
         }
       }
       level.encrypted.push_back(enc);
@@ -678,12 +711,19 @@ Task<void> run_streams(const Config& config, const client::ClientOptions& option
                 *std::min_element(l.ratios.begin(), l.ratios.end()),
                 *std::max_element(l.ratios.begin(), l.ratios.end()));
   }
-  std::printf("\nCPU per token (thread CPU time / tokens of the round), µs:\n\n");
-  std::printf("| Streams | Client loop enc / plain | Backend loop enc / plain |\n");
-  std::printf("|---|---|---|\n");
+  std::printf(
+      "\nCPU per token (thread CPU time / tokens of the round), µs, and read/write system "
+      "calls per token (the thread's syscr + syscw):\n\n");
+  std::printf(
+      "| Streams | Client loop µs enc / plain | Backend loop µs enc / plain "
+      "| Client syscalls enc / plain | Backend syscalls enc / plain |\n");
+  std::printf("|---|---|---|---|---|\n");
   for (const auto& l : levels) {
-    std::printf("| %zu | %.2f / %.2f | %.2f / %.2f |\n", l.streams, median(l.enc_client_cpu),
-                median(l.plain_client_cpu), median(l.enc_backend_cpu), median(l.plain_backend_cpu));
+    std::printf("| %zu | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f |\n", l.streams,
+                median(l.enc_client_cpu), median(l.plain_client_cpu), median(l.enc_backend_cpu),
+                median(l.plain_backend_cpu), median(l.enc_client_calls),
+                median(l.plain_client_calls), median(l.enc_backend_calls),
+                median(l.plain_backend_calls));
   }
   std::printf(
       "\nToken interval (arrival to arrival within a stream) and time to first token "

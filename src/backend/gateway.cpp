@@ -171,16 +171,16 @@ Task<void> Gateway::relay(http::Request& request, http::ResponseWriter& writer, 
     co_return;
   }
   if (!co_await writer.start(answered.status(), std::move(headers))) co_return;
+  std::string burst;  // what arrived together leaves in one write
   while (true) {
-    auto chunk = co_await answered.body().next();
-    if (!chunk) {
+    auto text = co_await answered.body().next_burst(burst);
+    if (!text) {
       writer.abort();  // the worker broke off: so does the client's response
       co_return;
     }
-    if (chunk->empty()) break;
-    const std::string_view text(reinterpret_cast<const char*>(chunk->data()), chunk->size());
-    if (options_.tap) options_.tap("response", path, text);
-    if (!co_await writer.write(text)) co_return;
+    if (text->empty()) break;
+    if (options_.tap) options_.tap("response", path, *text);
+    if (!co_await writer.write(*text)) co_return;
   }
   (void)co_await writer.finish();
 }

@@ -144,8 +144,9 @@ Task<void> Worker::serve_plaintext(protocol::Route route, http::Request& request
   http::Headers headers;
   if (auto type = response->head().headers.get("Content-Type")) headers.add("Content-Type", *type);
   if (!co_await writer.start(response->status(), std::move(headers))) co_return;
+  std::string burst;
   while (true) {
-    auto chunk = co_await response->body().next();
+    auto chunk = co_await response->body().next_burst(burst);
     if (!chunk) {
       writer.abort();
       co_return;
@@ -386,9 +387,9 @@ Task<void> Worker::reply_fields(protocol::Route route, protocol::ResponseCipher&
   out_headers.add("Cache-Control", "no-cache");
   if (!co_await writer.start(response.status(), std::move(out_headers))) co_return;
   http::SseReader events;
-  std::string sealed;
+  std::string sealed, burst;
   while (true) {
-    auto chunk = co_await response.body().next();
+    auto chunk = co_await response.body().next_burst(burst);
     if (!chunk) {  // the model broke off: so does the stream
       writer.abort();
       co_return;
@@ -460,9 +461,10 @@ Task<void> Worker::reply_oae(protocol::Route route, crypto::OaeResponder& respon
                                      protocol::ErrorType::api, why));
     (void)protocol::seal_frame(sealer, event_text, true, sealed);
   };
+  std::string burst;
   while (!sealer.closed()) {
     sealed.clear();
-    auto chunk = co_await response.body().next();
+    auto chunk = co_await response.body().next_burst(burst);
     if (!chunk) {
       seal_error("model server: the stream broke off: " + chunk.error().message());
     } else if (chunk->empty()) {

@@ -23,6 +23,7 @@ struct InferenceResponse::State {
   std::optional<http::ClientResponse> response;
   std::optional<protocol::ResponseStream> stream;
   std::string prefetched;  // a plaintext error, already read
+  std::string burst;       // body pieces that arrived together
   bool prefetched_pending = false;
   ClientCounters* counters = nullptr;
   bool done = false;
@@ -97,7 +98,8 @@ Task<Result<bool, Error>> InferenceResponse::read() {
     return e;
   };
   while (true) {
-    auto chunk = co_await s.response->body().next();
+    // What arrived together is opened together: one read() per burst.
+    auto chunk = co_await s.response->body().next_burst(s.burst);
     if (!chunk) {
       co_return fail(Error(chunk.error().code(),
                            "the response was cut off (not resent: the backend had accepted the "

@@ -84,23 +84,40 @@ Task<Result<void, Error>> MessageReader::parse_until(Stop stop, Clock::time_poin
       unparsed_ = *bytes;
     }
     tried_without_input = true;
-    static const char kNothing = 0;
-    const char* data =
-        unparsed_.empty() ? &kNothing : reinterpret_cast<const char*>(unparsed_.data());
-    const llhttp_errno_t err = llhttp_execute(&parser_, data, unparsed_.size());
-    std::size_t consumed = unparsed_.size();
-    if (err == HPE_PAUSED) {
-      consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
-      llhttp_resume(&parser_);
-    } else if (err == HPE_PAUSED_UPGRADE) {
-      consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
-      llhttp_resume_after_upgrade(&parser_);
-    } else if (err != HPE_OK) {
-      co_return parse_error(err);
-    }
-    if (!unparsed_.empty()) unparsed_ = unparsed_.subspan(consumed);
-    offset_ += consumed;
+    if (auto r = execute(); !r) co_return r.error();
   }
+}
+
+Result<std::optional<ConstBuffer>, Error> MessageReader::next_buffered_body_chunk() {
+  if (message_done_) return ConstBuffer{};
+  if (!body_read_started_) return std::nullopt;  // the first read is next_body_chunk's
+  chunk_ready_ = false;
+  while (!chunk_ready_ && !message_done_ && !unparsed_.empty()) {
+    if (auto r = execute(); !r) return r.error();
+  }
+  if (chunk_ready_) return chunk_;
+  if (message_done_) return ConstBuffer{};
+  return std::nullopt;
+}
+
+Result<void, Error> MessageReader::execute() {
+  static const char kNothing = 0;
+  const char* data =
+      unparsed_.empty() ? &kNothing : reinterpret_cast<const char*>(unparsed_.data());
+  const llhttp_errno_t err = llhttp_execute(&parser_, data, unparsed_.size());
+  std::size_t consumed = unparsed_.size();
+  if (err == HPE_PAUSED) {
+    consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+    llhttp_resume(&parser_);
+  } else if (err == HPE_PAUSED_UPGRADE) {
+    consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+    llhttp_resume_after_upgrade(&parser_);
+  } else if (err != HPE_OK) {
+    return parse_error(err);
+  }
+  if (!unparsed_.empty()) unparsed_ = unparsed_.subspan(consumed);
+  offset_ += consumed;
+  return {};
 }
 
 Error MessageReader::parse_error(llhttp_errno_t err) const {

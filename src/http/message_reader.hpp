@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "cipherline/http/byte_stream.hpp"
@@ -56,6 +57,11 @@ class MessageReader {
   // an empty span when it is complete, or an error. The view stays valid
   // until the next call.
   Task<Result<ConstBuffer, Error>> next_body_chunk();
+  // next_buffered_body_chunk yields the next piece that needs no read from
+  // the network: a piece, an empty span at the end of the body, nullopt when
+  // the next piece is not here yet (or the body was never read). Its views
+  // and the last one of next_body_chunk stay valid until that next read.
+  Result<std::optional<ConstBuffer>, Error> next_buffered_body_chunk();
 
   // The body limit can be lowered once the route is known.
   void set_body_limit(std::uint64_t limit) noexcept { limits_.max_body = limit; }
@@ -79,6 +85,8 @@ class MessageReader {
   enum class Stop { head, chunk_or_end };
 
   Task<Result<void, Error>> parse_until(Stop stop, Clock::time_point deadline);
+  // execute gives llhttp what was received (up to its next pause).
+  Result<void, Error> execute();
   Error parse_error(llhttp_errno_t err) const;
 
   static int on_message_begin(llhttp_t* p);

@@ -170,6 +170,45 @@ TEST(HttpClient, StreamsTheResponseBody) {
             }));
 }
 
+// next_burst gives what arrived together at once, and what has not arrived
+// is not waited for: chunks written in one write come as one piece, chunks
+// written apart come apart (a burst never holds back a token for the next).
+TEST(HttpClient, ABurstIsWhatArrivedTogether) {
+  Loop loop;
+  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+  HttpClient client;
+  sync_wait(loop, [&]() -> Task<void> {
+    auto server = [&]() -> Task<void> {
+      auto s = (co_await listener.accept()).value();
+      std::string carry;
+      (void)co_await testing::read_until(s, "\r\n\r\n", carry);
+      (void)co_await s.write(
+          as_bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "3\r\none\r\n3\r\ntwo\r\n5\r\nthree\r\n"));
+      (void)co_await sleep_for(300ms);
+      (void)co_await s.write(as_bytes("4\r\nfour\r\n"));
+      (void)co_await sleep_for(300ms);
+      (void)co_await s.write(as_bytes("4\r\nfive\r\n0\r\n\r\n"));
+      s.close();
+    };
+    auto client_side = [&]() -> Task<void> {
+      auto r = co_await client.request(origin_of(listener.local_address()), {.target = "/"});
+      EXPECT_TRUE(r);
+      if (!r) co_return;
+      std::string scratch;
+      std::vector<std::string> bursts;
+      while (true) {
+        auto burst = co_await r->body().next_burst(scratch);
+        EXPECT_TRUE(burst);
+        if (!burst || burst->empty()) break;
+        bursts.emplace_back(*burst);
+      }
+      EXPECT_EQ(bursts, (std::vector<std::string>{"onetwothree", "four", "five"}));
+    };
+    co_await when_all(server(), client_side());
+  }());
+}
+
 // A scripted server: answers each connection's first request with a
 // keep-alive response, then closes the connection without saying so.
 Task<void> close_after_one(TcpListener& listener, int connections) {

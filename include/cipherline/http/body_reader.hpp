@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "cipherline/runtime/result.hpp"
 #include "cipherline/runtime/task.hpp"
@@ -36,6 +37,11 @@ class BodyReader {
   explicit BodyReader(internal::MessageReader* reader) noexcept : reader_(reader) {}
 
   Task<Result<ConstBuffer, Error>> next();
+  // next_burst: like next(), then every further piece already received
+  // (no read from the network for them): what a relay forwards in one write
+  // and a parser takes in one feed. The view is the one piece, or `scratch`
+  // holding several; empty at the end of the body. Valid until the next call.
+  Task<Result<std::string_view, Error>> next_burst(std::string& scratch);
   // read_all collects the rest of the body into a string; bodies larger than
   // `limit` fail with body_too_large (the connection then closes).
   Task<Result<std::string, Error>> read_all(std::size_t limit = 64 * 1024 * 1024);
