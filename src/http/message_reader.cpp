@@ -42,7 +42,12 @@ Task<Result<void, Error>> MessageReader::read_response_head(ResponseHead& head,
 
 Task<Result<ConstBuffer, Error>> MessageReader::next_body_chunk() {
   chunk_ready_ = false;
-  if (message_done_) co_return ConstBuffer{};
+  if (message_done_) {
+    // No view of this message is in use any more: a connection that now
+    // waits (a server streaming its answer) holds no read buffer meanwhile.
+    if (unparsed_.empty()) stream_.trim();
+    co_return ConstBuffer{};
+  }
   if (!body_read_started_) {
     body_read_started_ = true;
     if (before_first_body_read && unparsed_.empty()) {
@@ -57,7 +62,9 @@ Task<Result<ConstBuffer, Error>> MessageReader::next_body_chunk() {
     }
     co_return parsed.error();
   }
-  co_return chunk_ready_ ? chunk_ : ConstBuffer{};
+  if (chunk_ready_) co_return chunk_;
+  if (unparsed_.empty()) stream_.trim();
+  co_return ConstBuffer{};
 }
 
 Task<Result<void, Error>> MessageReader::parse_until(Stop stop, Clock::time_point deadline) {

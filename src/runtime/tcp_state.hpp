@@ -41,6 +41,8 @@ struct TcpState {
   std::uint64_t timer_expiry = 0;   // loop time (ms) the armed timer fires
   void arm_read_timer(std::uint64_t timeout_ms) noexcept;
 
+  // ensure_buffer makes the read buffer if it was released.
+  void ensure_buffer();
   // start_reading begins (or resumes) background reads; returns a libuv
   // status.
   int start_reading() noexcept;

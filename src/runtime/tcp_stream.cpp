@@ -41,11 +41,14 @@ void TcpState::on_read_timeout(uv_timer_t* timer) {
   s->take_reader()->complete(errc::timed_out);
 }
 
+void TcpState::ensure_buffer() {
+  if (buffer) return;
+  capacity = TcpStream::kInitialReadBuffer;
+  buffer = std::make_unique_for_overwrite<std::byte[]>(capacity);
+}
+
 int TcpState::start_reading() noexcept {
-  if (!buffer) {
-    capacity = TcpStream::kInitialReadBuffer;
-    buffer = std::make_unique_for_overwrite<std::byte[]>(capacity);
-  }
+  ensure_buffer();
   const int status = uv_read_start(as_stream(this), &TcpState::on_alloc, &TcpState::on_read);
   reading = status == 0;
   return status;
@@ -74,6 +77,7 @@ void TcpState::reclaim() {
 
 void TcpState::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
   auto* s = static_cast<TcpState*>(handle->data);
+  s->ensure_buffer();  // released while idle
   buf->base = reinterpret_cast<char*>(s->buffer.get() + s->end);
   buf->len = s->capacity - s->end;
 }
@@ -190,6 +194,13 @@ SocketAddress address_of(const internal::TcpState* s, bool peer) {
 
 SocketAddress TcpStream::local_address() const { return address_of(state_, false); }
 SocketAddress TcpStream::peer_address() const { return address_of(state_, true); }
+
+void TcpStream::release_buffer() noexcept {
+  if (state_ == nullptr || state_->begin != state_->end || state_->filled) return;
+  state_->buffer.reset();
+  state_->capacity = 0;
+  state_->begin = state_->end = 0;
+}
 
 bool TcpStream::at_rest() const noexcept {
   return state_ != nullptr && !state_->closing && !state_->eof && state_->read_error == 0 &&

@@ -35,6 +35,28 @@ TEST(Tcp, RoundTrip) {
   EXPECT_EQ(sync_wait(loop, body()), "hello back");
 }
 
+// A released read buffer is made again when bytes arrive, whatever their
+// size; a release while bytes are unread keeps them.
+TEST(Tcp, AReleasedReadBufferIsMadeAgain) {
+  Loop loop;
+  auto listener = TcpListener::bind(any_loopback_port());
+  auto body = [&]() -> Task<void> {
+    auto [client, server] = co_await loopback_pair(listener);
+    (co_await client.write(as_bytes("first"))).value();
+    EXPECT_EQ((co_await read_exactly(server, 5)).value(), "first");
+    server.release_buffer();
+    std::string big(100 * 1024, 'b');  // grows the remade buffer on the way
+    (co_await client.write(as_bytes(big))).value();
+    EXPECT_EQ((co_await read_exactly(server, big.size())).value(), big);
+    (co_await client.write(as_bytes("kept"))).value();
+    (void)co_await sleep_for(50ms);  // arrives in the background, unread
+    server.release_buffer();
+    EXPECT_FALSE(server.at_rest());
+    EXPECT_EQ((co_await read_exactly(server, 4)).value(), "kept");
+  };
+  sync_wait(loop, body());
+}
+
 TEST(Tcp, AddressesOfBothEnds) {
   Loop loop;
   auto listener = TcpListener::bind(any_loopback_port());

@@ -46,6 +46,9 @@ class ByteStream {
   // at_rest: open with nothing unread, as an idle keep-alive connection
   // must be to be reused (see TcpStream::at_rest).
   virtual bool at_rest() const noexcept = 0;
+  // trim: the last read's view is no longer used; buffers that only serve
+  // the next read may be freed until it comes (TcpStream::release_buffer).
+  virtual void trim() noexcept {}
 
   // time_left is what remains until `deadline`, rounded up to whole
   // milliseconds (never negative).
@@ -66,6 +69,7 @@ class TcpByteStream final : public ByteStream {
   void close() noexcept override { stream_.close(); }
   bool is_open() const noexcept override { return stream_.is_open(); }
   bool at_rest() const noexcept override { return stream_.at_rest(); }
+  void trim() noexcept override { stream_.release_buffer(); }
 
   TcpStream& tcp() noexcept { return stream_; }
 

@@ -100,6 +100,11 @@ class TcpStream {
   // no error). An idle keep-alive connection the peer closed is not at rest
   // once its FIN was read in the background.
   bool at_rest() const noexcept;
+  // release_buffer: the last read's view is no longer used; with nothing
+  // unread the read buffer is freed, and made again (kInitialReadBuffer)
+  // when bytes arrive. What a connection that waits long, such as a server's
+  // while it streams its answer, holds meanwhile.
+  void release_buffer() noexcept;
   SocketAddress local_address() const;
   SocketAddress peer_address() const;
 
