@@ -103,6 +103,7 @@ struct Config {
   std::size_t proxy_streams = 1000;
   std::size_t proxy_words = 256;
   std::size_t proxy_batch = 0;  // 0: all streams at once
+  std::size_t proxy_hold = 0;   // seconds every stream stays open (0: just the memory sample)
   std::size_t batch_lines = 10000;
   std::size_t batch_serial_lines = 1000;  // lines at concurrency 1
   std::vector<std::size_t> batch_concurrency{1, 64, 512};
@@ -123,6 +124,8 @@ const char* const kUsage =
     "  --proxy-streams=N     streams held open through the proxy (1000)\n"
     "  --proxy-words=N       words per held stream, at 1 token/s (256)\n"
     "  --proxy-batch=N       open the held streams N at a time (0: all at once)\n"
+    "  --proxy-hold=S        keep them open S seconds, each still streaming; fails if any\n"
+    "                        stream failed, broke off or stalled (0: no hold)\n"
     "  --batch-lines=N       requests in the batch file (10000)\n"
     "  --batch-serial-lines=N  requests of the batch at concurrency 1 (1000)\n"
     "  --batch-concurrency=LIST  requests in flight per level (1,64,512)\n"
@@ -186,6 +189,8 @@ Config parse(int argc, char** argv) {
       c.proxy_words = std::max<std::size_t>(2, number(name, value));
     } else if (name == "proxy-batch") {
       c.proxy_batch = number(name, value);
+    } else if (name == "proxy-hold") {
+      c.proxy_hold = number(name, value);
     } else if (name == "batch-lines") {
       c.batch_lines = std::max<std::size_t>(1, number(name, value));
     } else if (name == "batch-serial-lines") {
@@ -285,6 +290,13 @@ std::string load_average() {
 void raise_file_limit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  // 10,000 streams need about six descriptors each here and two in the
+  // proxy: past the usual hard limit, which only root may raise.
+  constexpr rlim_t kWanted = 131072;
+  if (limit.rlim_max < kWanted) {
+    const rlimit raised{kWanted, kWanted};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
   limit.rlim_cur = limit.rlim_max;
   (void)setrlimit(RLIMIT_NOFILE, &limit);
   getrlimit(RLIMIT_NOFILE, &limit);
@@ -788,34 +800,55 @@ class ChildProcess {
   pid_t pid_ = -1;
 };
 
-// held_stream: one streaming request through the proxy, counted in `opened`
-// at its first token and then read until the scope stops it.
+// HeldStreams: what the held streams have seen.
+struct HeldStreams {
+  std::size_t opened = 0;  // streams that brought their first token
+  std::size_t failed = 0;  // refused, or ended before they were stopped
+  std::size_t broken = 0;  // of the failed: after their first token
+  std::size_t tokens = 0;  // all tokens so far
+  bool stopping = false;   // set before the streams are stopped
+  std::string error;       // the first failure
+  void fail(std::string why) {
+    ++failed;
+    if (error.empty()) error = std::move(why);
+  }
+};
+
+// held_stream: one streaming request through the proxy, counted open at its
+// first token and then read until the scope stops it; a stream that ends
+// or breaks before that failed.
 Task<void> held_stream(http::HttpClient& http, const http::Origin& proxy, const std::string& body,
-                       std::size_t& opened, std::size_t& failed, std::string& error) {
+                       HeldStreams& held) {
   auto response = co_await http.request(proxy, {.method = "POST",
                                                 .target = "/v1/chat/completions",
                                                 .headers = {{"Content-Type", "application/json"}},
                                                 .body = body});
   if (!response || response->status() != 200) {
-    ++failed;
-    if (error.empty()) {
-      error =
-          response ? "status " + std::to_string(response->status()) : response.error().message();
-    }
+    held.fail(response ? "status " + std::to_string(response->status())
+                       : response.error().message());
     co_return;
   }
   http::SseReader reader;
   bool counted = false;
   while (true) {
     auto chunk = co_await response->body().next();
-    if (!chunk || chunk->empty()) break;  // stopped, or the stream ended
+    if (!chunk || chunk->empty()) {  // stopped, or the stream ended
+      if (!held.stopping) {
+        held.broken += counted ? 1 : 0;
+        held.fail(!chunk ? "a stream broke off: " + chunk.error().message()
+                         : "a stream ended while held (more --proxy-words?)");
+      }
+      break;
+    }
     reader.feed(*chunk);
     while (true) {
       auto event = reader.next();
       if (!event || !*event) break;
-      if (!counted && is_token((*event)->data)) {
+      if (!is_token((*event)->data)) continue;
+      ++held.tokens;
+      if (!counted) {
         counted = true;
-        ++opened;
+        ++held.opened;
       }
     }
   }
@@ -891,25 +924,37 @@ Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
   const http::Origin origin = co_await proxy_origin(proxy, log);
 
   const std::size_t k = config.proxy_streams;
+  // Each held stream is six connections' ends in this process (load
+  // generator, gateway in and out, worker in and out, model) and two in the
+  // proxy: past the open-file limit the backend refuses them.
+  if (rlimit limit{}; getrlimit(RLIMIT_NOFILE, &limit) == 0 && 6 * k + 256 > limit.rlim_cur) {
+    throw std::runtime_error(
+        std::to_string(k) + " held streams need about " + std::to_string(6 * k + 256) +
+        " open files in this process; the limit is " + std::to_string(limit.rlim_cur) +
+        " (raise the hard limit: ulimit -Hn as root, LimitNOFILE= under systemd)");
+  }
   http::HttpClient http({.max_connections_per_origin = k + 16, .proxy = http::ProxySettings{}});
   co_await wait_until_verified(http, origin);
 
   const std::string body = chat_body(config.proxy_words);
-  std::size_t opened = 0, failed = 0;
-  std::string error;
   const std::size_t rss_start = rss_kib(proxy.pid());
   {  // Warm-up: a few streams opened and closed, so one-time allocations
      // (TLS context, pools, the first connections) are in the baseline.
+    HeldStreams warm;
     TaskScope scope;
-    for (int i = 0; i < 16; ++i)
-      scope.spawn(held_stream(http, origin, body, opened, failed, error));
-    for (int i = 0; i < 500 && opened + failed < 16; ++i) (void)co_await sleep_for(10ms);
+    for (int i = 0; i < 16; ++i) scope.spawn(held_stream(http, origin, body, warm));
+    for (int i = 0; i < 500 && warm.opened + warm.failed < 16; ++i) {
+      (void)co_await sleep_for(10ms);
+    }
+    warm.stopping = true;
     scope.request_stop();
     co_await scope.join();
   }
   (void)co_await sleep_for(500ms);
   const std::size_t rss_idle = sampled_rss(proxy.pid());
-  opened = 0;
+  HeldStreams held;
+  auto& opened = held.opened;
+  auto& failed = held.failed;
 
   TaskScope scope;
   const auto started = Clock::now();
@@ -919,7 +964,7 @@ Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
   const std::size_t batch = config.proxy_batch == 0 ? k : config.proxy_batch;
   for (std::size_t spawned = 0; spawned < k && Clock::now() - started < 90s;) {
     for (const auto end = std::min(k, spawned + batch); spawned < end; ++spawned) {
-      scope.spawn(held_stream(http, origin, body, opened, failed, error));
+      scope.spawn(held_stream(http, origin, body, held));
     }
     while (opened + failed < spawned && Clock::now() - started < 90s) {
       (void)co_await sleep_for(5ms);
@@ -928,7 +973,17 @@ Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
   const double open_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   (void)co_await sleep_for(1s);
   const std::size_t rss_open = sampled_rss(proxy.pid());
-  const std::size_t still_open = opened;
+  std::size_t still_open = opened;
+  std::size_t hold_tokens = 0;
+  if (config.proxy_hold > 0) {
+    // Every stream still open and streaming after the hold: its tokens
+    // keep arriving (at 1 token/s, about streams × seconds of them).
+    const std::size_t tokens_before = held.tokens;
+    (void)co_await sleep_for(std::chrono::seconds(config.proxy_hold));
+    hold_tokens = held.tokens - tokens_before;
+    still_open = opened - held.broken;
+  }
+  held.stopping = true;
   scope.request_stop();
   co_await scope.join();
   (void)co_await sleep_for(500ms);
@@ -941,8 +996,13 @@ Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
       "\nproxy memory: `cipherline proxy` (child pid %d), %zu streams of %zu words at 1 "
       "token/s, opened %s, each held open after its first token\n",
       static_cast<int>(proxy.pid()), k, config.proxy_words, opening.c_str());
-  std::printf("  streams open: %zu (failed %zu%s%s) after %.1f s\n", still_open, failed,
-              error.empty() ? "" : ": ", error.c_str(), open_seconds);
+  std::printf("  streams open: %zu (failed %zu%s%s) after %.1f s\n", opened, failed,
+              held.error.empty() ? "" : ": ", held.error.c_str(), open_seconds);
+  if (config.proxy_hold > 0) {
+    std::printf("  held %zu s: %zu streams still open, %zu tokens arrived meanwhile (%.0f/s)\n",
+                config.proxy_hold, still_open, hold_tokens,
+                static_cast<double>(hold_tokens) / static_cast<double>(config.proxy_hold));
+  }
   std::printf(
       "  VmRSS: started %zu KiB, idle %zu KiB, with %zu streams open %zu KiB, after "
       "closing them %zu KiB\n",
@@ -950,7 +1010,16 @@ Task<void> run_proxy(const Config& config, const std::filesystem::path& state,
   if (still_open > 0) {
     std::printf("  per open stream: %.1f KiB  (goal <= 64 KiB)\n",
                 (static_cast<double>(rss_open) - static_cast<double>(rss_idle)) /
-                    static_cast<double>(still_open));
+                    static_cast<double>(opened));
+  }
+  // Held: every stream opened, none failed, and they kept streaming (at 1
+  // token/s each, at least half of streams × seconds tokens).
+  if (config.proxy_hold > 0 &&
+      (opened < k || failed > 0 || hold_tokens < k * config.proxy_hold / 2)) {
+    throw std::runtime_error("held streams: " + std::to_string(opened) + " of " +
+                             std::to_string(k) + " opened, " + std::to_string(failed) +
+                             " failed, " + std::to_string(hold_tokens) + " tokens in the hold" +
+                             (held.error.empty() ? "" : " (" + held.error + ")"));
   }
 }
 

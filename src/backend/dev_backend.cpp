@@ -210,7 +210,7 @@ Task<Result<std::unique_ptr<DevBackend>, Error>> DevBackend::create(DevBackendOp
 
   // The model: built in, or a real server.
   p->model_client = std::make_unique<http::HttpClient>(
-      http::ClientOptions{.max_connections_per_origin = 1024, .proxy = http::ProxySettings{}});
+      http::ClientOptions{.max_connections_per_origin = kHopConnections, .proxy = http::ProxySettings{}});
   auto& model_origin = p->model_origin;
   if (o.upstream) {
     model_origin = *o.upstream;
@@ -234,7 +234,7 @@ Task<Result<std::unique_ptr<DevBackend>, Error>> DevBackend::create(DevBackendOp
           .build();
   if (!mesh_tls) co_return at("the gateway's mesh TLS", mesh_tls);
   p->mesh_client = std::make_unique<http::HttpClient>(http::ClientOptions{
-      .max_connections_per_origin = 1024, .tls = *mesh_tls, .proxy = http::ProxySettings{}});
+      .max_connections_per_origin = kHopConnections, .tls = *mesh_tls, .proxy = http::ProxySettings{}});
   p->gateway = std::make_unique<Gateway>(
       GatewayOptions{
           .api_keys = o.api_keys, .plaintext_routes = o.plaintext_routes, .tap = o.gateway_tap},

@@ -139,7 +139,7 @@ Result<std::unique_ptr<http::HttpClient>, Error> mesh_client(const Identity& id)
                  .build();
   if (!tls) return tls.error();
   return std::make_unique<http::HttpClient>(http::ClientOptions{
-      .max_connections_per_origin = 1024, .tls = *tls, .proxy = http::ProxySettings{}});
+      .max_connections_per_origin = kHopConnections, .tls = *tls, .proxy = http::ProxySettings{}});
 }
 
 Result<std::shared_ptr<http::TlsServerContext>, Error> mesh_server(const Identity& id) {
@@ -287,7 +287,7 @@ Task<Result<void, Error>> run_worker(const RoleOptions& o, const DevState& state
   auto tls = mesh_server(*id);
   if (!tls) co_return tls.error();
   http::HttpClient model_client(
-      {.max_connections_per_origin = 1024, .proxy = http::ProxySettings{}});
+      {.max_connections_per_origin = kHopConnections, .proxy = http::ProxySettings{}});
   Worker worker({.name = name, .model = *model, .models = {o.model_name}}, **store, model_client);
   http::Router router;
   worker.add_routes(router);

@@ -1,5 +1,6 @@
 // `cipherline backend` and `cipherline proxy`: the two ends of the attested
 // inference pipeline.
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +37,24 @@ namespace cipherline::cli {
 namespace {
 
 using namespace std::chrono;
+
+// raise_open_files lifts the soft limit on open files to the hard one: a
+// stream holds a connection on each side, so the default soft limit (often
+// 1024) would refuse streams long before memory or CPU run out. Logs what
+// it allows.
+void raise_open_files(const std::function<void(std::string)>& log) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+    (void)getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (log) {
+    log("open files limit " + std::to_string(limit.rlim_cur) + ": about " +
+        std::to_string(limit.rlim_cur / 2) + " concurrent streams (raise the hard limit for more)");
+  }
+}
 
 std::string read_text(const std::string& flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -232,6 +251,7 @@ int backend(std::span<const std::string_view> args) {
     throw UsageError("only the software TEE is supported: pass --dev");
   }
   const auto log = make_logger(flags, "backend");
+  raise_open_files(log);
   if (flags.text("role") != "all") return run_one_role(flags, log);
   backend::DevBackendOptions options{.state = flags.text("state"),
                                      .listen = flags.address("listen")};
@@ -429,6 +449,7 @@ int proxy(std::span<const std::string_view> args) {
                                           : std::max(1u, std::thread::hardware_concurrency());
   if (threads > 1 && port == 0) throw UsageError("--threads above 1 needs a fixed --port");
   options.log = make_logger(flags, "proxy");
+  raise_open_files(options.log);
   if (flags.is_set("print-verification")) {
     options.on_verified = [printed = std::make_shared<std::atomic<bool>>(false),
                            format = options.client.chat_format](client::Session& session) {

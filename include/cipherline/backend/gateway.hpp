@@ -35,6 +35,7 @@
 // - Loop thread only; the mesh client is borrowed.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <string>
@@ -44,6 +45,11 @@
 #include "cipherline/http/router.hpp"
 
 namespace cipherline::backend {
+
+// kHopConnections: the connections one hop (gateway to a worker, worker to
+// its model) may hold to one peer. A stream holds one for its lifetime, so
+// this bounds the concurrent streams; above it, requests wait for one.
+inline constexpr std::size_t kHopConnections = 16384;
 
 struct GatewayOptions {
   std::vector<std::string> api_keys;

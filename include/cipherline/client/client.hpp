@@ -86,7 +86,9 @@ struct ClientOptions {
   bool shared_prompt_cache = false;
   std::string prompt_cache_salt{};  // with shared_prompt_cache; empty: random per client
   bool keep_fresh = true;           // rotate keys in the background
-  std::size_t max_connections = 1024;
+  // Connections to the gateway; a stream holds one for its lifetime, so this
+  // bounds the concurrent streams (a proxy of 10,000 streams holds 10,000).
+  std::size_t max_connections = 16384;
   protocol::WireFormat chat_format = protocol::WireFormat::oae;  // chat completions
   std::string client_kind{protocol::kClientSdk};                 // Privatemode-Client
   protocol::ResponseLimits limits{};
