@@ -46,8 +46,16 @@ void raise_open_files(const std::function<void(std::string)>& log) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
   if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    (void)setrlimit(RLIMIT_NOFILE, &limit);
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    // An unlimited hard limit still stops at the kernel's fs.nr_open.
+    if (std::ifstream nr_open("/proc/sys/fs/nr_open"); nr_open) {
+      rlim_t most = 0;
+      if (nr_open >> most && most > 0) raised.rlim_cur = std::min(raised.rlim_cur, most);
+    }
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0 && log) {
+      log(std::string("could not raise the open files limit: ") + std::strerror(errno));
+    }
     (void)getrlimit(RLIMIT_NOFILE, &limit);
   }
   if (log) {

@@ -81,19 +81,25 @@ Task<Result<void, Error>> SharedSession::establish(std::optional<std::string> ap
 }
 
 Task<Result<void, Error>> SharedSession::establish_here(std::optional<std::string> api_key) {
+  // An established session's key worked: nothing to adopt or attest.
+  if (!options_.attest_every_request && session_->established()) {
+    verified_.store(true, std::memory_order_release);
+    co_return Result<void, Error>{};
+  }
   // A key is adopted only until the session is first verified: after that
   // it is the key that worked, and no caller's key replaces it (a refused
   // key of one caller would otherwise lock every loop out). One key at a
-  // time: an attempt in progress is joined, not given another key under it.
-  if (api_key && !verified_.load(std::memory_order_acquire) && !session_->refreshing()) {
+  // time: while any attempt runs (attest_every_request runs them side by
+  // side, each reading the key as it sends), no other key is set under it.
+  const bool verified = verified_.load(std::memory_order_acquire);
+  if (api_key && !verified && attempts_ == 0 && !session_->refreshing()) {
     session_->set_api_key(std::move(*api_key));
   }
-  Result<void, Error> r = Result<void, Error>{};
-  if (options_.attest_every_request) {
-    r = co_await session_->establish();  // each request attests afresh; this is one more
-  } else if (!session_->established()) {
-    r = co_await session_->force_refresh();
-  }
+  ++attempts_;
+  Result<void, Error> r = options_.attest_every_request
+                              ? co_await session_->establish()  // each request attests afresh
+                              : co_await session_->force_refresh();
+  --attempts_;
   if (r) verified_.store(true, std::memory_order_release);
   co_return r;
 }

@@ -9,15 +9,25 @@ Task<Result<ConstBuffer, Error>> BodyReader::next() {
   co_return co_await reader_->next_body_chunk();
 }
 
+namespace {
+
+// A burst gathers pieces up to about this size; a scratch buffer that grew
+// past it (a peer's one read of tiny chunks) is not kept between bursts.
+constexpr std::size_t kBurst = 16 * 1024;
+
+}  // namespace
+
 Task<Result<std::string_view, Error>> BodyReader::next_burst(std::string& scratch) {
+  if (scratch.capacity() > kBurst) std::string().swap(scratch);  // the last view is done with
+  scratch.clear();
   auto first = co_await reader_->next_body_chunk();
   if (!first) co_return first.error();
   const std::string_view one = as_string(*first);
-  scratch.clear();
-  while (!one.empty()) {
+  while (!one.empty() && scratch.size() < kBurst) {
     auto more = reader_->next_buffered_body_chunk();
-    if (!more) co_return more.error();
-    if (!*more || (*more)->empty()) break;  // not here yet, or the end (the next call says so)
+    // Not here yet, the end, or an error: the next call says which, after
+    // what arrived before it was passed on (the parser keeps an error).
+    if (!more || !*more || (*more)->empty()) break;
     if (scratch.empty()) scratch.assign(one);
     scratch.append(as_string(**more));
   }

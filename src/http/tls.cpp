@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/buffer.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -330,14 +331,19 @@ Task<Result<void>> TlsStream::write(std::span<const ConstBuffer> buffers) {
     one = ConstBuffer(gathered.data(), total);
     buffers = std::span(&one, 1);
   }
+  bool written = true;
   for (ConstBuffer b : buffers) {
     if (b.empty()) continue;
     ERR_clear_error();
     if (SSL_write(ssl_, b.data(), static_cast<int>(b.size())) <= 0) {
       ERR_clear_error();
-      co_return io_error();
+      written = false;
+      break;
     }
   }
+  // The scratch record held plaintext (request heads carry API keys).
+  if (!one.empty()) OPENSSL_cleanse(gathered.data(), one.size());
+  if (!written) co_return io_error();
   co_return co_await flush();
 }
 

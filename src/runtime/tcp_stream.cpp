@@ -77,7 +77,12 @@ void TcpState::reclaim() {
 
 void TcpState::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
   auto* s = static_cast<TcpState*>(handle->data);
-  s->ensure_buffer();  // released while idle
+  try {
+    s->ensure_buffer();  // released while idle
+  } catch (const std::bad_alloc&) {
+    *buf = uv_buf_init(nullptr, 0);  // libuv reports UV_ENOBUFS to on_read
+    return;
+  }
   buf->base = reinterpret_cast<char*>(s->buffer.get() + s->end);
   buf->len = s->capacity - s->end;
 }

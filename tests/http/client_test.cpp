@@ -209,6 +209,38 @@ TEST(HttpClient, ABurstIsWhatArrivedTogether) {
   }());
 }
 
+// What arrived before a malformed chunk is passed on before the error.
+TEST(HttpClient, ABurstKeepsWhatCameBeforeAnError) {
+  Loop loop;
+  auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+  HttpClient client;
+  sync_wait(loop, [&]() -> Task<void> {
+    auto server = [&]() -> Task<void> {
+      auto s = (co_await listener.accept()).value();
+      std::string carry;
+      (void)co_await testing::read_until(s, "\r\n\r\n", carry);
+      (void)co_await s.write(
+          as_bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "3\r\none\r\n3\r\ntwo\r\nzz\r\nbad\r\n"));
+      (void)co_await sleep_for(100ms);
+      s.close();
+    };
+    auto client_side = [&]() -> Task<void> {
+      auto r = co_await client.request(origin_of(listener.local_address()), {.target = "/"});
+      EXPECT_TRUE(r);
+      if (!r) co_return;
+      std::string scratch;
+      auto burst = co_await r->body().next_burst(scratch);
+      EXPECT_TRUE(burst);
+      if (burst) EXPECT_EQ(*burst, "onetwo");
+      auto after = co_await r->body().next_burst(scratch);
+      EXPECT_FALSE(after);
+      if (!after) EXPECT_EQ(after.error(), errc::malformed_message) << after.error().message();
+    };
+    co_await when_all(server(), client_side());
+  }());
+}
+
 // A scripted server: answers each connection's first request with a
 // keep-alive response, then closes the connection without saying so.
 Task<void> close_after_one(TcpListener& listener, int connections) {

@@ -13,6 +13,7 @@
 #include "cipherline/client/proxy.hpp"
 #include "cipherline/runtime/loop_group.hpp"
 #include "cipherline/runtime/sleep.hpp"
+#include "cipherline/runtime/when_all.hpp"
 #include "pipeline_fixture.hpp"
 
 namespace cipherline {
@@ -230,6 +231,28 @@ TEST(SharedSession, AttestEveryRequestAdoptsTheCallersKey) {
                                     EXPECT_EQ(co_await chat_status(http, proxy, "dev"), 200);
                                     EXPECT_EQ(co_await chat_status(http, proxy, "dev"), 200);
                                   });
+            }));
+}
+
+// Attempts that overlap (attest_every_request runs them side by side, each
+// reading the key as it sends) are never given another key under them: the
+// second caller's key is not adopted while the first caller's attempt runs.
+TEST(SharedSession, AKeyIsNotSwappedUnderARunningAttempt) {
+  Loop loop;
+  sync_wait(loop, with_backend({}, [](backend::DevBackend& b) -> Task<void> {
+              auto options = client_options(b);
+              options.session.api_key.clear();
+              options.session.attest_every_request = true;
+              client::SharedSession shared(options.session);
+              auto [first, second] = co_await when_all(shared.establish(std::string("dev")),
+                                                       shared.establish(std::string("not-a-key")));
+              EXPECT_TRUE(first);
+              EXPECT_TRUE(second);
+              client::SessionView view(shared);
+              EXPECT_EQ(view.current().base_headers.get("Authorization"),
+                        std::optional<std::string_view>("Bearer dev"));
+              EXPECT_TRUE(co_await shared.establish(std::string("not-a-key")));
+              co_await shared.close();
             }));
 }
 

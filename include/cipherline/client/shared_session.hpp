@@ -32,8 +32,9 @@
 // - establish(): attests and exchanges unless the session already holds a
 //   secret; concurrent callers on any loop join one attempt. With `api_key`
 //   it first adopts that key while the session was never verified and no
-//   attempt with another key is running (the caller then joins that
-//   attempt: one key at a time). Once verified() the key is fixed: a later
+//   attempt is running (the caller then joins that attempt, or with
+//   attest_every_request makes its own with the key being tried: one key at
+//   a time). Once verified() (or established) the key is fixed: a later
 //   caller's key, refused or not, never replaces the one that worked.
 // - start_rotation() starts Session::keep_fresh on the owner, once, whoever
 //   calls it (from a loop thread); close() stops it and waits for it (await
@@ -141,6 +142,7 @@ class SharedSession {
   std::atomic<std::uint64_t> epoch_{1};
   std::atomic<bool> rotating_{false};
   std::atomic<bool> verified_{false};
+  int attempts_ = 0;  // establish() attempts running (owner loop only)
   std::stop_source stop_;
   TaskScope background_;  // the rotation, on the owner loop
 };
