@@ -21,6 +21,14 @@ EvpContext new_context() {
   return ctx;
 }
 
+// The cipher, fetched from OpenSSL's providers once: initialising with
+// EVP_aes_256_gcm() fetches it again on every key.
+const EVP_CIPHER* aes_256_gcm() {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  if (cipher == nullptr) throw std::runtime_error("OpenSSL has no AES-256-GCM");
+  return cipher;
+}
+
 int as_int(std::size_t n) {
   if (n > static_cast<std::size_t>(INT32_MAX)) throw std::length_error("AES-GCM message too long");
   return static_cast<int>(n);
@@ -57,8 +65,8 @@ Aes256Gcm::Aes256Gcm(std::span<const std::byte> key) : keys_(std::make_unique<Ke
         internal::locked_alloc(crypto_aead_aes256gcm_statebytes()));
     crypto_aead_aes256gcm_beforenm(keys_->sodium, u8(key));
   }
-  if (EVP_EncryptInit_ex(keys_->encrypt.get(), EVP_aes_256_gcm(), nullptr, u8(key), nullptr) != 1 ||
-      EVP_DecryptInit_ex(keys_->decrypt.get(), EVP_aes_256_gcm(), nullptr, u8(key), nullptr) != 1) {
+  if (EVP_EncryptInit_ex(keys_->encrypt.get(), aes_256_gcm(), nullptr, u8(key), nullptr) != 1 ||
+      EVP_DecryptInit_ex(keys_->decrypt.get(), aes_256_gcm(), nullptr, u8(key), nullptr) != 1) {
     throw std::runtime_error("OpenSSL AES-256-GCM initialisation failed");
   }
 }
