@@ -28,12 +28,22 @@ Headers text_headers(const ServerOptions& options) {
   return h;
 }
 
-// An error response on a connection that closes right after.
+// An error response on a connection that closes right after. What the
+// client still sends (the rest of a refused body) is read and dropped for
+// a while first: closing with unread bytes resets the connection, and the
+// client may lose the answer before it reads it.
 Task<void> respond_and_close(ByteStream& stream, int status, std::string_view message,
                              Headers headers) {
   ResponseWriter w(stream, false, false);
   (void)co_await w.respond(status, std::move(headers), std::string(message) + "\n");
   (void)co_await stream.shutdown();
+  const auto until = ByteStream::Clock::now() + std::chrono::seconds(2);
+  std::size_t dropped = 0;
+  while (dropped < 64 * 1024 * 1024) {
+    auto bytes = co_await stream.read_before(until);
+    if (!bytes) break;  // the client's end, an error, or time is up
+    dropped += bytes->size();
+  }
 }
 
 int status_for(const Error& e) {
