@@ -209,8 +209,8 @@ Task<Result<std::unique_ptr<DevBackend>, Error>> DevBackend::create(DevBackendOp
       std::move(secret_identity->key), std::move(secret_identity->certificate), *p->store);
 
   // The model: built in, or a real server.
-  p->model_client = std::make_unique<http::HttpClient>(
-      http::ClientOptions{.max_connections_per_origin = kHopConnections, .proxy = http::ProxySettings{}});
+  p->model_client = std::make_unique<http::HttpClient>(http::ClientOptions{
+      .max_connections_per_origin = kHopConnections, .proxy = http::ProxySettings{}});
   auto& model_origin = p->model_origin;
   if (o.upstream) {
     model_origin = *o.upstream;
@@ -233,8 +233,10 @@ Task<Result<std::unique_ptr<DevBackend>, Error>> DevBackend::create(DevBackendOp
                             .key_file = gateway_identity->key_file.string()}
           .build();
   if (!mesh_tls) co_return at("the gateway's mesh TLS", mesh_tls);
-  p->mesh_client = std::make_unique<http::HttpClient>(http::ClientOptions{
-      .max_connections_per_origin = kHopConnections, .tls = *mesh_tls, .proxy = http::ProxySettings{}});
+  p->mesh_client = std::make_unique<http::HttpClient>(
+      http::ClientOptions{.max_connections_per_origin = kHopConnections,
+                          .tls = *mesh_tls,
+                          .proxy = http::ProxySettings{}});
   p->gateway = std::make_unique<Gateway>(
       GatewayOptions{
           .api_keys = o.api_keys, .plaintext_routes = o.plaintext_routes, .tap = o.gateway_tap},
