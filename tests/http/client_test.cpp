@@ -170,6 +170,37 @@ TEST(HttpClient, StreamsTheResponseBody) {
             }));
 }
 
+// A scripted server for one request: a chunked answer written in the given
+// writes, 300 ms apart, then the connection closes.
+Task<void> answer_in_writes(TcpListener& listener, std::vector<std::string> writes) {
+  auto s = (co_await listener.accept()).value();
+  std::string carry;
+  (void)co_await testing::read_until(s, "\r\n\r\n", carry);
+  (void)co_await s.write(as_bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    if (i > 0) (void)co_await sleep_for(300ms);
+    (void)co_await s.write(as_bytes(writes[i]));
+  }
+  (void)co_await sleep_for(100ms);
+  s.close();
+}
+
+// The bursts next_burst gives for a GET of `listener`'s answer, then the
+// error that followed them (none at the end).
+Task<std::pair<std::vector<std::string>, std::optional<Error>>> bursts_of(HttpClient& client,
+                                                                          TcpListener& listener) {
+  std::vector<std::string> bursts;
+  auto r = co_await client.request(origin_of(listener.local_address()), {.target = "/"});
+  if (!r) co_return std::pair{bursts, std::optional<Error>(r.error())};
+  std::string scratch;
+  while (true) {
+    auto burst = co_await r->body().next_burst(scratch);
+    if (!burst) co_return std::pair{bursts, std::optional<Error>(burst.error())};
+    if (burst->empty()) co_return std::pair{bursts, std::optional<Error>()};
+    bursts.emplace_back(*burst);
+  }
+}
+
 // next_burst gives what arrived together at once, and what has not arrived
 // is not waited for: chunks written in one write come as one piece, chunks
 // written apart come apart (a burst never holds back a token for the next).
@@ -177,36 +208,13 @@ TEST(HttpClient, ABurstIsWhatArrivedTogether) {
   Loop loop;
   auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
   HttpClient client;
-  sync_wait(loop, [&]() -> Task<void> {
-    auto server = [&]() -> Task<void> {
-      auto s = (co_await listener.accept()).value();
-      std::string carry;
-      (void)co_await testing::read_until(s, "\r\n\r\n", carry);
-      (void)co_await s.write(
-          as_bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   "3\r\none\r\n3\r\ntwo\r\n5\r\nthree\r\n"));
-      (void)co_await sleep_for(300ms);
-      (void)co_await s.write(as_bytes("4\r\nfour\r\n"));
-      (void)co_await sleep_for(300ms);
-      (void)co_await s.write(as_bytes("4\r\nfive\r\n0\r\n\r\n"));
-      s.close();
-    };
-    auto client_side = [&]() -> Task<void> {
-      auto r = co_await client.request(origin_of(listener.local_address()), {.target = "/"});
-      EXPECT_TRUE(r);
-      if (!r) co_return;
-      std::string scratch;
-      std::vector<std::string> bursts;
-      while (true) {
-        auto burst = co_await r->body().next_burst(scratch);
-        EXPECT_TRUE(burst);
-        if (!burst || burst->empty()) break;
-        bursts.emplace_back(*burst);
-      }
-      EXPECT_EQ(bursts, (std::vector<std::string>{"onetwothree", "four", "five"}));
-    };
-    co_await when_all(server(), client_side());
-  }());
+  const auto [served, got] = sync_wait(
+      loop, when_all(answer_in_writes(listener, {"3\r\none\r\n3\r\ntwo\r\n5\r\nthree\r\n",
+                                                 "4\r\nfour\r\n", "4\r\nfive\r\n0\r\n\r\n"}),
+                     bursts_of(client, listener)));
+  (void)served;
+  EXPECT_EQ(got.first, (std::vector<std::string>{"onetwothree", "four", "five"}));
+  EXPECT_FALSE(got.second) << got.second->message();
 }
 
 // What arrived before a malformed chunk is passed on before the error.
@@ -214,31 +222,12 @@ TEST(HttpClient, ABurstKeepsWhatCameBeforeAnError) {
   Loop loop;
   auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
   HttpClient client;
-  sync_wait(loop, [&]() -> Task<void> {
-    auto server = [&]() -> Task<void> {
-      auto s = (co_await listener.accept()).value();
-      std::string carry;
-      (void)co_await testing::read_until(s, "\r\n\r\n", carry);
-      (void)co_await s.write(
-          as_bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   "3\r\none\r\n3\r\ntwo\r\nzz\r\nbad\r\n"));
-      (void)co_await sleep_for(100ms);
-      s.close();
-    };
-    auto client_side = [&]() -> Task<void> {
-      auto r = co_await client.request(origin_of(listener.local_address()), {.target = "/"});
-      EXPECT_TRUE(r);
-      if (!r) co_return;
-      std::string scratch;
-      auto burst = co_await r->body().next_burst(scratch);
-      EXPECT_TRUE(burst);
-      if (burst) EXPECT_EQ(*burst, "onetwo");
-      auto after = co_await r->body().next_burst(scratch);
-      EXPECT_FALSE(after);
-      if (!after) EXPECT_EQ(after.error(), errc::malformed_message) << after.error().message();
-    };
-    co_await when_all(server(), client_side());
-  }());
+  const auto [served, got] = sync_wait(
+      loop, when_all(answer_in_writes(listener, {"3\r\none\r\n3\r\ntwo\r\nzz\r\nbad\r\n"}),
+                     bursts_of(client, listener)));
+  (void)served;
+  EXPECT_EQ(got.first, (std::vector<std::string>{"onetwo"}));
+  EXPECT_TRUE(got.second && *got.second == errc::malformed_message);
 }
 
 // A scripted server: answers each connection's first request with a
